@@ -1,0 +1,1 @@
+//! todo-sandbox: a Kubernetes-API-compatible server with simulated controllers.
