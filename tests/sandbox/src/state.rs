@@ -1,0 +1,77 @@
+//! The state shared by the API server and the controllers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use crate::controllers::SimState;
+use crate::scenario::Scenario;
+use crate::store::Store;
+
+/// Everything one sandbox holds.
+pub struct State {
+    /// The objects.
+    pub store: Store,
+    /// The scenario (faults and databases can change at run time).
+    pub scenario: RwLock<Scenario>,
+    /// Controller-private simulation state (pod runtimes, logs, sealing key).
+    pub sim: Mutex<SimState>,
+    /// API requests served (excluding the `/sandbox` test API).
+    pub requests: AtomicU64,
+    /// Counter for uids and generated names.
+    pub serial: AtomicU64,
+}
+
+impl State {
+    /// A fresh state for `scenario`.
+    pub fn new(scenario: Scenario) -> Self {
+        State {
+            store: Store::new(),
+            scenario: RwLock::new(scenario),
+            sim: Mutex::new(SimState::default()),
+            requests: AtomicU64::new(0),
+            serial: AtomicU64::new(1),
+        }
+    }
+
+    /// A read guard on the scenario.
+    pub fn scenario(&self) -> std::sync::RwLockReadGuard<'_, Scenario> {
+        self.scenario.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A write guard on the scenario.
+    pub fn scenario_mut(&self) -> std::sync::RwLockWriteGuard<'_, Scenario> {
+        self.scenario.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lock the simulation state.
+    pub fn sim(&self) -> std::sync::MutexGuard<'_, SimState> {
+        self.sim.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new unique id (uuid-shaped).
+    pub fn uid(&self) -> String {
+        let n = self.serial.fetch_add(1, Ordering::Relaxed);
+        let r: u64 = rand::random();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            (r >> 32) as u32,
+            (r >> 16) as u16,
+            n & 0xfff,
+            (r >> 4) & 0xfff,
+            n
+        )
+    }
+
+    /// A random lowercase alphanumeric suffix of `len` characters (generateName).
+    pub fn suffix(&self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        (0..len)
+            .map(|_| ALPHABET[rand::random::<usize>() % ALPHABET.len()] as char)
+            .collect()
+    }
+}
+
+/// Now, RFC 3339 with seconds, as Kubernetes writes timestamps.
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
