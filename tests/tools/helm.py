@@ -147,10 +147,26 @@ def run_plugin(name, rest):
 
 def main(argv):
     commands = {"install", "upgrade", "uninstall", "status", "list", "ls", "test", "template", "lint", "get", "version", "env"}
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first and first not in commands:
-        idx = argv.index(first)
-        return run_plugin(first, argv[:idx] + argv[idx + 1:])
+    # The first word that is not a global flag or a global flag's value is the command.
+    first, skip = None, False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if a in ("-n", "--namespace", "--kube-context", "--kubeconfig"):
+            skip = True
+            continue
+        if a.startswith("-"):
+            continue
+        first = (i, a)
+        break
+    if first and first[1] not in commands:
+        idx, name = first
+        return run_plugin(name, argv[:idx] + argv[idx + 1:])
+    if first:
+        # Global flags may come before the command, as with the real helm.
+        idx = first[0]
+        argv = argv[idx:idx + 1] + argv[:idx] + argv[idx + 1:]
 
     parser = argparse.ArgumentParser(prog="helm")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -195,8 +211,10 @@ def main(argv):
     p.add_argument("-o", "--output", default="")
     p.add_argument("-a", "--all", action="store_true")
     p = sub.add_parser("version")
+    add_globals(p)
     p.add_argument("--short", action="store_true")
     p = sub.add_parser("env")
+    add_globals(p)
     p.add_argument("name", nargs="?")
     args = parser.parse_args(argv)
 
@@ -218,10 +236,10 @@ def main(argv):
             return 0
         if args.cmd == "template":
             chart = helm.Chart.load(args.chart)
-            out = chart.render(values=load_values(args), release_name=args.release, namespace=args.namespace or "default")
+            out = chart.render(values=load_values(args), name=args.release, namespace=args.namespace or "default", is_install=True)
             if isinstance(out, dict):
                 for name, text in sorted(out.items()):
-                    if text.strip():
+                    if text.strip() and not name.endswith("NOTES.txt"):
                         print(f"---\n# Source: {name}\n{text}")
             else:
                 print(out)
