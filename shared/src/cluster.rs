@@ -36,7 +36,8 @@ impl KubeArgs {
     pub fn from_helm_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         KubeArgs {
-            kubeconfig: var("HELM_KUBECONFIG").map(PathBuf::from),
+            // Helm passes --kubeconfig as KUBECONFIG, which the loader reads itself.
+            kubeconfig: None,
             context: var("HELM_KUBECONTEXT"),
             namespace: var("HELM_NAMESPACE"),
             request_timeout: None,
@@ -347,6 +348,9 @@ impl Cluster {
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| ClusterError::Kubeconfig(error_chain(&e)))?;
+        // kube's default retry layer retries 429/503/504 up to 15 times with long back-offs;
+        // a command must stay bounded, so transient errors go through [`retry`] instead.
+        config.default_retry = false;
         if let Some(timeout) = args.request_timeout.filter(|t| !t.is_zero()) {
             config.connect_timeout = Some(timeout);
             config.read_timeout = Some(timeout);

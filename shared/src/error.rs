@@ -31,9 +31,18 @@ pub enum Error {
         /// What to do instead.
         hint: Option<String>,
     },
+    /// `kubectl todo scale` could not do what was asked.
+    #[error(transparent)]
+    Scale(#[from] crate::scale::ScaleError),
+    /// The Helm release could not be found or read.
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     /// A feature another issue covers and that is not built yet.
     #[error("`{0}` is not implemented yet")]
     NotImplemented(&'static str),
+    /// `helm todo-secrets` stopped (bad input, certificate refused, missing values, ...).
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 impl Error {
@@ -46,7 +55,10 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Cluster(e) => e.hint(),
+            Error::Secrets(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
+            Error::Release(e) => e.hint(),
+            Error::Scale(e) => e.hint(),
             Error::NotImplemented(_) => {
                 Some("this subcommand is planned; see the project's open issues".into())
             }

@@ -11,7 +11,15 @@
 //! exit code with [`error::report`].
 
 pub mod cluster;
+pub mod diagnose;
+pub mod dispatch;
 pub mod error;
+pub mod release;
+pub mod render;
 pub mod rollout;
+pub mod scale;
+pub mod seal;
+pub mod secrets;
+pub mod verify;
 
 pub use error::{Error, Result};

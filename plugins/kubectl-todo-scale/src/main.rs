@@ -1,4 +1,118 @@
-fn main() {
-    eprintln!("not implemented yet");
-    std::process::exit(2);
+//! `kubectl todo scale <frontend|backend|all|DEPLOYMENT> <N>`: flags → `todo_kube::scale` →
+//! exit code (0 done, 1 rollout failed or timed out, 2 usage or connection error, 130
+//! interrupted by Ctrl-C).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, ValueEnum};
+use todo_kube::cluster::{Cluster, KubeArgs, parse_duration};
+use todo_kube::error::{Error, report};
+use todo_kube::scale::{self, ScaleRequest, render, target, ui::ConsoleUi};
+
+const PROGRAM: &str = "kubectl todo scale";
+
+/// Scale the todo-chatbot frontend, backend (or any Deployment) and watch the rollout to
+/// the end.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-todo-scale",
+    bin_name = "kubectl todo scale",
+    version,
+    after_help = "Examples:\n  kubectl todo scale backend 3\n  kubectl todo scale all --replicas 2 -n todo\n  kubectl todo scale frontend 0 --yes\n  kubectl todo scale backend 4 --hpa\n  kubectl todo scale backend 2 --persist --chart charts/todo-chatbot\n\nExit codes: 0 done, 1 rollout failed or timed out, 2 usage or connection error, 130 interrupted (Ctrl-C)."
+)]
+struct Cli {
+    /// frontend, backend, all (both), or a Deployment name (deployment/NAME).
+    #[arg(value_name = "TARGET", required_unless_present = "completions")]
+    target: Option<String>,
+    /// The replica count (or use --replicas).
+    #[arg(value_name = "N", allow_hyphen_values = true)]
+    n: Option<String>,
+    /// The replica count.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    replicas: Option<String>,
+    #[command(flatten)]
+    kube: KubeArgs,
+    /// The Helm release (default: the only todo-chatbot release in the namespace).
+    #[arg(long, value_name = "NAME")]
+    release: Option<String>,
+    /// Do not ask before scaling to 0 (required to scale to 0 without a terminal).
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// When a HorizontalPodAutoscaler manages the Deployment, set its minReplicas to N
+    /// (and maxReplicas to at least N) instead of refusing.
+    #[arg(long)]
+    hpa: bool,
+    /// Also record the count in the Helm release (helm upgrade --reuse-values --set
+    /// <component>.replicaCount=N, through $HELM_BIN or helm on PATH).
+    #[arg(long)]
+    persist: bool,
+    /// The chart for --persist's helm upgrade (default: $TODO_CHART, then ./charts/todo-chatbot).
+    #[arg(long, value_name = "REF", env = "TODO_CHART")]
+    chart: Option<String>,
+    /// How long to wait for the rollout (e.g. 90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Return once the change is accepted; do not wait for the rollout.
+    #[arg(long)]
+    no_wait: bool,
+    /// Show what would change and change nothing (server-side dry run).
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format of the summary.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    output: Output,
+    /// Print a shell completion script and exit.
+    #[arg(long, value_name = "SHELL", hide = true)]
+    completions: Option<clap_complete::Shell>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Output {
+    Text,
+    Json,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(shell) = cli.completions {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "kubectl-todo-scale",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => report(PROGRAM, &e),
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let target = target::Target::parse(cli.target.as_deref().unwrap_or_default())?;
+    let replicas = target::parse_replicas(cli.n.as_deref(), cli.replicas.as_deref())?;
+    let request = ScaleRequest {
+        target,
+        replicas,
+        release: cli.release,
+        assume_yes: cli.yes,
+        allow_hpa: cli.hpa,
+        persist: cli.persist,
+        chart: cli.chart,
+        timeout: cli.timeout,
+        wait: !cli.no_wait,
+        dry_run: cli.dry_run,
+        kube: cli.kube.clone(),
+    };
+    let cluster = Cluster::connect(&cli.kube).await?;
+    let ui = ConsoleUi::new();
+    let summary = scale::run(&cluster, &request, &ui).await?;
+    match cli.output {
+        Output::Text => print!("{}", render::text(&summary)),
+        Output::Json => print!("{}", render::json(&summary)),
+    }
+    Ok(ExitCode::from(summary.exit_code))
 }

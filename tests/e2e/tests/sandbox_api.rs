@@ -192,11 +192,22 @@ fn scale_subresource_reads_and_writes_replicas() {
         ),
         (200, Some("Scale"), Some(1))
     );
-    let mut put = scale.clone();
-    put["spec"]["replicas"] = json!(4);
-    let (code, scaled) = api.json("PUT", &format!("{DEPLOY}/s/scale"), Some(&put));
-    assert_eq!((code, scaled["spec"]["replicas"].as_i64()), (200, Some(4)));
-    let (code, status) = api.json("PUT", &format!("{DEPLOY}/s/scale"), Some(&put));
+    // Controllers write status concurrently, so a client re-reads on 409, as kubectl does.
+    let mut stale = Value::Null;
+    let mut scaled = Value::Null;
+    for _ in 0..20 {
+        let (_, mut put) = api.json("GET", &format!("{DEPLOY}/s/scale"), None);
+        put["spec"]["replicas"] = json!(4);
+        stale = put.clone();
+        let (code, body) = api.json("PUT", &format!("{DEPLOY}/s/scale"), Some(&put));
+        if code == 200 {
+            scaled = body;
+            break;
+        }
+        assert_eq!(body["reason"], "Conflict");
+    }
+    assert_eq!(scaled["spec"]["replicas"], 4);
+    let (code, status) = api.json("PUT", &format!("{DEPLOY}/s/scale"), Some(&stale));
     assert_eq!(
         (code, status["reason"].as_str()),
         (409, Some("Conflict")),

@@ -1,0 +1,523 @@
+//! Why a pod is unhealthy, and what to do about it. Pure: Pods in, problems out.
+//!
+//! [`pod_problems`] reads the waiting/terminated reasons of every container (image pulls,
+//! crash loops, OOM kills, missing Secret keys) and the scheduling condition, and gives each
+//! problem a hint with the command that fixes it. Log lines are fetched by the caller (see
+//! [`PodProblem::wants_logs`]) and must go through [`redact`] before they are shown.
+
+use std::sync::LazyLock;
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use regex::Regex;
+
+/// One problem of one container (or of the pod, for scheduling).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PodProblem {
+    /// The pod name.
+    pub pod: String,
+    /// The container name (empty for pod-level problems such as Unschedulable).
+    pub container: String,
+    /// Kubernetes' reason: ImagePullBackOff, ErrImagePull, ErrImageNeverPull,
+    /// CrashLoopBackOff, Error, OOMKilled, CreateContainerConfigError, Unschedulable, ...
+    pub reason: String,
+    /// What Kubernetes said, on one line.
+    pub message: String,
+    /// The next step, with a command.
+    pub hint: String,
+    /// The container's last log lines, redacted; filled in by the caller when wanted.
+    pub log_tail: Vec<String>,
+}
+
+impl PodProblem {
+    /// Whether the last log lines would explain this problem (crashes and OOM kills).
+    pub fn wants_logs(&self) -> bool {
+        matches!(
+            self.reason.as_str(),
+            "CrashLoopBackOff" | "Error" | "OOMKilled" | "RunContainerError"
+        )
+    }
+}
+
+/// Where the cluster runs, which changes the fix for images the node does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Platform {
+    /// Not known: hints mention both the minikube and the registry fix.
+    #[default]
+    Unknown,
+    /// minikube: images built on the host are loaded into the node.
+    Minikube,
+    /// Any other cluster: images come from a registry.
+    Other,
+}
+
+/// The problems of these pods, with hints for an unknown platform.
+pub fn pod_problems(pods: &[Pod]) -> Vec<PodProblem> {
+    pod_problems_on(pods, Platform::Unknown)
+}
+
+/// The problems of these pods, with hints for `platform`.
+pub fn pod_problems_on(pods: &[Pod], platform: Platform) -> Vec<PodProblem> {
+    let mut out = Vec::new();
+    for pod in pods {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let Some(status) = &pod.status else { continue };
+        if let Some(cond) = status.conditions.iter().flatten().find(|c| {
+            c.type_ == "PodScheduled"
+                && c.status == "False"
+                && c.reason.as_deref() == Some("Unschedulable")
+        }) {
+            out.push(PodProblem {
+                pod: name.clone(),
+                container: String::new(),
+                reason: "Unschedulable".into(),
+                message: one_line(cond.message.as_deref().unwrap_or("no node can run the pod")),
+                hint: "no node has room: lower <component>.resources.requests, scale down other workloads, or add capacity (`kubectl describe nodes` shows what is allocated)".into(),
+                log_tail: Vec::new(),
+            });
+        }
+        let statuses = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten());
+        for cs in statuses {
+            if let Some(p) = container_problem(pod, &name, cs, platform) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn container_problem(
+    pod: &Pod,
+    pod_name: &str,
+    cs: &ContainerStatus,
+    platform: Platform,
+) -> Option<PodProblem> {
+    let state = cs.state.as_ref()?;
+    let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let image = spec_image(pod, &cs.name).unwrap_or_else(|| cs.image.clone());
+    let problem = |reason: &str, message: String, hint: String| PodProblem {
+        pod: pod_name.to_owned(),
+        container: cs.name.clone(),
+        reason: reason.to_owned(),
+        message: one_line(&message),
+        hint,
+        log_tail: Vec::new(),
+    };
+    if let Some(w) = &state.waiting {
+        let reason = w.reason.as_deref().unwrap_or("");
+        let message = w.message.clone().unwrap_or_default();
+        return match reason {
+            "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" | "InvalidImageName" => {
+                let message = if message.is_empty() {
+                    format!("cannot pull image {image:?}")
+                } else {
+                    message
+                };
+                Some(problem(reason, message, image_hint(&image, platform)))
+            }
+            "CrashLoopBackOff" => {
+                if let Some(t) =
+                    last_terminated.filter(|t| t.reason.as_deref() == Some("OOMKilled"))
+                {
+                    Some(problem(
+                        "OOMKilled",
+                        oom_message(t.exit_code, cs.restart_count),
+                        oom_hint(&cs.name),
+                    ))
+                } else {
+                    let exit = last_terminated
+                        .map(|t| format!(" (exit code {})", t.exit_code))
+                        .unwrap_or_default();
+                    Some(problem(
+                        "CrashLoopBackOff",
+                        format!(
+                            "container keeps exiting{exit}; restarted {} times",
+                            cs.restart_count
+                        ),
+                        format!(
+                            "read why it exits: `kubectl logs {pod_name} -c {} --previous`; the last log lines are below",
+                            cs.name
+                        ),
+                    ))
+                }
+            }
+            "CreateContainerConfigError" => {
+                let hint = config_error_hint(&message);
+                Some(problem(reason, message, hint))
+            }
+            "CreateContainerError" | "RunContainerError" => Some(problem(
+                reason,
+                message,
+                format!("`kubectl describe pod {pod_name}` shows the runtime's full error"),
+            )),
+            _ => None,
+        };
+    }
+    if let Some(t) = &state.terminated {
+        let reason = t.reason.as_deref().unwrap_or("Error");
+        if reason == "Completed" || t.exit_code == 0 {
+            return None;
+        }
+        if reason == "OOMKilled" {
+            return Some(problem(
+                "OOMKilled",
+                oom_message(t.exit_code, cs.restart_count),
+                oom_hint(&cs.name),
+            ));
+        }
+        return Some(problem(
+            "Error",
+            format!(
+                "container exited with code {}{}",
+                t.exit_code,
+                t.message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            format!(
+                "read why it exits: `kubectl logs {pod_name} -c {}`; the last log lines are below",
+                cs.name
+            ),
+        ));
+    }
+    None
+}
+
+fn spec_image(pod: &Pod, container: &str) -> Option<String> {
+    let spec = pod.spec.as_ref()?;
+    spec.containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .find(|c| c.name == container)
+        .and_then(|c| c.image.clone())
+}
+
+fn oom_message(exit_code: i32, restarts: i32) -> String {
+    format!(
+        "killed for using more memory than its limit (OOMKilled, exit code {exit_code}); restarted {restarts} times"
+    )
+}
+
+fn oom_hint(container: &str) -> String {
+    format!(
+        "raise {container}.resources.limits.memory (e.g. `helm upgrade <release> charts/todo-chatbot --reuse-values --set {container}.resources.limits.memory=1Gi`)"
+    )
+}
+
+/// The fix for an image the node cannot get.
+pub fn image_hint(image: &str, platform: Platform) -> String {
+    let minikube = format!(
+        "load it into minikube: `minikube image load {image}` (or build it after `eval $(minikube docker-env)`)"
+    );
+    let registry = format!(
+        "push {image} to a registry the node can pull from and set <component>.image.repository/tag"
+    );
+    match platform {
+        Platform::Minikube => format!("the node does not have the image; {minikube}"),
+        Platform::Other => format!("the node cannot get the image; {registry}"),
+        Platform::Unknown => format!(
+            "the node does not have the image; on minikube {minikube}; elsewhere {registry}"
+        ),
+    }
+}
+
+static SECRET_NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(secret|configmap) "([^"]+)" not found"#).expect("constant regex")
+});
+static KEY_NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"couldn't find key (\S+) in (Secret|ConfigMap) ([^/\s]+)/(\S+)")
+        .expect("constant regex")
+});
+
+/// Hint for CreateContainerConfigError, naming the missing Secret (or ConfigMap) and key.
+fn config_error_hint(message: &str) -> String {
+    if let Some(c) = KEY_NOT_FOUND.captures(message) {
+        let (key, kind, ns, name) = (&c[1], &c[2], &c[3], &c[4]);
+        return if kind == "Secret" {
+            format!(
+                "Secret {name:?} has no key {key}: add it (`helm todo-secrets init -n {ns}`, or recreate the Secret with `kubectl create secret generic {name} -n {ns} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`)"
+            )
+        } else {
+            format!(
+                "ConfigMap {name:?} has no key {key}: add it, or fix the chart values that reference it"
+            )
+        };
+    }
+    if let Some(c) = SECRET_NOT_FOUND.captures(message) {
+        let name = &c[2];
+        return if &c[1] == "secret" {
+            format!(
+                "Secret {name:?} does not exist: create it (`helm todo-secrets init`, or `kubectl create secret generic {name} --from-env-file=FILE`) or fix secrets.name/secrets.existingSecret"
+            )
+        } else {
+            format!("ConfigMap {name:?} does not exist: `helm upgrade` the release to recreate it")
+        };
+    }
+    "`kubectl describe pod` shows which Secret or ConfigMap reference is wrong".into()
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)@").expect("constant regex")
+});
+static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key)[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+    )
+    .expect("constant regex")
+});
+static BEARER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*").expect("constant regex"));
+static SK_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bsk-[A-Za-z0-9_\-]{8,}").expect("constant regex"));
+
+/// Remove secrets from a log line: URL passwords (`scheme://user:PASS@`), values of
+/// `key=value` / `KEY: value` / `"key": "value"` whose name contains PASSWORD, SECRET, TOKEN
+/// or KEY, bearer tokens, and `sk-...` API keys. Each is replaced by `***`.
+pub fn redact(line: &str) -> String {
+    let s = URL_PASSWORD.replace_all(line, "${1}***@");
+    let s = BEARER.replace_all(&s, "${1}***");
+    let s = SK_KEY.replace_all(&s, "sk-***");
+    let s = SECRET_ASSIGNMENT.replace_all(&s, |c: &regex::Captures<'_>| {
+        let value = &c[2];
+        let quoted = value.starts_with('"') || value.starts_with('\'');
+        if value.trim_matches(['"', '\'']) == "***" || value.ends_with("***") {
+            format!("{}{}", &c[1], value)
+        } else if quoted {
+            let q = &value[..1];
+            format!("{}{q}***{q}", &c[1])
+        } else {
+            format!("{}***", &c[1])
+        }
+    });
+    s.into_owned()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerState, ContainerStateTerminated, ContainerStateWaiting, PodCondition,
+        PodSpec, PodStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    pub fn pod_with(name: &str, state: ContainerState, last: Option<ContainerState>) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                containers: vec![Container {
+                    name: "backend".into(),
+                    image: Some("todo-chatbot-backend:1.0.0".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some("Pending".into()),
+                container_statuses: Some(vec![ContainerStatus {
+                    name: "backend".into(),
+                    image: "todo-chatbot-backend:1.0.0".into(),
+                    state: Some(state),
+                    last_state: last,
+                    restart_count: 3,
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        }
+    }
+
+    pub fn waiting(reason: &str, message: &str) -> ContainerState {
+        ContainerState {
+            waiting: Some(ContainerStateWaiting {
+                reason: Some(reason.into()),
+                message: Some(message.into()),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn terminated(reason: &str, code: i32) -> ContainerState {
+        ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                reason: Some(reason.into()),
+                exit_code: code,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn never_pull_gives_the_minikube_image_load_fix() {
+        let pod = pod_with(
+            "b-1",
+            waiting(
+                "ErrImageNeverPull",
+                r#"Container image "todo-chatbot-backend:1.0.0" is not present with pull policy of Never"#,
+            ),
+            None,
+        );
+        let p = &pod_problems_on(&[pod], Platform::Minikube)[0];
+        assert_eq!(p.reason, "ErrImageNeverPull");
+        assert!(
+            p.hint
+                .contains("minikube image load todo-chatbot-backend:1.0.0"),
+            "{}",
+            p.hint
+        );
+        assert!(p.hint.contains("eval $(minikube docker-env)"));
+    }
+
+    #[test]
+    fn image_pull_backoff_off_minikube_says_push_to_a_registry() {
+        let pod = pod_with(
+            "b-1",
+            waiting("ImagePullBackOff", "Back-off pulling image"),
+            None,
+        );
+        let p = &pod_problems_on(&[pod], Platform::Other)[0];
+        assert!(
+            p.hint.contains("registry") && !p.hint.contains("minikube"),
+            "{}",
+            p.hint
+        );
+    }
+
+    #[test]
+    fn crash_loop_wants_logs() {
+        let pod = pod_with(
+            "b-1",
+            waiting("CrashLoopBackOff", "back-off 10s"),
+            Some(terminated("Error", 1)),
+        );
+        let p = &pod_problems(&[pod])[0];
+        assert_eq!(p.reason, "CrashLoopBackOff");
+        assert!(p.message.contains("exit code 1"));
+        assert!(p.wants_logs());
+    }
+
+    #[test]
+    fn oom_killed_says_raise_the_memory_limit() {
+        let pod = pod_with(
+            "b-1",
+            waiting("CrashLoopBackOff", "back-off"),
+            Some(terminated("OOMKilled", 137)),
+        );
+        let p = &pod_problems(&[pod])[0];
+        assert_eq!(p.reason, "OOMKilled");
+        assert!(
+            p.hint.contains("backend.resources.limits.memory"),
+            "{}",
+            p.hint
+        );
+    }
+
+    #[test]
+    fn missing_secret_key_is_named() {
+        let pod = pod_with(
+            "b-1",
+            waiting(
+                "CreateContainerConfigError",
+                "couldn't find key OPENAI_API_KEY in Secret todo/todo-todo-chatbot-secrets",
+            ),
+            None,
+        );
+        let p = &pod_problems(&[pod])[0];
+        assert!(
+            p.hint.contains("OPENAI_API_KEY") && p.hint.contains("todo-todo-chatbot-secrets"),
+            "{}",
+            p.hint
+        );
+    }
+
+    #[test]
+    fn missing_secret_is_named() {
+        let pod = pod_with(
+            "b-1",
+            waiting(
+                "CreateContainerConfigError",
+                r#"secret "app-secrets" not found"#,
+            ),
+            None,
+        );
+        let p = &pod_problems(&[pod])[0];
+        assert!(
+            p.hint.contains("\"app-secrets\" does not exist"),
+            "{}",
+            p.hint
+        );
+    }
+
+    #[test]
+    fn unschedulable_pod_is_reported() {
+        let mut pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
+        pod.status.as_mut().unwrap().container_statuses = None;
+        pod.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
+            type_: "PodScheduled".into(),
+            status: "False".into(),
+            reason: Some("Unschedulable".into()),
+            message: Some("0/1 nodes are available: 1 Insufficient memory.".into()),
+            ..Default::default()
+        }]);
+        let p = &pod_problems(&[pod])[0];
+        assert_eq!(
+            (p.reason.as_str(), p.container.as_str()),
+            ("Unschedulable", "")
+        );
+        assert!(p.message.contains("Insufficient memory"));
+    }
+
+    #[test]
+    fn healthy_and_starting_containers_are_not_problems() {
+        let pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
+        assert!(pod_problems(&[pod]).is_empty());
+    }
+
+    #[test]
+    fn redact_removes_url_passwords() {
+        let line = "connecting to postgresql://neondb_owner:npg_S3cr3t@ep-x.neon.tech/todo failed";
+        let out = redact(line);
+        assert!(!out.contains("npg_S3cr3t"), "{out}");
+        assert!(
+            out.contains("postgresql://neondb_owner:***@ep-x.neon.tech/todo"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn redact_removes_key_values_bearer_and_sk_keys() {
+        for (line, secret) in [
+            (
+                "BETTER_AUTH_SECRET=abcdefabcdefabcdef more",
+                "abcdefabcdefabcdef",
+            ),
+            ("OPENAI_API_KEY: hunter2hunter2", "hunter2hunter2"),
+            (r#"{"password": "p@ss w0rd", "user": "x"}"#, "p@ss w0rd"),
+            ("Authorization: Bearer eyJhbGciOi.abc.def", "eyJhbGciOi"),
+            ("using key sk-proj-ABCDEF1234567890", "ABCDEF1234567890"),
+            ("token=t0k3n&x=1", "t0k3n"),
+        ] {
+            let out = redact(line);
+            assert!(!out.contains(secret), "{line:?} -> {out:?}");
+            assert!(out.contains("***"), "{out}");
+        }
+    }
+
+    #[test]
+    fn redact_leaves_ordinary_lines_alone() {
+        let line = "INFO: Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)";
+        assert_eq!(redact(line), line);
+    }
+}

@@ -1,0 +1,530 @@
+//! Helm releases, read natively from Helm's release Secrets (no `helm` binary).
+//!
+//! Helm stores each revision as a Secret `sh.helm.release.v1.<release>.v<rev>` labelled
+//! `owner=helm,name=<release>,version=<rev>`. Its `release` value is base64(gzip(JSON)); the
+//! API base64-encodes Secret data once more and k8s-openapi undoes that layer, so the bytes we
+//! get are the base64 text of the gzip stream.
+//!
+//! [`decode`] and [`pick`] are pure; [`find`] lists the Secrets (one request) and picks.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::ListParams;
+
+use crate::cluster::{Action, Cluster, retry};
+
+/// The chart a todo-chatbot release is made from.
+pub const CHART_NAME: &str = "todo-chatbot";
+
+/// Decompressed releases larger than this are refused (a corrupt or hostile Secret must not
+/// exhaust memory).
+const MAX_RELEASE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One revision of a Helm release, as far as the plugins need it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Release {
+    /// The release name.
+    pub name: String,
+    /// The namespace the release lives in.
+    pub namespace: String,
+    /// The revision number (Helm's `version`).
+    pub revision: u32,
+    /// `info.status`: deployed, failed, pending-install, pending-upgrade, superseded, ...
+    pub status: String,
+    /// `info.description`, e.g. "Install complete" or the failure reason.
+    pub description: String,
+    /// `chart.metadata.name`.
+    pub chart_name: String,
+    /// `chart.metadata.version`.
+    pub chart_version: String,
+    /// `chart.metadata.appVersion` (empty when unset).
+    pub app_version: String,
+    /// The user-supplied values (`config`), not merged with the chart defaults.
+    #[serde(skip)]
+    pub config: serde_json::Value,
+    /// The rendered manifest.
+    #[serde(skip)]
+    pub manifest: String,
+}
+
+impl Release {
+    /// A user value by dotted path (`secrets.mode`), when the user set it.
+    pub fn value(&self, path: &str) -> Option<&serde_json::Value> {
+        path.split('.').try_fold(&self.config, |v, key| v.get(key))
+    }
+
+    /// A user string value by dotted path, or `default` when unset or empty.
+    pub fn str_value<'a>(&'a self, path: &str, default: &'a str) -> &'a str {
+        self.value(path)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(default)
+    }
+
+    /// The chart's full name (contract: `fullnameOverride`, else the release name when it
+    /// contains "todo-chatbot", else `<release>-todo-chatbot`; 63 chars, no trailing '-').
+    pub fn fullname(&self) -> String {
+        let over = self.str_value("fullnameOverride", "");
+        if over.is_empty() {
+            fullname(&self.name)
+        } else {
+            truncate63(over)
+        }
+    }
+
+    /// The Secret the pods read, per the chart contract.
+    pub fn secret_name(&self) -> String {
+        if self.secrets_mode() == "existingSecret" {
+            let name = self.str_value("secrets.existingSecret", "");
+            if !name.is_empty() {
+                return name.to_owned();
+            }
+        }
+        let name = self.str_value("secrets.name", "");
+        if name.is_empty() {
+            format!("{}-secrets", self.fullname())
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// `secrets.mode` (default `sealed`).
+    pub fn secrets_mode(&self) -> &str {
+        self.str_value("secrets.mode", "sealed")
+    }
+
+    /// The LLM API key name the backend gets, from `llm.provider` (default openai).
+    pub fn llm_key(&self) -> &'static str {
+        match self.str_value("llm.provider", "openai") {
+            "openrouter" => "OPENROUTER_API_KEY",
+            "cohere" => "COHERE_API_KEY",
+            _ => "OPENAI_API_KEY",
+        }
+    }
+}
+
+/// The contract's full name for a release without `fullnameOverride`.
+pub fn fullname(release: &str) -> String {
+    if release.contains(CHART_NAME) {
+        truncate63(release)
+    } else {
+        truncate63(&format!("{release}-{CHART_NAME}"))
+    }
+}
+
+fn truncate63(name: &str) -> String {
+    let cut: String = name.chars().take(63).collect();
+    cut.trim_end_matches('-').to_owned()
+}
+
+/// Why no single release could be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// No matching release.
+    #[error("{}", not_found_message(.namespace, .name, .candidates))]
+    NotFound {
+        /// The namespace searched.
+        namespace: String,
+        /// The release asked for, if any.
+        name: Option<String>,
+        /// Other Helm releases in the namespace, `name (chart)`.
+        candidates: Vec<String>,
+    },
+    /// Several todo-chatbot releases and no `--release`.
+    #[error("{} releases of chart todo-chatbot in namespace {namespace:?}: {}", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        /// The namespace searched.
+        namespace: String,
+        /// The release names.
+        candidates: Vec<String>,
+    },
+    /// The release exists but is of another chart.
+    #[error("release {name:?} is of chart {chart:?}, not todo-chatbot")]
+    WrongChart {
+        /// The release name.
+        name: String,
+        /// Its chart.
+        chart: String,
+    },
+    /// The release Secret could not be decoded.
+    #[error("cannot decode Helm release Secret {secret:?}: {detail}")]
+    Decode {
+        /// The Secret name.
+        secret: String,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+fn not_found_message(namespace: &str, name: &Option<String>, candidates: &[String]) -> String {
+    let what = match name {
+        Some(n) => format!("Helm release {n:?} not found in namespace {namespace:?}"),
+        None => format!("no Helm release of chart todo-chatbot in namespace {namespace:?}"),
+    };
+    if candidates.is_empty() {
+        what
+    } else {
+        format!("{what} (releases there: {})", candidates.join(", "))
+    }
+}
+
+impl ReleaseError {
+    /// What to do next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ReleaseError::NotFound { namespace, .. } => format!(
+                "check the namespace (`-n`) and the name (`helm list -n {namespace}`), or install it: `helm install todo charts/todo-chatbot -n {namespace}`"
+            ),
+            ReleaseError::Ambiguous { candidates, .. } => format!(
+                "choose one with --release {}",
+                candidates.first().map(String::as_str).unwrap_or("NAME")
+            ),
+            ReleaseError::WrongChart { .. } => "pass the name of a todo-chatbot release with --release (`helm list` shows the chart of each)".into(),
+            ReleaseError::Decode { .. } => "the Secret is not a Helm v3/v4 release record; `helm history` shows what Helm sees".into(),
+        })
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawRelease {
+    name: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    version: u32,
+    #[serde(default)]
+    info: RawInfo,
+    #[serde(default)]
+    chart: RawChart,
+    #[serde(default)]
+    config: serde_json::Value,
+    #[serde(default)]
+    manifest: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RawInfo {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RawChart {
+    #[serde(default)]
+    metadata: RawMetadata,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RawMetadata {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default, rename = "appVersion")]
+    app_version: String,
+}
+
+/// Decode one Helm release Secret.
+pub fn decode(secret: &Secret) -> Result<Release, ReleaseError> {
+    let secret_name = secret.metadata.name.clone().unwrap_or_default();
+    let err = |detail: String| ReleaseError::Decode {
+        secret: secret_name.clone(),
+        detail,
+    };
+    let data = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("release"))
+        .ok_or_else(|| err("no `release` key".into()))?;
+    let text: Vec<u8> = data
+        .0
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(&text)
+        .map_err(|e| err(format!("base64: {e}")))?;
+    let mut json = Vec::new();
+    if gz.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(gz.as_slice())
+            .take(MAX_RELEASE_BYTES)
+            .read_to_end(&mut json)
+            .map_err(|e| err(format!("gzip: {e}")))?;
+    } else {
+        json = gz;
+    }
+    let raw: RawRelease = serde_json::from_slice(&json).map_err(|e| err(format!("JSON: {e}")))?;
+    Ok(Release {
+        name: raw.name,
+        namespace: if raw.namespace.is_empty() {
+            secret.metadata.namespace.clone().unwrap_or_default()
+        } else {
+            raw.namespace
+        },
+        revision: raw.version,
+        status: raw.info.status,
+        description: raw.info.description,
+        chart_name: raw.chart.metadata.name,
+        chart_version: raw.chart.metadata.version,
+        app_version: raw.chart.metadata.app_version,
+        config: raw.config,
+        manifest: raw.manifest,
+    })
+}
+
+fn label<'a>(secret: &'a Secret, key: &str) -> Option<&'a str> {
+    secret
+        .metadata
+        .labels
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
+}
+
+/// From Helm release Secrets (any releases, any revisions), pick the latest revision of the
+/// release `name`, or of the only release of chart todo-chatbot when `name` is `None`.
+pub fn pick(
+    secrets: &[Secret],
+    namespace: &str,
+    name: Option<&str>,
+) -> Result<Release, ReleaseError> {
+    // Latest revision per release name, by the `version` label (cheap: no decoding).
+    let mut latest: BTreeMap<&str, (u32, &Secret)> = BTreeMap::new();
+    for s in secrets {
+        if label(s, "owner") != Some("helm") {
+            continue;
+        }
+        let Some(rel) = label(s, "name") else {
+            continue;
+        };
+        let version = label(s, "version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let entry = latest.entry(rel).or_insert((version, s));
+        if version > entry.0 {
+            *entry = (version, s);
+        }
+    }
+    if let Some(wanted) = name {
+        return match latest.get(wanted) {
+            Some((_, s)) => {
+                let release = decode(s)?;
+                if release.chart_name != CHART_NAME {
+                    return Err(ReleaseError::WrongChart {
+                        name: release.name,
+                        chart: release.chart_name,
+                    });
+                }
+                Ok(release)
+            }
+            None => Err(ReleaseError::NotFound {
+                namespace: namespace.to_owned(),
+                name: Some(wanted.to_owned()),
+                candidates: latest.keys().map(|k| k.to_string()).collect(),
+            }),
+        };
+    }
+    let mut ours = Vec::new();
+    let mut others = Vec::new();
+    for (rel, (_, s)) in &latest {
+        match decode(s) {
+            Ok(r) if r.chart_name == CHART_NAME => ours.push(r),
+            Ok(r) => others.push(format!("{rel} ({})", r.chart_name)),
+            Err(_) => others.push(format!("{rel} (unreadable)")),
+        }
+    }
+    match ours.len() {
+        0 => Err(ReleaseError::NotFound {
+            namespace: namespace.to_owned(),
+            name: None,
+            candidates: others,
+        }),
+        1 => Ok(ours.remove(0)),
+        _ => Err(ReleaseError::Ambiguous {
+            namespace: namespace.to_owned(),
+            candidates: ours.into_iter().map(|r| r.name).collect(),
+        }),
+    }
+}
+
+/// List the Helm release Secrets in the cluster's namespace (one request, retried on
+/// 429/5xx) and [`pick`] the release.
+pub async fn find(cluster: &Cluster, name: Option<&str>) -> crate::Result<Release> {
+    let ns = cluster.namespace.as_str();
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
+    let selector = match name {
+        Some(n) => format!("owner=helm,name={n}"),
+        None => "owner=helm".to_owned(),
+    };
+    let lp = ListParams::default().labels(&selector);
+    let list = retry(|| api.list(&lp))
+        .await
+        .map_err(|e| cluster.error(&Action::new("list", "secrets", Some(ns)), e))?;
+    Ok(pick(&list.items, ns, name)?)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::io::Write;
+
+    /// A Helm release Secret as the API returns it (data already base64-decoded once).
+    pub fn helm_secret(
+        name: &str,
+        rev: u32,
+        chart: &str,
+        status: &str,
+        config: serde_json::Value,
+    ) -> Secret {
+        let json = serde_json::json!({
+            "name": name, "namespace": "todo", "version": rev,
+            "info": {"status": status, "description": "Install complete"},
+            "chart": {"metadata": {"name": chart, "version": "0.1.0", "appVersion": "1.0.0"}},
+            "config": config,
+            "manifest": "---\nkind: Deployment\n",
+        });
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(json.to_string().as_bytes()).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(format!("sh.helm.release.v1.{name}.v{rev}")),
+                namespace: Some("todo".into()),
+                labels: Some(
+                    [
+                        ("owner", "helm"),
+                        ("name", name),
+                        ("version", &rev.to_string()),
+                        ("status", status),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+                ),
+                ..Default::default()
+            },
+            data: Some(
+                [("release".to_owned(), ByteString(b64.into_bytes()))]
+                    .into_iter()
+                    .collect(),
+            ),
+            type_: Some("helm.sh/release.v1".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn decode_reads_status_chart_and_config() {
+        let s = helm_secret(
+            "todo",
+            3,
+            CHART_NAME,
+            "deployed",
+            serde_json::json!({"llm": {"provider": "cohere"}}),
+        );
+        let r = decode(&s).unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.revision, r.status.as_str()),
+            ("todo", 3, "deployed")
+        );
+        assert_eq!(
+            (r.chart_version.as_str(), r.app_version.as_str()),
+            ("0.1.0", "1.0.0")
+        );
+        assert_eq!(r.llm_key(), "COHERE_API_KEY");
+        assert!(r.manifest.contains("Deployment"));
+    }
+
+    #[test]
+    fn decode_rejects_garbage_without_panicking() {
+        let mut s = helm_secret("todo", 1, CHART_NAME, "deployed", serde_json::json!({}));
+        s.data = Some(
+            [("release".to_owned(), ByteString(b"!!not base64".to_vec()))]
+                .into_iter()
+                .collect(),
+        );
+        assert!(matches!(decode(&s), Err(ReleaseError::Decode { .. })));
+    }
+
+    #[test]
+    fn pick_takes_highest_revision() {
+        let secrets = vec![
+            helm_secret("todo", 1, CHART_NAME, "superseded", serde_json::json!({})),
+            helm_secret("todo", 10, CHART_NAME, "failed", serde_json::json!({})),
+            helm_secret("todo", 2, CHART_NAME, "superseded", serde_json::json!({})),
+        ];
+        let r = pick(&secrets, "todo", None).unwrap();
+        assert_eq!((r.revision, r.status.as_str()), (10, "failed"));
+    }
+
+    #[test]
+    fn pick_finds_the_only_todo_chatbot_release() {
+        let secrets = vec![
+            helm_secret("redis", 1, "redis", "deployed", serde_json::json!({})),
+            helm_secret("demo", 1, CHART_NAME, "deployed", serde_json::json!({})),
+        ];
+        assert_eq!(pick(&secrets, "todo", None).unwrap().name, "demo");
+    }
+
+    #[test]
+    fn pick_reports_ambiguous_with_candidates() {
+        let secrets = vec![
+            helm_secret("a", 1, CHART_NAME, "deployed", serde_json::json!({})),
+            helm_secret("b", 1, CHART_NAME, "deployed", serde_json::json!({})),
+        ];
+        let err = pick(&secrets, "todo", None).unwrap_err();
+        assert!(
+            matches!(&err, ReleaseError::Ambiguous { candidates, .. } if candidates == &["a", "b"])
+        );
+        assert!(err.hint().unwrap().contains("--release a"));
+    }
+
+    #[test]
+    fn pick_reports_not_found_listing_other_releases() {
+        let secrets = vec![helm_secret(
+            "redis",
+            1,
+            "redis",
+            "deployed",
+            serde_json::json!({}),
+        )];
+        let err = pick(&secrets, "todo", None).unwrap_err();
+        assert!(err.to_string().contains("redis (redis)"), "{err}");
+        let err = pick(&secrets, "todo", Some("todo")).unwrap_err();
+        assert!(err.to_string().contains("\"todo\" not found"), "{err}");
+        let err = pick(&secrets, "todo", Some("redis")).unwrap_err();
+        assert!(matches!(err, ReleaseError::WrongChart { .. }));
+    }
+
+    #[test]
+    fn fullname_and_secret_name_follow_the_contract() {
+        assert_eq!(fullname("todo"), "todo-todo-chatbot");
+        assert_eq!(fullname("my-todo-chatbot"), "my-todo-chatbot");
+        assert_eq!(fullname(&"x".repeat(70)).len(), 63);
+        let r = decode(&helm_secret(
+            "todo",
+            1,
+            CHART_NAME,
+            "deployed",
+            serde_json::json!({}),
+        ))
+        .unwrap();
+        assert_eq!(r.secret_name(), "todo-todo-chatbot-secrets");
+        assert_eq!(r.secrets_mode(), "sealed");
+        let cfg = serde_json::json!({"fullnameOverride": "app", "secrets": {"mode": "existingSecret", "existingSecret": "mine"}});
+        let r = decode(&helm_secret("todo", 1, CHART_NAME, "deployed", cfg)).unwrap();
+        assert_eq!(
+            (r.fullname().as_str(), r.secret_name().as_str()),
+            ("app", "mine")
+        );
+    }
+}

@@ -1,0 +1,805 @@
+//! `kubectl todo scale`: scale a component of the todo-chatbot release (or any Deployment)
+//! and watch the rollout to the end.
+//!
+//! The flow, in order: resolve the target ([`target`]), check the count, look for
+//! HorizontalPodAutoscalers ([`hpa`]) and node capacity ([`quantity`]) concurrently, apply
+//! the scale through the `deployments/scale` subresource with optimistic concurrency,
+//! optionally record it in the Helm release ([`persist`]), then watch the Deployment until
+//! [`crate::rollout::scale_settled`] says it is done ([`wait`]). The result is a
+//! [`ScaleSummary`] (data); [`render`] turns it into text or JSON and [`ui`] shows progress.
+
+pub mod hpa;
+pub mod persist;
+pub mod quantity;
+pub mod render;
+pub mod target;
+pub mod ui;
+pub mod wait;
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use kube::api::{ListParams, LogParams, Patch, PatchParams, PostParams};
+
+use crate::cluster::{Action, Cluster, KubeArgs, retry};
+use crate::diagnose::{self, Platform, PodProblem};
+use crate::error::Error;
+use crate::rollout::Replicas;
+use hpa::{HpaBounds, HpaDecision};
+use target::{Component, Target};
+use ui::Ui;
+
+/// The field manager recorded on the objects a scale changes.
+pub const FIELD_MANAGER: &str = "kubectl-todo-scale";
+/// How many times a 409 Conflict on the scale subresource is retried (re-read, re-apply).
+pub const CONFLICT_ATTEMPTS: u32 = 5;
+/// Exit code when Ctrl-C stopped the wait (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Why a scale could not be done. Display is the one-line cause; [`ScaleError::hint`] says
+/// what to do next. All of these exit with 2 (usage / configuration).
+#[derive(Debug, thiserror::Error)]
+pub enum ScaleError {
+    /// TARGET is not `frontend`, `backend`, `all` or a Deployment name.
+    #[error("invalid target {0:?}: expected frontend, backend, all or a Deployment name")]
+    InvalidTarget(String),
+    /// N is not a whole number from 0 up.
+    #[error("invalid replica count: {0}")]
+    InvalidReplicas(String),
+    /// Neither N nor `--replicas` was given.
+    #[error("missing replica count")]
+    MissingReplicas,
+    /// Scaling to zero without `--yes` when nobody can confirm.
+    #[error("scaling {targets} to 0 replicas stops the app; refusing without --yes")]
+    ZeroNeedsYes {
+        /// What would be scaled.
+        targets: String,
+    },
+    /// The user answered no at the zero-replicas prompt.
+    #[error("scale to 0 cancelled")]
+    Declined,
+    /// No todo-chatbot release in the namespace.
+    #[error("no todo-chatbot release found in namespace {namespace:?}")]
+    NoRelease {
+        /// The namespace searched.
+        namespace: String,
+    },
+    /// Several releases and no `--release`.
+    #[error("{} todo-chatbot releases in namespace {namespace:?} ({}); which one?", releases.len(), releases.join(", "))]
+    AmbiguousRelease {
+        /// The namespace searched.
+        namespace: String,
+        /// The releases found.
+        releases: Vec<String>,
+    },
+    /// The release has no Deployment for the component.
+    #[error("release {release:?} has no {component} Deployment in namespace {namespace:?}")]
+    ComponentNotFound {
+        /// The release.
+        release: String,
+        /// frontend or backend.
+        component: &'static str,
+        /// The namespace.
+        namespace: String,
+    },
+    /// An HPA manages the Deployment's replica count.
+    #[error("deployment {deployment:?} is managed by HorizontalPodAutoscaler {:?} (min {}, max {}): a scale would be undone by the autoscaler at its next sync", hpa.name, hpa.min_replicas, hpa.max_replicas)]
+    HpaManaged {
+        /// The Deployment.
+        deployment: String,
+        /// The HPA's bounds.
+        hpa: HpaBounds,
+    },
+    /// `--hpa` with N = 0 (an HPA's minReplicas is at least 1).
+    #[error(
+        "cannot scale deployment {deployment:?} to 0 through HorizontalPodAutoscaler {hpa:?}: minReplicas must be at least 1"
+    )]
+    HpaZero {
+        /// The Deployment.
+        deployment: String,
+        /// The HPA's name.
+        hpa: String,
+    },
+    /// The scale kept conflicting with other writers.
+    #[error(
+        "deployment {deployment:?} kept changing under us: {attempts} conflicting updates (409) in a row"
+    )]
+    Conflict {
+        /// The Deployment.
+        deployment: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// `--persist` on a Deployment that does not belong to a todo-chatbot release.
+    #[error(
+        "--persist needs a todo-chatbot component, but deployment {deployment:?} has no app.kubernetes.io/instance and app.kubernetes.io/component labels"
+    )]
+    PersistNeedsComponent {
+        /// The Deployment.
+        deployment: String,
+    },
+    /// No helm binary.
+    #[error("--persist needs helm: {detail}")]
+    HelmNotFound {
+        /// Where we looked.
+        detail: String,
+    },
+    /// No chart reference for `helm upgrade`.
+    #[error(
+        "--persist needs the chart for `helm upgrade`, and ./charts/todo-chatbot does not exist"
+    )]
+    NoChart,
+    /// `helm upgrade` failed.
+    #[error("`{command}` failed: {detail}")]
+    HelmFailed {
+        /// The command run.
+        command: String,
+        /// helm's exit status and last lines of stderr.
+        detail: String,
+    },
+}
+
+impl ScaleError {
+    /// What the user should do next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            ScaleError::InvalidTarget(_) => "kubectl todo scale frontend 2, kubectl todo scale all 1, or kubectl todo scale deployment/NAME 3".into(),
+            ScaleError::InvalidReplicas(_) | ScaleError::MissingReplicas => {
+                "give the replica count as a whole number from 0 up: `kubectl todo scale backend 3` or `--replicas 3`".into()
+            }
+            ScaleError::ZeroNeedsYes { .. } => "add --yes if you mean it (scale back up later with `kubectl todo scale ... N`)".into(),
+            ScaleError::Declined => return None,
+            ScaleError::NoRelease { namespace } => format!(
+                "install it (`helm install todo charts/todo-chatbot -n {namespace}`), pick the namespace with -n, or name a Deployment: `kubectl todo scale deployment/NAME N`"
+            ),
+            ScaleError::AmbiguousRelease { releases, .. } => {
+                format!("pick one with --release (e.g. --release {})", releases.first().map(String::as_str).unwrap_or("todo"))
+            }
+            ScaleError::ComponentNotFound { namespace, .. } => {
+                format!("list the Deployments with `kubectl get deployments -n {namespace} -l app.kubernetes.io/name=todo-chatbot`")
+            }
+            ScaleError::HpaManaged { hpa, .. } => format!(
+                "rerun with --hpa to set the autoscaler's minReplicas to N (and maxReplicas to at least N) instead, or change it yourself: `kubectl edit hpa {}`",
+                hpa.name
+            ),
+            ScaleError::HpaZero { hpa, .. } => format!("delete the autoscaler first if you want zero replicas: `kubectl delete hpa {hpa}`"),
+            ScaleError::Conflict { .. } => "another controller or user is updating the Deployment; try again, or check who with `kubectl get deployment -o yaml --show-managed-fields`".into(),
+            ScaleError::PersistNeedsComponent { .. } => "scale `frontend`, `backend` or `all` of a release to use --persist".into(),
+            ScaleError::HelmNotFound { .. } => "install helm (https://helm.sh/docs/intro/install/) or set HELM_BIN to its path".into(),
+            ScaleError::NoChart => "pass the chart with --chart (a path, repo/chart or oci:// reference) or set TODO_CHART".into(),
+            ScaleError::HelmFailed { .. } => "the scale itself was applied; fix the helm error and run the same helm upgrade again so the release records the count".into(),
+        })
+    }
+}
+
+/// Everything the command was asked to do.
+#[derive(Debug, Clone)]
+pub struct ScaleRequest {
+    /// What to scale.
+    pub target: Target,
+    /// The new replica count.
+    pub replicas: i32,
+    /// `--release`.
+    pub release: Option<String>,
+    /// `--yes`: scale to 0 without asking.
+    pub assume_yes: bool,
+    /// `--hpa`: move an HPA's bounds instead of refusing.
+    pub allow_hpa: bool,
+    /// `--persist`: also `helm upgrade --reuse-values --set <component>.replicaCount=N`.
+    pub persist: bool,
+    /// `--chart`.
+    pub chart: Option<String>,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `false` with `--no-wait`.
+    pub wait: bool,
+    /// `--dry-run`: change nothing.
+    pub dry_run: bool,
+    /// The connection flags, passed on to helm.
+    pub kube: KubeArgs,
+}
+
+/// How one Deployment's scale ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every desired replica is ready and available.
+    Complete,
+    /// The rollout failed (progress deadline exceeded).
+    Failed,
+    /// `--timeout` passed first.
+    TimedOut,
+    /// Ctrl-C stopped the wait.
+    Interrupted,
+    /// `--no-wait`: the change was accepted.
+    NotWaited,
+    /// `--dry-run`: nothing was changed.
+    DryRun,
+}
+
+/// The result for one Deployment.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetSummary {
+    /// The Deployment's name.
+    pub deployment: String,
+    /// Its component, when it belongs to the chart.
+    pub component: Option<Component>,
+    /// `spec.replicas` before.
+    pub from: i32,
+    /// The requested count.
+    pub to: i32,
+    /// The HPA whose bounds were changed (`--hpa`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<HpaChange>,
+    /// 409 Conflicts retried while applying the scale.
+    pub conflicts_retried: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The last replica counts seen.
+    pub replicas: Replicas,
+    /// Where the rollout stands, in words.
+    pub message: String,
+    /// Milliseconds from the change being accepted to the end of the wait.
+    pub elapsed_ms: u64,
+    /// Why pods are unhealthy, when the rollout failed or timed out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<PodProblem>,
+}
+
+/// An HPA's bounds before and after `--hpa`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HpaChange {
+    /// Before.
+    pub before: HpaBounds,
+    /// After.
+    pub after: HpaBounds,
+}
+
+/// The result of the whole command (the `-o json` document).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleSummary {
+    /// The namespace.
+    pub namespace: String,
+    /// The kubeconfig context.
+    pub context: String,
+    /// The todo-chatbot release, when the target belongs to one.
+    pub release: Option<String>,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// The helm command run for `--persist` (or that would run, with `--dry-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persisted: Option<String>,
+    /// Warnings (zero replicas, capacity).
+    pub warnings: Vec<String>,
+    /// One entry per Deployment.
+    pub targets: Vec<TargetSummary>,
+    /// Milliseconds for the whole command.
+    pub elapsed_ms: u64,
+    /// The exit code: 0 done, 1 failed or timed out, 130 interrupted.
+    pub exit_code: u8,
+}
+
+impl ScaleSummary {
+    fn compute_exit_code(targets: &[TargetSummary]) -> u8 {
+        if targets.iter().any(|t| t.outcome == Outcome::Interrupted) {
+            EXIT_INTERRUPTED
+        } else if targets
+            .iter()
+            .any(|t| matches!(t.outcome, Outcome::Failed | Outcome::TimedOut))
+        {
+            crate::error::EXIT_UNHEALTHY
+        } else {
+            0
+        }
+    }
+}
+
+/// One resolved Deployment to scale.
+#[derive(Debug, Clone)]
+struct Resolved {
+    deployment: Deployment,
+    name: String,
+    component: Option<Component>,
+    release: Option<String>,
+}
+
+/// Run the scale. Returns the summary (whose `exit_code` says how it ended) or an error
+/// when nothing could be done (usage, RBAC, connection, HPA refusal, helm).
+pub async fn run(
+    cluster: &Cluster,
+    req: &ScaleRequest,
+    ui: &dyn Ui,
+) -> Result<ScaleSummary, Error> {
+    let started = Instant::now();
+    let ns = cluster.namespace.as_str();
+    if req.replicas == 0 && !req.assume_yes && !ui.can_confirm() {
+        return Err(ScaleError::ZeroNeedsYes {
+            targets: describe_target(&req.target),
+        }
+        .into());
+    }
+    let deployments_api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
+    let resolved = resolve(cluster, &deployments_api, req).await?;
+    let release = resolved.iter().find_map(|r| r.release.clone());
+
+    // HPAs and capacity are independent reads: do them together.
+    let (hpas, capacity) = futures::join!(list_hpas(cluster), read_capacity(cluster));
+    let mut warnings = Vec::new();
+    let hpas = match hpas {
+        Ok(h) => h,
+        Err(note) => {
+            warnings.push(note);
+            Vec::new()
+        }
+    };
+    let mut plans: Vec<(&Resolved, HpaDecision)> = Vec::new();
+    for r in &resolved {
+        let hpa = hpa::targeting(&hpas, &r.name).into_iter().next();
+        let decision = hpa::decide(hpa, req.replicas, req.allow_hpa);
+        match &decision {
+            HpaDecision::Refuse(bounds) => {
+                return Err(ScaleError::HpaManaged {
+                    deployment: r.name.clone(),
+                    hpa: bounds.clone(),
+                }
+                .into());
+            }
+            HpaDecision::Patch { before, .. } if req.replicas == 0 => {
+                return Err(ScaleError::HpaZero {
+                    deployment: r.name.clone(),
+                    hpa: before.name.clone(),
+                }
+                .into());
+            }
+            _ => {}
+        }
+        plans.push((r, decision));
+    }
+    match capacity {
+        Ok(rooms) => {
+            for r in &resolved {
+                let current = crate::rollout::replicas(&r.deployment).desired;
+                let per_pod = r
+                    .deployment
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.template.spec.as_ref())
+                    .map(quantity::pod_requests)
+                    .unwrap_or_default();
+                let extra = u64::try_from(req.replicas - current).unwrap_or(0);
+                if let Some(w) = quantity::capacity_shortfall(&rooms, per_pod, extra) {
+                    warnings.push(format!("deployment {}: {w}", r.name));
+                }
+            }
+        }
+        Err(note) => tracing::debug!("capacity not checked: {note}"),
+    }
+    if req.replicas == 0 {
+        let names = resolved
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let warning =
+            format!("scaling {names} to 0 replicas: the app stops serving until scaled up again");
+        if !req.assume_yes && !ui.confirm(&format!("{warning}. Continue?")) {
+            return Err(ScaleError::Declined.into());
+        }
+        warnings.push(warning);
+    }
+    for w in &warnings {
+        ui.warn(w);
+    }
+
+    // Persist preparation happens before any change so a missing helm fails early.
+    let helm_call: Option<(std::path::PathBuf, Vec<String>)> = if req.persist {
+        Some(prepare_persist(req, &resolved, ns)?)
+    } else {
+        None
+    };
+
+    // Apply.
+    let mut applied = Vec::new();
+    for (r, decision) in plans.iter() {
+        let hpa_change = match decision {
+            HpaDecision::Patch { before, after } => {
+                patch_hpa(cluster, after, req.dry_run).await?;
+                Some(HpaChange {
+                    before: before.clone(),
+                    after: after.clone(),
+                })
+            }
+            _ => None,
+        };
+        let (from, conflicts) = apply_scale(
+            cluster,
+            &deployments_api,
+            &r.name,
+            req.replicas,
+            req.dry_run,
+        )
+        .await?;
+        ui.note(&format!(
+            "deployment/{} scale {from} → {}{}{}",
+            r.name,
+            req.replicas,
+            if conflicts > 0 {
+                format!(" (after {conflicts} conflict retries)")
+            } else {
+                String::new()
+            },
+            if req.dry_run { " (dry run)" } else { "" }
+        ));
+        applied.push((r, from, conflicts, hpa_change));
+    }
+    let mut persisted = None;
+    if let Some((helm, args)) = &helm_call {
+        let line = persist::command_line(helm, args);
+        if !req.dry_run {
+            ui.note(&format!("recording in the Helm release: {line}"));
+            persist::run_upgrade(helm, args).await?;
+        }
+        persisted = Some(line);
+    }
+
+    // Wait.
+    let accepted = Instant::now();
+    let final_outcome: Vec<wait::WaitEnd> = if req.dry_run || !req.wait {
+        applied
+            .iter()
+            .map(|(r, ..)| wait::WaitEnd {
+                outcome: if req.dry_run {
+                    Outcome::DryRun
+                } else {
+                    Outcome::NotWaited
+                },
+                deployment: Some(r.deployment.clone()),
+                message: String::new(),
+            })
+            .collect()
+    } else {
+        let names: Vec<String> = applied.iter().map(|(r, ..)| r.name.clone()).collect();
+        let want: Vec<Option<i32>> = applied
+            .iter()
+            .map(|(_, _, _, h)| {
+                if h.is_some() {
+                    None
+                } else {
+                    Some(req.replicas)
+                }
+            })
+            .collect();
+        wait::wait_all(cluster, &deployments_api, &names, &want, req.timeout, ui).await?
+    };
+    let elapsed_ms = accepted.elapsed().as_millis() as u64;
+
+    let mut targets = Vec::new();
+    let diagnoses = join_all(
+        applied
+            .iter()
+            .zip(&final_outcome)
+            .map(|((r, ..), end)| async move {
+                if matches!(end.outcome, Outcome::Failed | Outcome::TimedOut) {
+                    diagnose_deployment(cluster, end.deployment.as_ref().unwrap_or(&r.deployment))
+                        .await
+                } else {
+                    Vec::new()
+                }
+            }),
+    )
+    .await;
+    for (((r, from, conflicts, hpa_change), end), problems) in
+        applied.iter().zip(final_outcome).zip(diagnoses)
+    {
+        let replicas = end
+            .deployment
+            .as_ref()
+            .map(crate::rollout::replicas)
+            .unwrap_or_default();
+        targets.push(TargetSummary {
+            deployment: r.name.clone(),
+            component: r.component,
+            from: *from,
+            to: req.replicas,
+            hpa: hpa_change.clone(),
+            conflicts_retried: *conflicts,
+            outcome: end.outcome,
+            replicas,
+            message: end.message,
+            elapsed_ms,
+            problems,
+        });
+    }
+    let exit_code = ScaleSummary::compute_exit_code(&targets);
+    Ok(ScaleSummary {
+        namespace: ns.to_owned(),
+        context: cluster.context.clone(),
+        release,
+        dry_run: req.dry_run,
+        persisted,
+        warnings,
+        targets,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        exit_code,
+    })
+}
+
+fn describe_target(target: &Target) -> String {
+    match target {
+        Target::Component(c) => c.as_str().to_owned(),
+        Target::All => "frontend and backend".to_owned(),
+        Target::Deployment(n) => format!("deployment/{n}"),
+    }
+}
+
+/// Find the Deployments the target names (one list call).
+async fn resolve(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    req: &ScaleRequest,
+) -> Result<Vec<Resolved>, Error> {
+    let ns = cluster.namespace.as_str();
+    let action = Action::new("list", "deployments", Some(ns));
+    let params = ListParams::default();
+    let list = retry(|| api.list(&params))
+        .await
+        .map_err(|e| cluster.error(&action, e))?;
+    let deployments = list.items;
+    let of = |d: &Deployment| Resolved {
+        deployment: d.clone(),
+        name: d.metadata.name.clone().unwrap_or_default(),
+        component: target::label(d, target::LABEL_COMPONENT).and_then(Component::from_label),
+        release: target::label(d, target::LABEL_INSTANCE)
+            .filter(|_| {
+                target::label(d, target::LABEL_NAME).is_none_or(|n| n == target::CHART_NAME)
+            })
+            .map(str::to_owned),
+    };
+    match &req.target {
+        Target::Deployment(name) => {
+            let d = deployments
+                .iter()
+                .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
+                .ok_or_else(|| {
+                    Error::from(crate::cluster::ClusterError::NotFound {
+                        resource: "deployments".into(),
+                        name: name.clone(),
+                        namespace: Some(ns.to_owned()),
+                    })
+                })?;
+            Ok(vec![of(d)])
+        }
+        target => {
+            let releases = target::releases_of(&deployments);
+            // The Deployments' labels answer without reading Helm's Secrets; Helm's own
+            // record is the fallback (unlabelled objects, fullnameOverride).
+            let mut helm_release = None;
+            let release = match target::choose_release(req.release.as_deref(), &releases, ns) {
+                Ok(r) => r,
+                Err(e @ ScaleError::NoRelease { .. }) => {
+                    match crate::release::find(cluster, None).await {
+                        Ok(rel) => {
+                            let name = rel.name.clone();
+                            helm_release = Some(rel);
+                            name
+                        }
+                        Err(_) => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut out = Vec::new();
+            for c in target.components() {
+                let mut found = target::find_component(&deployments, &release, c);
+                if found.is_none() {
+                    if helm_release.is_none() {
+                        helm_release = crate::release::find(cluster, Some(&release)).await.ok();
+                    }
+                    if let Some(rel) = &helm_release {
+                        let name = format!("{}-{}", rel.fullname(), c.as_str());
+                        found = deployments
+                            .iter()
+                            .find(|d| d.metadata.name.as_deref() == Some(name.as_str()));
+                    }
+                }
+                let d = found.ok_or_else(|| ScaleError::ComponentNotFound {
+                    release: release.clone(),
+                    component: c.as_str(),
+                    namespace: ns.to_owned(),
+                })?;
+                let mut r = of(d);
+                r.component = Some(c);
+                r.release = Some(release.clone());
+                out.push(r);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The HPAs of the namespace. An error is returned as a warning text: not being able to
+/// look must not block a scale, but the user should know we did not check.
+async fn list_hpas(cluster: &Cluster) -> Result<Vec<HorizontalPodAutoscaler>, String> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = ListParams::default();
+    match retry(|| api.list(&params)).await {
+        Ok(list) => Ok(list.items),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+        Err(e) => {
+            let action = Action::new("list", "horizontalpodautoscalers", Some(&cluster.namespace));
+            Err(format!(
+                "could not check for HorizontalPodAutoscalers: {}",
+                cluster.error(&action, e)
+            ))
+        }
+    }
+}
+
+/// Nodes and every pod of the cluster, reduced to each node's free room.
+async fn read_capacity(cluster: &Cluster) -> Result<Vec<quantity::NodeRoom>, String> {
+    let nodes: Api<Node> = Api::all(cluster.client.clone());
+    let pods: Api<Pod> = Api::all(cluster.client.clone());
+    let running = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
+    let all = ListParams::default();
+    let (nodes, pods) = futures::join!(nodes.list(&all), pods.list(&running));
+    let nodes = nodes.map_err(|e| format!("cannot list nodes: {e}"))?;
+    let pods = pods.map_err(|e| format!("cannot list pods in all namespaces: {e}"))?;
+    Ok(quantity::node_rooms(&nodes.items, &pods.items))
+}
+
+fn prepare_persist(
+    req: &ScaleRequest,
+    resolved: &[Resolved],
+    ns: &str,
+) -> Result<(std::path::PathBuf, Vec<String>), Error> {
+    let mut counts = Vec::new();
+    let mut release = None;
+    for r in resolved {
+        match (&r.release, r.component) {
+            (Some(rel), Some(c)) => {
+                release = Some(rel.clone());
+                counts.push((c, req.replicas));
+            }
+            _ => {
+                return Err(ScaleError::PersistNeedsComponent {
+                    deployment: r.name.clone(),
+                }
+                .into());
+            }
+        }
+    }
+    let release = release.ok_or_else(|| ScaleError::PersistNeedsComponent {
+        deployment: String::new(),
+    })?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let env_chart = std::env::var("TODO_CHART").ok();
+    let chart = persist::chart_ref(req.chart.as_deref(), env_chart.as_deref(), &cwd)?;
+    let helm = persist::find_helm()?;
+    Ok((
+        helm,
+        persist::upgrade_args(&release, &chart, &req.kube, ns, &counts, false),
+    ))
+}
+
+async fn patch_hpa(cluster: &Cluster, after: &HpaBounds, dry_run: bool) -> Result<(), Error> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let mut params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    params.dry_run = dry_run;
+    let patch = Patch::Merge(hpa::bounds_patch(after));
+    let action = Action::new(
+        "patch",
+        "horizontalpodautoscalers",
+        Some(&cluster.namespace),
+    )
+    .named(&after.name);
+    retry(|| api.patch(&after.name, &params, &patch))
+        .await
+        .map_err(|e| cluster.error(&action, e))?;
+    Ok(())
+}
+
+/// GET the scale subresource, set `spec.replicas`, PUT it back with the resourceVersion
+/// read; a 409 Conflict means someone else wrote in between: re-read and retry, up to
+/// [`CONFLICT_ATTEMPTS`] times. Returns the count before and the conflicts retried.
+async fn apply_scale(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    name: &str,
+    n: i32,
+    dry_run: bool,
+) -> Result<(i32, u32), Error> {
+    let ns = cluster.namespace.as_str();
+    let params = PostParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    let mut conflicts = 0;
+    loop {
+        let get_action = Action::new("get", "deployments/scale", Some(ns)).named(name);
+        let scale = match retry(|| api.get_scale(name)).await {
+            Ok(s) => s,
+            Err(kube::Error::Api(s)) if s.code == 409 && conflicts + 1 < CONFLICT_ATTEMPTS => {
+                conflicts += 1;
+                continue;
+            }
+            Err(e) => return Err(cluster.error(&get_action, e).into()),
+        };
+        let from = scale.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        let mut desired = scale.clone();
+        desired.spec.get_or_insert_with(Default::default).replicas = Some(n);
+        desired.status = None;
+        let put_action = Action::new("update", "deployments/scale", Some(ns)).named(name);
+        match retry(|| api.replace_scale(name, &params, &desired)).await {
+            Ok(_) => return Ok((from, conflicts)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                conflicts += 1;
+                tracing::debug!(
+                    conflicts,
+                    "409 Conflict on deployments/scale {name}, re-reading"
+                );
+                if conflicts >= CONFLICT_ATTEMPTS {
+                    return Err(ScaleError::Conflict {
+                        deployment: name.to_owned(),
+                        attempts: conflicts,
+                    }
+                    .into());
+                }
+            }
+            Err(e) => return Err(cluster.error(&put_action, e).into()),
+        }
+    }
+}
+
+/// Why the Deployment's pods are unhealthy, through the diagnosis verify gives, with the
+/// last (redacted) log lines of crashing containers.
+async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Vec<PodProblem> {
+    let Some(selector) = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    else {
+        return Vec::new();
+    };
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let list = match pods.list(&ListParams::default().labels(&selector)).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            tracing::debug!("cannot list pods for the diagnosis: {e}");
+            return Vec::new();
+        }
+    };
+    let platform = if cluster.minikube {
+        Platform::Minikube
+    } else {
+        Platform::Unknown
+    };
+    let mut problems = diagnose::pod_problems_on(&list, platform);
+    for p in problems.iter_mut().filter(|p| p.wants_logs()) {
+        let params = LogParams {
+            container: Some(p.container.clone()),
+            tail_lines: Some(5),
+            ..Default::default()
+        };
+        if let Ok(text) = pods.logs(&p.pod, &params).await {
+            p.log_tail = text.lines().map(diagnose::redact).collect();
+        }
+    }
+    problems
+}

@@ -1,0 +1,418 @@
+//! Kubernetes resource quantities (`500m`, `2`, `128Mi`, `1Gi`, `1e9`) and the capacity
+//! arithmetic behind the "does the node have room for N replicas" warning.
+//!
+//! Pure: no I/O. Values are kept as `f64` in base units (cores, bytes); the precision is far
+//! beyond what a capacity warning needs.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+/// Parse a quantity into base units (cores for CPU, bytes for memory).
+///
+/// Accepts the Kubernetes forms: a decimal number with an optional binary suffix
+/// (`Ki Mi Gi Ti Pi Ei`), decimal suffix (`n u m k M G T P E`) or exponent (`1e9`, `1E3`).
+/// Returns `None` for anything else (including negative values).
+pub fn parse_quantity(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    const SUFFIXES: [(&str, f64); 15] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0 * 1024.0),
+        ("Gi", 1024.0 * 1024.0 * 1024.0),
+        ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("Pi", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("Ei", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("n", 1e-9),
+        ("u", 1e-6),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, multiplier) = SUFFIXES
+        .iter()
+        .find_map(|(suffix, mult)| text.strip_suffix(suffix).map(|n| (n, *mult)))
+        .unwrap_or((text, 1.0));
+    // A bare `E` suffix (exa) and an exponent (`1E3`) look alike: `1E` is exa, `1E3` an
+    // exponent. The exponent case never ends in `E`, so it reaches here unchanged.
+    let valid = !number.is_empty()
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+        && number.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+');
+    if !valid {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let result = value * multiplier;
+    (result.is_finite() && result >= 0.0).then_some(result)
+}
+
+/// CPU (cores) and memory (bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Resources {
+    /// CPU in cores (`500m` = 0.5).
+    pub cpu: f64,
+    /// Memory in bytes.
+    pub memory: f64,
+}
+
+impl Resources {
+    fn from_map(map: Option<&BTreeMap<String, Quantity>>) -> Resources {
+        let get = |key: &str| {
+            map.and_then(|m| m.get(key))
+                .and_then(|q| parse_quantity(&q.0))
+                .unwrap_or(0.0)
+        };
+        Resources {
+            cpu: get("cpu"),
+            memory: get("memory"),
+        }
+    }
+
+    fn add(self, other: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu + other.cpu,
+            memory: self.memory + other.memory,
+        }
+    }
+}
+
+/// What one pod of this spec requests: the sum over its containers, or the largest init
+/// container if that is bigger (the scheduler's rule), per resource.
+pub fn pod_requests(spec: &PodSpec) -> Resources {
+    let sum = spec.containers.iter().fold(Resources::default(), |acc, c| {
+        acc.add(Resources::from_map(
+            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
+        ))
+    });
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .fold(Resources::default(), |acc, c| {
+            let r = Resources::from_map(c.resources.as_ref().and_then(|r| r.requests.as_ref()));
+            Resources {
+                cpu: acc.cpu.max(r.cpu),
+                memory: acc.memory.max(r.memory),
+            }
+        });
+    let overhead = Resources::from_map(spec.overhead.as_ref());
+    Resources {
+        cpu: sum.cpu.max(init.cpu),
+        memory: sum.memory.max(init.memory),
+    }
+    .add(overhead)
+}
+
+/// Free room on one node: allocatable minus the requests of its running pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRoom {
+    /// The node's name.
+    pub node: String,
+    /// Allocatable CPU and memory.
+    pub allocatable: Resources,
+    /// Sum of the requests of non-terminated pods bound to the node.
+    pub requested: Resources,
+}
+
+impl NodeRoom {
+    /// Allocatable minus requested (may be negative when overcommitted by static pods).
+    pub fn free(&self) -> Resources {
+        Resources {
+            cpu: self.allocatable.cpu - self.requested.cpu,
+            memory: self.allocatable.memory - self.requested.memory,
+        }
+    }
+
+    /// How many pods requesting `per_pod` still fit on this node (`u64::MAX` when the pod
+    /// requests nothing).
+    pub fn fits(&self, per_pod: Resources) -> u64 {
+        let free = self.free();
+        let count = |free: f64, need: f64| {
+            if need <= 0.0 {
+                u64::MAX
+            } else if free <= 0.0 {
+                0
+            } else {
+                // Tolerate float noise: 1.5 cores / 0.5 cores must give 3, not 2.
+                ((free / need) + 1e-9).floor() as u64
+            }
+        };
+        count(free.cpu, per_pod.cpu).min(count(free.memory, per_pod.memory))
+    }
+}
+
+/// Work out each schedulable node's free room from the nodes and all pods of the cluster.
+/// Unschedulable (cordoned) nodes are left out; finished pods (Succeeded, Failed) and pods
+/// not bound to a node request nothing.
+pub fn node_rooms(nodes: &[Node], pods: &[Pod]) -> Vec<NodeRoom> {
+    nodes
+        .iter()
+        .filter(|n| {
+            !n.spec
+                .as_ref()
+                .and_then(|s| s.unschedulable)
+                .unwrap_or(false)
+        })
+        .map(|n| {
+            let name = n.metadata.name.clone().unwrap_or_default();
+            let allocatable = Resources::from_map(
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.allocatable.as_ref().or(s.capacity.as_ref())),
+            );
+            let requested = pods
+                .iter()
+                .filter(|p| {
+                    let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+                    !matches!(phase, Some("Succeeded") | Some("Failed"))
+                        && p.spec.as_ref().and_then(|s| s.node_name.as_deref())
+                            == Some(name.as_str())
+                })
+                .filter_map(|p| p.spec.as_ref().map(pod_requests))
+                .fold(Resources::default(), Resources::add);
+            NodeRoom {
+                node: name,
+                allocatable,
+                requested,
+            }
+        })
+        .collect()
+}
+
+/// Why the requested replicas may not fit, or `None` when they do (or need nothing).
+///
+/// `extra` is how many pods the scale adds (new count minus the current one); a scale down
+/// never warns.
+pub fn capacity_shortfall(rooms: &[NodeRoom], per_pod: Resources, extra: u64) -> Option<String> {
+    if extra == 0 || (per_pod.cpu <= 0.0 && per_pod.memory <= 0.0) || rooms.is_empty() {
+        return None;
+    }
+    let fit: u64 = rooms
+        .iter()
+        .map(|r| r.fits(per_pod))
+        .fold(0u64, u64::saturating_add);
+    if fit >= extra {
+        return None;
+    }
+    let free = rooms.iter().fold(Resources::default(), |acc, r| {
+        let f = r.free();
+        Resources {
+            cpu: acc.cpu + f.cpu.max(0.0),
+            memory: acc.memory + f.memory.max(0.0),
+        }
+    });
+    Some(format!(
+        "the cluster has room for {fit} more pod(s) of this size but {extra} are needed: each requests {} CPU and {} memory, free is {} CPU and {} memory (allocatable minus requests of running pods); the extra pods would stay Pending",
+        format_cpu(per_pod.cpu),
+        format_memory(per_pod.memory),
+        format_cpu(free.cpu),
+        format_memory(free.memory),
+    ))
+}
+
+/// `0.5` → `500m`, `2` → `2`.
+pub fn format_cpu(cores: f64) -> String {
+    let millis = (cores * 1000.0).round() as i64;
+    if millis % 1000 == 0 {
+        format!("{}", millis / 1000)
+    } else {
+        format!("{millis}m")
+    }
+}
+
+/// Bytes → the largest binary unit that keeps one decimal (`128Mi`, `1.5Gi`).
+pub fn format_memory(bytes: f64) -> String {
+    const UNITS: [(&str, f64); 4] = [
+        ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+        ("Gi", 1024.0 * 1024.0 * 1024.0),
+        ("Mi", 1024.0 * 1024.0),
+        ("Ki", 1024.0),
+    ];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let v = bytes / size;
+            return if (v - v.round()).abs() < 0.05 {
+                format!("{}{unit}", v.round() as i64)
+            } else {
+                format!("{v:.1}{unit}")
+            };
+        }
+    }
+    format!("{}", bytes.round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        Container, NodeSpec, NodeStatus, PodStatus, ResourceRequirements,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= b.abs() * 1e-12 + 1e-12
+    }
+
+    #[test]
+    fn parses_cpu_forms() {
+        assert!(close(parse_quantity("500m").unwrap(), 0.5));
+        assert!(close(parse_quantity("2").unwrap(), 2.0));
+        assert!(close(parse_quantity("0.25").unwrap(), 0.25));
+        assert!(close(parse_quantity("100u").unwrap(), 0.0001));
+    }
+
+    #[test]
+    fn parses_memory_forms() {
+        assert!(close(parse_quantity("128Mi").unwrap(), 134_217_728.0));
+        assert!(close(parse_quantity("1Gi").unwrap(), 1_073_741_824.0));
+        assert!(close(parse_quantity("1e9").unwrap(), 1e9));
+        assert!(close(parse_quantity("1E3").unwrap(), 1000.0));
+        assert!(close(parse_quantity("1G").unwrap(), 1e9));
+        assert!(close(
+            parse_quantity("3920Mi").unwrap(),
+            3920.0 * 1024.0 * 1024.0
+        ));
+        assert!(close(parse_quantity("2E").unwrap(), 2e18));
+        assert!(close(
+            parse_quantity("1.5Gi").unwrap(),
+            1.5 * 1_073_741_824.0
+        ));
+    }
+
+    #[test]
+    fn rejects_invalid_quantities() {
+        for bad in ["", "abc", "-1", "1Xi", "Mi", "1 Gi", "e9", "1..2"] {
+            assert_eq!(parse_quantity(bad), None, "{bad:?}");
+        }
+    }
+
+    fn container(cpu: &str, memory: &str) -> Container {
+        let mut requests = BTreeMap::new();
+        requests.insert("cpu".to_string(), Quantity(cpu.into()));
+        requests.insert("memory".to_string(), Quantity(memory.into()));
+        Container {
+            name: "c".into(),
+            resources: Some(ResourceRequirements {
+                requests: Some(requests),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn pod(node: &str, phase: &str, cpu: &str, memory: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta::default(),
+            spec: Some(PodSpec {
+                node_name: Some(node.into()),
+                containers: vec![container(cpu, memory)],
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some(phase.into()),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn node(name: &str, cpu: &str, memory: &str, cordoned: bool) -> Node {
+        let mut alloc = BTreeMap::new();
+        alloc.insert("cpu".to_string(), Quantity(cpu.into()));
+        alloc.insert("memory".to_string(), Quantity(memory.into()));
+        Node {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            spec: Some(NodeSpec {
+                unschedulable: Some(cordoned),
+                ..Default::default()
+            }),
+            status: Some(NodeStatus {
+                allocatable: Some(alloc),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn pod_requests_sum_containers_and_respect_init_maximum() {
+        let spec = PodSpec {
+            containers: vec![container("250m", "64Mi"), container("250m", "64Mi")],
+            init_containers: Some(vec![container("1", "16Mi")]),
+            ..Default::default()
+        };
+        let r = pod_requests(&spec);
+        assert!(close(r.cpu, 1.0));
+        assert!(close(r.memory, 128.0 * 1024.0 * 1024.0));
+    }
+
+    #[test]
+    fn node_room_subtracts_running_pods_only() {
+        let nodes = [
+            node("minikube", "2", "4Gi", false),
+            node("cordoned", "8", "8Gi", true),
+        ];
+        let pods = [
+            pod("minikube", "Running", "500m", "1Gi"),
+            pod("minikube", "Succeeded", "1", "1Gi"),
+            pod("other", "Running", "1", "1Gi"),
+        ];
+        let rooms = node_rooms(&nodes, &pods);
+        assert_eq!(rooms.len(), 1);
+        assert!(close(rooms[0].free().cpu, 1.5));
+        assert!(close(rooms[0].free().memory, 3.0 * 1_073_741_824.0));
+    }
+
+    #[test]
+    fn fits_counts_the_tighter_resource() {
+        let rooms = node_rooms(&[node("n", "1500m", "1Gi", false)], &[]);
+        let per_pod = Resources {
+            cpu: 0.5,
+            memory: 512.0 * 1024.0 * 1024.0,
+        };
+        assert_eq!(rooms[0].fits(per_pod), 2);
+        let per_pod = Resources {
+            cpu: 0.5,
+            memory: 1.0,
+        };
+        assert_eq!(rooms[0].fits(per_pod), 3);
+    }
+
+    #[test]
+    fn shortfall_warns_only_when_pods_do_not_fit() {
+        let rooms = node_rooms(
+            &[node("n", "2", "3920Mi", false)],
+            &[pod("n", "Running", "1", "1Gi")],
+        );
+        let per_pod = Resources {
+            cpu: 0.5,
+            memory: 256.0 * 1024.0 * 1024.0,
+        };
+        assert_eq!(capacity_shortfall(&rooms, per_pod, 2), None);
+        let warning = capacity_shortfall(&rooms, per_pod, 3).unwrap();
+        assert!(warning.contains("room for 2 more"), "{warning}");
+        assert!(warning.contains("500m CPU"), "{warning}");
+        assert!(warning.contains("256Mi memory"), "{warning}");
+        // Scale down and request-less pods never warn.
+        assert_eq!(capacity_shortfall(&rooms, per_pod, 0), None);
+        assert_eq!(capacity_shortfall(&rooms, Resources::default(), 100), None);
+    }
+
+    #[test]
+    fn formats_quantities_for_people() {
+        assert_eq!(format_cpu(0.5), "500m");
+        assert_eq!(format_cpu(2.0), "2");
+        assert_eq!(format_memory(134_217_728.0), "128Mi");
+        assert_eq!(format_memory(1.5 * 1_073_741_824.0), "1.5Gi");
+    }
+}

@@ -1,0 +1,188 @@
+//! Turn a [`ScaleSummary`] into the text a person reads or the `-o json` document.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::ui::format_elapsed;
+use super::{Outcome, ScaleSummary};
+
+/// The `-o json` document (pretty-printed, with a trailing newline).
+pub fn json(summary: &ScaleSummary) -> String {
+    let mut text =
+        serde_json::to_string_pretty(summary).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// The human summary: one line per Deployment, then the diagnosis of unhealthy pods.
+pub fn text(summary: &ScaleSummary) -> String {
+    let mut out = String::new();
+    let ns = &summary.namespace;
+    for t in &summary.targets {
+        let took = format_elapsed(Duration::from_millis(t.elapsed_ms));
+        let r = &t.replicas;
+        let hpa = t
+            .hpa
+            .as_ref()
+            .map(|h| {
+                format!(
+                    " (HorizontalPodAutoscaler {}: min {}→{}, max {}→{})",
+                    h.after.name,
+                    h.before.min_replicas,
+                    h.after.min_replicas,
+                    h.before.max_replicas,
+                    h.after.max_replicas
+                )
+            })
+            .unwrap_or_default();
+        let name = &t.deployment;
+        let line = match t.outcome {
+            Outcome::Complete => {
+                format!(
+                    "deployment/{name} scaled {} → {}{hpa}: {}/{} replicas ready in {took}",
+                    t.from, t.to, r.ready, r.desired
+                )
+            }
+            Outcome::DryRun => format!(
+                "deployment/{name} would be scaled {} → {}{hpa} (dry run: nothing changed)",
+                t.from, t.to
+            ),
+            Outcome::NotWaited => format!(
+                "deployment/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment/{name} -n {ns}`)",
+                t.from, t.to
+            ),
+            Outcome::Failed => format!(
+                "deployment/{name} scale {} → {} failed after {took}: {}",
+                t.from, t.to, t.message
+            ),
+            Outcome::TimedOut => format!(
+                "deployment/{name} scale {} → {} did not finish: {} ({}/{} ready, {} available)",
+                t.from, t.to, t.message, r.ready, r.desired, r.available
+            ),
+            Outcome::Interrupted => format!(
+                "deployment/{name}: stopped waiting after {took} with {}/{} replicas ready ({}); the rollout goes on in the cluster: `kubectl rollout status deployment/{name} -n {ns}`",
+                r.ready, r.desired, t.message
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+        for p in &t.problems {
+            let container = if p.container.is_empty() {
+                String::new()
+            } else {
+                format!(" container {}", p.container)
+            };
+            let _ = writeln!(
+                out,
+                "  pod {}{container}: {}: {}",
+                p.pod, p.reason, p.message
+            );
+            if !p.hint.is_empty() {
+                let _ = writeln!(out, "    hint: {}", p.hint);
+            }
+            for l in &p.log_tail {
+                let _ = writeln!(out, "    | {l}");
+            }
+        }
+        if matches!(t.outcome, Outcome::Failed | Outcome::TimedOut) && t.problems.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no pod reports a problem; look at `kubectl describe deployment/{name} -n {ns}` and its events"
+            );
+        }
+    }
+    if let Some(cmd) = &summary.persisted {
+        let verb = if summary.dry_run {
+            "would record"
+        } else {
+            "recorded"
+        };
+        let _ = writeln!(
+            out,
+            "{verb} in the Helm release{}: {cmd}",
+            summary
+                .release
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::PodProblem;
+    use crate::rollout::Replicas;
+    use crate::scale::TargetSummary;
+
+    fn summary(outcome: Outcome) -> ScaleSummary {
+        ScaleSummary {
+            namespace: "todo".into(),
+            context: "dev".into(),
+            release: Some("todo".into()),
+            dry_run: false,
+            persisted: None,
+            warnings: vec![],
+            targets: vec![TargetSummary {
+                deployment: "todo-todo-chatbot-backend".into(),
+                component: Some(crate::scale::target::Component::Backend),
+                from: 1,
+                to: 3,
+                hpa: None,
+                conflicts_retried: 0,
+                outcome,
+                replicas: Replicas {
+                    desired: 3,
+                    current: 3,
+                    updated: 3,
+                    ready: 3,
+                    available: 3,
+                },
+                message: "3/3 replicas ready".into(),
+                elapsed_ms: 1234,
+                problems: vec![],
+            }],
+            elapsed_ms: 1300,
+            exit_code: 0,
+        }
+    }
+
+    #[test]
+    fn complete_scale_reads_in_one_line() {
+        assert_eq!(
+            text(&summary(Outcome::Complete)),
+            "deployment/todo-todo-chatbot-backend scaled 1 → 3: 3/3 replicas ready in 1.2s\n"
+        );
+    }
+
+    #[test]
+    fn timeout_lists_pod_problems_with_hints() {
+        let mut s = summary(Outcome::TimedOut);
+        s.targets[0].problems.push(PodProblem {
+            pod: "b-1".into(),
+            container: "backend".into(),
+            reason: "ImagePullBackOff".into(),
+            message: "Back-off pulling image".into(),
+            hint: "minikube image load x".into(),
+            log_tail: vec![],
+        });
+        let out = text(&s);
+        assert!(out.contains("did not finish"), "{out}");
+        assert!(
+            out.contains("pod b-1 container backend: ImagePullBackOff"),
+            "{out}"
+        );
+        assert!(out.contains("hint: minikube image load x"), "{out}");
+    }
+
+    #[test]
+    fn json_summary_is_camel_case() {
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&summary(Outcome::Complete))).unwrap();
+        assert_eq!(v["targets"][0]["outcome"], "complete");
+        assert_eq!(v["targets"][0]["conflictsRetried"], 0);
+        assert_eq!(v["targets"][0]["component"], "backend");
+        assert_eq!(v["exitCode"], 0);
+    }
+}

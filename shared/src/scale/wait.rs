@@ -1,0 +1,245 @@
+//! Watch Deployments until their scale settles ([`crate::rollout::scale_settled`]), fails
+//! (progress deadline), the timeout passes or Ctrl-C is pressed.
+//!
+//! Uses `kube::runtime::watcher` on each Deployment (field selector `metadata.name`): one
+//! list, then a watch; when the server drops the watch, the watcher resumes from the last
+//! resourceVersion it saw (and relists only if that version is gone, 410). No sleep-polling.
+
+use std::pin::pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::join_all;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+
+use super::Outcome;
+use super::ui::Ui;
+use crate::cluster::{Action, Cluster};
+use crate::error::Error;
+use crate::rollout::{self, RolloutState};
+
+/// How the wait for one Deployment ended.
+#[derive(Debug, Clone)]
+pub struct WaitEnd {
+    /// Complete, Failed, TimedOut, Interrupted (or NotWaited / DryRun when no wait ran).
+    pub outcome: Outcome,
+    /// The last version of the Deployment seen.
+    pub deployment: Option<Deployment>,
+    /// Where the rollout stands, in words.
+    pub message: String,
+}
+
+/// Whether a Deployment seen by the watch is done: settled by the scale criteria, with
+/// the requested count in the spec when `want` is given (a stale read cannot end the wait).
+pub fn judge(d: &Deployment, want: Option<i32>) -> (Option<Outcome>, String) {
+    let state = rollout::scale_settled(d);
+    let desired = rollout::replicas(d).desired;
+    match state {
+        RolloutState::Complete if want.is_none_or(|w| w == desired) => (
+            Some(Outcome::Complete),
+            format!("{desired}/{desired} replicas ready"),
+        ),
+        RolloutState::Complete => (
+            None,
+            format!(
+                "waiting for spec.replicas to become {}",
+                want.unwrap_or(desired)
+            ),
+        ),
+        RolloutState::Failed(m) => (Some(Outcome::Failed), m),
+        RolloutState::Waiting(m) => (None, m),
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    latest: Option<Deployment>,
+    end: Option<(Outcome, String)>,
+    message: String,
+}
+
+/// Wait for every named Deployment. `want[i]` is the replica count to see in the spec of
+/// `names[i]` (`None` when an HPA decides it). Errors only for fatal watch errors (RBAC,
+/// the Deployment's API gone); everything else becomes an [`Outcome`].
+pub async fn wait_all(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    names: &[String],
+    want: &[Option<i32>],
+    timeout: Duration,
+    ui: &dyn Ui,
+) -> Result<Vec<WaitEnd>, Error> {
+    let slots: Vec<Mutex<Slot>> = names.iter().map(|_| Mutex::new(Slot::default())).collect();
+    let waits = join_all(
+        names
+            .iter()
+            .zip(want)
+            .zip(&slots)
+            .map(|((name, want), slot)| wait_one(cluster, api, name, *want, slot, ui)),
+    );
+    let interrupted = tokio::select! {
+        results = waits => {
+            for r in results {
+                r?;
+            }
+            None
+        }
+        _ = tokio::time::sleep(timeout) => Some(Outcome::TimedOut),
+        _ = tokio::signal::ctrl_c() => Some(Outcome::Interrupted),
+    };
+    ui.finish();
+    Ok(slots
+        .into_iter()
+        .map(|slot| {
+            let slot = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            let (outcome, message) = match (slot.end, interrupted) {
+                (Some(end), _) => end,
+                (None, Some(Outcome::TimedOut)) => (
+                    Outcome::TimedOut,
+                    format!(
+                        "timed out after {}: {}",
+                        super::ui::format_elapsed(timeout),
+                        slot.message
+                    ),
+                ),
+                (None, Some(o)) => (o, format!("stopped waiting (Ctrl-C): {}", slot.message)),
+                (None, None) => (Outcome::TimedOut, slot.message),
+            };
+            WaitEnd {
+                outcome,
+                deployment: slot.latest,
+                message,
+            }
+        })
+        .collect())
+}
+
+async fn wait_one(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    name: &str,
+    want: Option<i32>,
+    slot: &Mutex<Slot>,
+    ui: &dyn Ui,
+) -> Result<(), Error> {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = pin!(watcher::watcher(api.clone(), config).default_backoff());
+    while let Some(event) = stream.next().await {
+        let d = match event {
+            Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => d,
+            Ok(Event::Delete(d)) if d.metadata.name.as_deref() == Some(name) => {
+                let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+                s.end = Some((
+                    Outcome::Failed,
+                    format!("deployment {name:?} was deleted while waiting"),
+                ));
+                return Ok(());
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                if let Some(fatal) = fatal(cluster, name, e) {
+                    return Err(fatal);
+                }
+                continue;
+            }
+        };
+        // The server applies the field selector; check anyway (cheap, and some API
+        // servers ignore unsupported selectors).
+        if d.metadata.name.as_deref() != Some(name) {
+            continue;
+        }
+        let (end, message) = judge(&d, want);
+        let replicas = rollout::replicas(&d);
+        let state = match end {
+            Some(Outcome::Complete) => RolloutState::Complete,
+            Some(_) => RolloutState::Failed(message.clone()),
+            None => RolloutState::Waiting(message.clone()),
+        };
+        ui.progress(name, &replicas, &state);
+        let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+        s.latest = Some(d);
+        s.message = message.clone();
+        if let Some(outcome) = end {
+            s.end = Some((outcome, message));
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Watch errors that retrying cannot fix (401, 403, 404 on the list or watch) end the wait
+/// with an error; the rest (dropped connections, 5xx, 410 Gone) are retried by the watcher.
+fn fatal(cluster: &Cluster, name: &str, err: watcher::Error) -> Option<Error> {
+    let ns = cluster.namespace.as_str();
+    let (verb, e) = match err {
+        watcher::Error::InitialListFailed(e) => ("list", e),
+        watcher::Error::WatchStartFailed(e) | watcher::Error::WatchFailed(e) => ("watch", e),
+        watcher::Error::WatchError(status) => ("watch", kube::Error::Api(status)),
+        watcher::Error::NoResourceVersion => {
+            tracing::debug!("watch of {name}: no resourceVersion");
+            return None;
+        }
+    };
+    match &e {
+        kube::Error::Api(s) if matches!(s.code, 401 | 403 | 404) => Some(
+            cluster
+                .error(&Action::new(verb, "deployments", Some(ns)), e)
+                .into(),
+        ),
+        _ => {
+            tracing::debug!("watch of deployment {name} interrupted, resuming: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn deployment(desired: i32, ready: i32) -> Deployment {
+        Deployment {
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                generation: Some(2),
+                ..Default::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(desired),
+                ..Default::default()
+            }),
+            status: Some(DeploymentStatus {
+                observed_generation: Some(2),
+                replicas: Some(desired),
+                updated_replicas: Some(desired),
+                ready_replicas: Some(ready),
+                available_replicas: Some(ready),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn settled_at_the_requested_count_completes() {
+        assert_eq!(judge(&deployment(3, 3), Some(3)).0, Some(Outcome::Complete));
+        assert_eq!(judge(&deployment(3, 3), None).0, Some(Outcome::Complete));
+    }
+
+    #[test]
+    fn settled_at_an_old_count_keeps_waiting() {
+        let (end, message) = judge(&deployment(1, 1), Some(3));
+        assert_eq!(end, None);
+        assert!(message.contains("spec.replicas"), "{message}");
+    }
+
+    #[test]
+    fn unready_replicas_keep_waiting() {
+        assert_eq!(judge(&deployment(3, 2), Some(3)).0, None);
+    }
+}

@@ -1,0 +1,382 @@
+//! `config.secrets` and `config.sealed-secret`. Values are read as secrets and never printed:
+//! only key names and what is wrong with them.
+
+use secrecy::ExposeSecret;
+
+use crate::verify::CheckResult;
+use crate::verify::collect::{SecretData, Snapshot};
+
+const SECRETS: &str = "config.secrets";
+const SEALED: &str = "config.sealed-secret";
+
+/// Whether a value looks like a placeholder someone forgot to replace.
+pub fn is_placeholder(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    [
+        "changeme",
+        "change-me",
+        "change_me",
+        "replace-me",
+        "replace_me",
+        "placeholder",
+        "xxx",
+    ]
+    .iter()
+    .any(|p| v.contains(p))
+        || (v.contains('<') && v.contains('>'))
+        || v.starts_with("your-")
+        || v.starts_with("your_")
+}
+
+/// Why a DATABASE_URL is not a usable PostgreSQL URL, or `None` when it is.
+pub fn database_url_problem(value: &str) -> Option<String> {
+    let url = match url::Url::parse(value.trim()) {
+        Ok(u) => u,
+        Err(e) => return Some(format!("not a URL ({e})")),
+    };
+    let scheme = url.scheme();
+    if !(scheme == "postgres" || scheme == "postgresql" || scheme.starts_with("postgresql+")) {
+        return Some(format!("scheme is {scheme:?}, expected postgresql://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some("no host".into());
+    }
+    if url.path().trim_start_matches('/').is_empty() {
+        return Some("no database name (postgresql://USER:PASSWORD@HOST/DBNAME)".into());
+    }
+    None
+}
+
+fn required_keys(s: &Snapshot) -> Vec<String> {
+    let mut keys: Vec<String> = vec!["DATABASE_URL".into(), "BETTER_AUTH_SECRET".into()];
+    if let Ok(r) = &s.release {
+        keys.push(r.llm_key().into());
+    }
+    // Every non-optional secretKeyRef into this Secret is required too.
+    for d in &s.deployments {
+        let containers = d
+            .spec
+            .as_ref()
+            .and_then(|sp| sp.template.spec.as_ref())
+            .map(|ps| ps.containers.as_slice())
+            .unwrap_or(&[]);
+        for e in containers.iter().flat_map(|c| c.env.iter().flatten()) {
+            if let Some(r) = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+                && r.name == s.secret_name
+                && r.optional != Some(true)
+                && !keys.contains(&r.key)
+            {
+                keys.push(r.key.clone());
+            }
+        }
+    }
+    keys
+}
+
+fn set_values_hint(s: &Snapshot) -> String {
+    let ns = &s.namespace;
+    match s.secrets_mode() {
+        Some("existingSecret") => format!(
+            "fix Secret {} (`kubectl create secret generic {} -n {ns} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`), then restart the pods",
+            s.secret_name, s.secret_name
+        ),
+        Some("inline") => {
+            "set secrets.inline.<KEY> and `helm upgrade` (inline mode is for development only)"
+                .into()
+        }
+        _ => format!(
+            "set the values with `helm todo-secrets init -n {ns}` and `helm upgrade` the release"
+        ),
+    }
+}
+
+fn key_problems(s: &Snapshot, data: &SecretData) -> Vec<String> {
+    let mut problems = Vec::new();
+    for key in required_keys(s) {
+        let Some(value) = data.values.get(&key) else {
+            problems.push(format!("{key}: missing"));
+            continue;
+        };
+        let v = value.expose_secret();
+        if v.trim().is_empty() {
+            problems.push(format!("{key}: empty"));
+        } else if is_placeholder(v) {
+            problems.push(format!("{key}: a placeholder, not a real value"));
+        } else if key == "DATABASE_URL" {
+            if let Some(p) = database_url_problem(v) {
+                problems.push(format!("DATABASE_URL: not a valid PostgreSQL URL: {p}"));
+            }
+        } else if key == "BETTER_AUTH_SECRET" && v.chars().count() < 32 {
+            problems.push(format!(
+                "BETTER_AUTH_SECRET: {} characters, at least 32 required (`openssl rand -base64 32`)",
+                v.chars().count()
+            ));
+        }
+    }
+    problems
+}
+
+/// Required keys present, non-empty, not placeholders; DATABASE_URL a PostgreSQL URL;
+/// BETTER_AUTH_SECRET at least 32 characters. A refused read warns instead of failing.
+pub fn secrets(s: &Snapshot) -> CheckResult {
+    let name = &s.secret_name;
+    match &s.secret {
+        None => CheckResult::skip(SECRETS, "not read"),
+        Some(Err(u)) => CheckResult::warn(
+            SECRETS,
+            format!("Secret {name} not checked: {}", u.message),
+            u.hint.clone().unwrap_or_else(|| "retry".into()),
+        ),
+        Some(Ok(None)) => {
+            let hint = match s.secrets_mode() {
+                Some("sealed") | None => "the sealed-secrets controller creates it from the SealedSecret: see config.sealed-secret".to_owned(),
+                _ => set_values_hint(s),
+            };
+            CheckResult::fail(SECRETS, format!("Secret {name} does not exist"), hint)
+        }
+        Some(Ok(Some(data))) => {
+            let problems = key_problems(s, data);
+            let keys = required_keys(s);
+            if problems.is_empty() {
+                CheckResult::pass(
+                    SECRETS,
+                    format!("Secret {name}: {} set and valid", keys.join(", ")),
+                )
+            } else {
+                // One problem fits the message; several are also listed one per line.
+                let details = if problems.len() > 1 {
+                    problems.clone()
+                } else {
+                    Vec::new()
+                };
+                CheckResult::fail(
+                    SECRETS,
+                    format!("Secret {name}: {}", problems.join("; ")),
+                    set_values_hint(s),
+                )
+                .with_details(details)
+            }
+        }
+    }
+}
+
+/// In sealed mode: the SealedSecret exists, its Synced condition is True, and the Secret it
+/// unseals into exists.
+pub fn sealed_secret(s: &Snapshot) -> CheckResult {
+    let name = &s.secret_name;
+    let ns = &s.namespace;
+    match s.secrets_mode() {
+        None => {
+            return CheckResult::skip(SEALED, "release values unreadable, secrets mode unknown");
+        }
+        Some("sealed") => {}
+        Some(mode) => {
+            return CheckResult::skip(SEALED, format!("secrets.mode is {mode}: no SealedSecret"));
+        }
+    }
+    let obj = match &s.sealed {
+        None => return CheckResult::skip(SEALED, "not read"),
+        Some(Err(u)) if u.forbidden => {
+            return CheckResult::warn(
+                SEALED,
+                format!("SealedSecret {name} not checked: {}", u.message),
+                u.hint.clone().unwrap_or_default(),
+            );
+        }
+        Some(Err(u)) => {
+            return CheckResult::fail(
+                SEALED,
+                u.message.clone(),
+                u.hint.clone().unwrap_or_default(),
+            );
+        }
+        Some(Ok(None)) => {
+            return CheckResult::fail(
+                SEALED,
+                format!("SealedSecret {name} not found"),
+                format!(
+                    "seal the values with `helm todo-secrets init -n {ns}` and `helm upgrade` the release"
+                ),
+            );
+        }
+        Some(Ok(Some(obj))) => obj,
+    };
+    let synced = obj
+        .data
+        .pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("type").and_then(|t| t.as_str()) == Some("Synced"))
+        });
+    let secret_exists = match &s.secret {
+        Some(Ok(Some(_))) => Some(true),
+        Some(Ok(None)) => Some(false),
+        _ => None,
+    };
+    match synced {
+        None => CheckResult::warn(
+            SEALED,
+            format!("SealedSecret {name} has no Synced condition yet"),
+            "is the sealed-secrets controller running? `kubectl get pods -A -l app.kubernetes.io/name=sealed-secrets`",
+        ),
+        Some(c) if c.get("status").and_then(|s| s.as_str()) != Some("True") => {
+            let msg = c
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("no message");
+            CheckResult::fail(
+                SEALED,
+                format!(
+                    "SealedSecret {name} is not synced: {}",
+                    crate::diagnose::redact(msg)
+                ),
+                format!(
+                    "the controller cannot unseal it (sealed for another controller, name, namespace or scope?): re-seal with `helm todo-secrets init -n {ns}` and `helm upgrade`"
+                ),
+            )
+        }
+        Some(_) => match secret_exists {
+            Some(true) => CheckResult::pass(
+                SEALED,
+                format!("SealedSecret {name} is synced and Secret {name} exists"),
+            ),
+            Some(false) => CheckResult::fail(
+                SEALED,
+                format!("SealedSecret {name} is synced but Secret {name} does not exist"),
+                "the controller may not own an existing Secret of that name; check the controller's log",
+            ),
+            None => CheckResult::pass(
+                SEALED,
+                format!("SealedSecret {name} is synced (the Secret itself was not readable)"),
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::Status;
+    use crate::verify::checks::fixture::{self, GOOD_AUTH, GOOD_DB, secret_values};
+    use crate::verify::collect::Unread;
+    use kube::api::DynamicObject;
+
+    fn check(pairs: &[(&str, &str)]) -> CheckResult {
+        let mut s = fixture::snapshot();
+        s.secret = Some(Ok(Some(secret_values(pairs))));
+        secrets(&s)
+    }
+
+    #[test]
+    fn valid_secret_passes_without_printing_values() {
+        let r = check(&[
+            ("DATABASE_URL", GOOD_DB),
+            ("BETTER_AUTH_SECRET", GOOD_AUTH),
+            ("OPENAI_API_KEY", "sk-abcdefghijkl"),
+        ]);
+        assert_eq!(r.status, Status::Pass, "{r:?}");
+        let all = format!("{r:?}");
+        assert!(!all.contains("npg_pass") && !all.contains(GOOD_AUTH) && !all.contains("sk-abc"));
+    }
+
+    #[test]
+    fn missing_key_fails_naming_it() {
+        let r = check(&[("DATABASE_URL", GOOD_DB), ("BETTER_AUTH_SECRET", GOOD_AUTH)]);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("OPENAI_API_KEY: missing"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn placeholder_short_secret_and_bad_url_fail() {
+        let r = check(&[
+            ("DATABASE_URL", "mysql://h/db"),
+            ("BETTER_AUTH_SECRET", "short"),
+            ("OPENAI_API_KEY", "your-openai-key"),
+        ]);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message
+                .contains("DATABASE_URL: not a valid PostgreSQL URL"),
+            "{}",
+            r.message
+        );
+        assert!(r.message.contains("BETTER_AUTH_SECRET: 5 characters"));
+        assert!(r.message.contains("OPENAI_API_KEY: a placeholder"));
+        assert!(!r.message.contains("your-openai-key") && !r.message.contains("short\""));
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for v in [
+            "changeme",
+            "<your key>",
+            "your-api-key",
+            "xxxxxxxx",
+            "CHANGE_ME",
+        ] {
+            assert!(is_placeholder(v), "{v}");
+        }
+        assert!(!is_placeholder("sk-proj-a1b2c3"));
+    }
+
+    #[test]
+    fn database_url_needs_postgres_host_and_db() {
+        assert_eq!(database_url_problem(GOOD_DB), None);
+        assert!(
+            database_url_problem("postgresql://u:p@host")
+                .unwrap()
+                .contains("database name")
+        );
+        assert!(database_url_problem("not a url").is_some());
+    }
+
+    #[test]
+    fn forbidden_secret_warns_not_fails() {
+        let mut s = fixture::snapshot();
+        s.secret = Some(Err(Unread {
+            message: "forbidden: cannot get secrets".into(),
+            hint: Some("h".into()),
+            forbidden: true,
+        }));
+        assert_eq!(secrets(&s).status, Status::Warn);
+    }
+
+    fn sealed(status: serde_json::Value) -> DynamicObject {
+        let mut o = DynamicObject::new(
+            "todo-todo-chatbot-secrets",
+            &crate::verify::collect::sealed_secret_resource(),
+        );
+        o.data = serde_json::json!({ "status": status });
+        o
+    }
+
+    #[test]
+    fn sealed_secret_synced_passes_and_not_synced_fails() {
+        let mut s = fixture::snapshot_with(serde_json::json!({}));
+        s.sealed = Some(Ok(Some(sealed(
+            serde_json::json!({"conditions": [{"type": "Synced", "status": "True"}]}),
+        ))));
+        assert_eq!(sealed_secret(&s).status, Status::Pass);
+        s.sealed = Some(Ok(Some(sealed(
+            serde_json::json!({"conditions": [{"type": "Synced", "status": "False", "message": "no key could decrypt secret"}]}),
+        ))));
+        let r = sealed_secret(&s);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("no key could decrypt"));
+        s.sealed = Some(Ok(None));
+        assert_eq!(sealed_secret(&s).status, Status::Fail);
+    }
+
+    #[test]
+    fn sealed_check_skips_in_other_modes() {
+        assert_eq!(sealed_secret(&fixture::snapshot()).status, Status::Skip);
+    }
+}

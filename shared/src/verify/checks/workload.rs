@@ -1,0 +1,390 @@
+//! `<component>.rollout` and `<component>.pods`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::component_id;
+use crate::diagnose::{PodProblem, pod_problems_on};
+use crate::rollout::{RolloutState, replicas, rollout_state};
+use crate::verify::CheckResult;
+use crate::verify::collect::{Component, Snapshot};
+
+/// The Deployment is rolled out by `kubectl rollout status`'s criteria, and every desired
+/// replica is ready and available.
+pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
+    let id = component_id(c, "rollout");
+    let name = format!("{}-{}", s.fullname, c.name());
+    let ns = &s.namespace;
+    let Some(d) = s.deployment(c) else {
+        return CheckResult::fail(
+            id,
+            format!("Deployment {name} not found"),
+            format!(
+                "`helm upgrade` the release to recreate it; `kubectl get deploy -n {ns} -l app.kubernetes.io/instance={}` lists what exists",
+                s.release_name
+            ),
+        );
+    };
+    let r = replicas(d);
+    let pods_hint = format!(
+        "`{}.pods` says why pods are not ready; `kubectl todo verify --wait` waits for the rollout",
+        c.name()
+    );
+    match rollout_state(d) {
+        RolloutState::Failed(msg) => CheckResult::fail(id, msg, pods_hint),
+        RolloutState::Waiting(msg) => CheckResult::fail(id, msg, pods_hint),
+        RolloutState::Complete if r.desired == 0 => CheckResult::warn(
+            id,
+            format!("{name} is scaled to 0 replicas"),
+            format!("`kubectl todo scale {} 1`", c.name()),
+        ),
+        RolloutState::Complete if r.ready < r.desired || r.available < r.desired => {
+            CheckResult::fail(
+                id,
+                format!(
+                    "{name}: {} of {} replicas ready ({} available)",
+                    r.ready, r.desired, r.available
+                ),
+                pods_hint,
+            )
+        }
+        RolloutState::Complete => CheckResult::pass(
+            id,
+            format!(
+                "{name} rolled out: {}/{} replicas ready and available",
+                r.ready, r.desired
+            ),
+        ),
+    }
+}
+
+fn is_ready(p: &Pod) -> bool {
+    let st = p.status.as_ref();
+    st.and_then(|s| s.phase.as_deref()) == Some("Running")
+        && st
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn restarts(p: &Pod) -> i32 {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .map(|cs| cs.iter().map(|c| c.restart_count).sum())
+        .unwrap_or(0)
+}
+
+fn name(p: &Pod) -> &str {
+    p.metadata.name.as_deref().unwrap_or("<unnamed>")
+}
+
+/// Every pod of the component is Running and Ready; any unhealthy container is diagnosed
+/// (image pulls, crash loops with their last log lines, OOM kills, missing Secret keys,
+/// scheduling); restarts warn.
+pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
+    let id = component_id(c, "pods");
+    let ns = &s.namespace;
+    let pods: Vec<Pod> = s
+        .pods_of(c)
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .cloned()
+        .collect();
+    if pods.is_empty() {
+        if s.deployment(c).is_some_and(|d| replicas(d).desired == 0) {
+            return CheckResult::warn(
+                id,
+                format!("no {} pods: scaled to 0", c.name()),
+                format!("`kubectl todo scale {} 1`", c.name()),
+            );
+        }
+        return CheckResult::fail(
+            id,
+            format!("no {} pods exist", c.name()),
+            format!(
+                "the ReplicaSet cannot create them: `kubectl describe rs -n {ns} -l app.kubernetes.io/instance={},app.kubernetes.io/component={}`",
+                s.release_name,
+                c.name()
+            ),
+        );
+    }
+    let total = pods.len();
+    let ready = pods.iter().filter(|p| is_ready(p)).count();
+    let mut problems = pod_problems_on(&pods, s.platform());
+    for p in &mut problems {
+        if let Some(tail) = s.logs.get(&(p.pod.clone(), p.container.clone())) {
+            p.log_tail = tail.clone();
+        }
+    }
+    if !problems.is_empty() {
+        return problems_result(id, c, total, &problems);
+    }
+    if ready < total {
+        let not_ready: Vec<&Pod> = pods.iter().filter(|p| !is_ready(p)).collect();
+        let mut details: Vec<String> = not_ready
+            .iter()
+            .map(|p| {
+                let phase = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .unwrap_or("Unknown");
+                format!("{}: {phase}, not ready", name(p))
+            })
+            .collect();
+        let first = not_ready.first().map(|p| name(p)).unwrap_or("");
+        let log = not_ready.iter().find_map(|p| {
+            s.logs
+                .get(&(name(p).to_owned(), c.name().to_owned()))
+                .map(|l| (name(p), l))
+        });
+        let hint = if let Some((pod, lines)) = log {
+            details.push(format!("last log lines of {pod}:"));
+            details.extend(lines.iter().map(|l| format!("  | {l}")));
+            format!(
+                "the readiness probe fails; the log (below) says why (for the backend, a database error means DATABASE_URL is wrong or the database unreachable); `kubectl describe pod {first} -n {ns}`"
+            )
+        } else {
+            format!(
+                "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}`"
+            )
+        };
+        return CheckResult::fail(
+            id,
+            format!("{ready} of {total} {} pods ready", c.name()),
+            hint,
+        )
+        .with_details(details);
+    }
+    let restarted: Vec<(&Pod, i32)> = pods
+        .iter()
+        .map(|p| (p, restarts(p)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if !restarted.is_empty() {
+        let sum: i32 = restarted.iter().map(|(_, n)| n).sum();
+        let details = restarted
+            .iter()
+            .map(|(p, n)| {
+                let last = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref())
+                    .and_then(|cs| {
+                        cs.iter()
+                            .find_map(|c| c.last_state.as_ref()?.terminated.as_ref())
+                    })
+                    .map(|t| {
+                        format!(
+                            ", last exit: {} (code {})",
+                            t.reason.as_deref().unwrap_or("?"),
+                            t.exit_code
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{}: {n} restarts{last}", name(p))
+            })
+            .collect();
+        let first = restarted.first().map(|(p, _)| name(p)).unwrap_or("");
+        return CheckResult::warn(
+            id,
+            format!(
+                "{ready}/{total} {} pods ready, but {sum} container restarts",
+                c.name()
+            ),
+            format!("see why they restarted: `kubectl logs {first} -n {ns} --previous`"),
+        )
+        .with_details(details);
+    }
+    CheckResult::pass(
+        id,
+        format!(
+            "{ready}/{total} {} pods Running and Ready, no restarts",
+            c.name()
+        ),
+    )
+}
+
+fn problems_result(
+    id: &'static str,
+    c: Component,
+    total: usize,
+    problems: &[PodProblem],
+) -> CheckResult {
+    // Group replicas with the same problem: "2 of 2 backend pods: ImagePullBackOff".
+    let mut groups: BTreeMap<(&str, &str), Vec<&PodProblem>> = BTreeMap::new();
+    for p in problems {
+        groups
+            .entry((p.container.as_str(), p.reason.as_str()))
+            .or_default()
+            .push(p);
+    }
+    let summary: Vec<String> = groups
+        .iter()
+        .map(|((_, reason), ps)| {
+            let mut pods: Vec<&str> = ps.iter().map(|p| p.pod.as_str()).collect();
+            pods.dedup();
+            format!("{} of {total} {} pods: {reason}", pods.len(), c.name())
+        })
+        .collect();
+    let first = groups.values().next().and_then(|ps| ps.first().copied());
+    let mut details = Vec::new();
+    let mut shown_logs = false;
+    for p in problems {
+        let who = if p.container.is_empty() {
+            p.pod.clone()
+        } else {
+            format!("{}/{}", p.pod, p.container)
+        };
+        details.push(format!("{who}: {}: {}", p.reason, p.message));
+        if !p.log_tail.is_empty() && !shown_logs {
+            details.push(format!("last log lines of {who}:"));
+            details.extend(p.log_tail.iter().map(|l| format!("  | {l}")));
+            shown_logs = true;
+        }
+    }
+    let message = match first {
+        Some(p) => format!("{} ({})", summary.join("; "), p.message),
+        None => summary.join("; "),
+    };
+    CheckResult::fail(
+        id,
+        message,
+        first.map(|p| p.hint.clone()).unwrap_or_default(),
+    )
+    .with_details(details)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::tests::waiting;
+    use crate::verify::Status;
+    use crate::verify::checks::fixture;
+    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateTerminated};
+
+    fn set_state(pod: &mut Pod, state: ContainerState, last: Option<ContainerState>) {
+        let st = pod.status.as_mut().unwrap();
+        st.phase = Some("Running".into());
+        st.conditions = None;
+        let cs = &mut st.container_statuses.as_mut().unwrap()[0];
+        cs.state = Some(state);
+        cs.last_state = last;
+        cs.ready = false;
+        cs.restart_count = 4;
+    }
+
+    #[test]
+    fn healthy_pods_pass() {
+        let r = pods(&fixture::snapshot(), Component::Backend);
+        assert_eq!(r.status, Status::Pass, "{r:?}");
+        assert!(r.message.contains("2/2"));
+    }
+
+    #[test]
+    fn never_pull_fails_with_minikube_fix() {
+        let mut s = fixture::snapshot();
+        for p in s.pods.iter_mut().take(2) {
+            set_state(
+                p,
+                waiting(
+                    "ErrImageNeverPull",
+                    "Container image \"todo-chatbot-backend:1.0.0\" is not present with pull policy of Never",
+                ),
+                None,
+            );
+        }
+        let r = pods(&s, Component::Backend);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("2 of 2 backend pods: ErrImageNeverPull"),
+            "{}",
+            r.message
+        );
+        assert!(
+            r.hint
+                .unwrap()
+                .contains("minikube image load todo-chatbot-backend:1.0.0")
+        );
+    }
+
+    #[test]
+    fn crash_loop_shows_redacted_log_lines() {
+        let mut s = fixture::snapshot();
+        let terminated = ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                reason: Some("Error".into()),
+                exit_code: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        set_state(
+            &mut s.pods[0],
+            waiting("CrashLoopBackOff", "back-off"),
+            Some(terminated),
+        );
+        let pod = s.pods[0].metadata.name.clone().unwrap();
+        s.logs.insert(
+            (pod, "backend".into()),
+            vec!["Traceback: db postgresql://u:***@h/d".into()],
+        );
+        let r = pods(&s, Component::Backend);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.details.iter().any(|d| d.contains("Traceback")),
+            "{:?}",
+            r.details
+        );
+    }
+
+    #[test]
+    fn starting_pod_fails_with_wait_hint() {
+        let mut s = fixture::snapshot();
+        s.pods[1].status.as_mut().unwrap().conditions = None;
+        let r = pods(&s, Component::Backend);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("1 of 2"));
+        assert!(r.hint.unwrap().contains("--wait"));
+    }
+
+    #[test]
+    fn restarts_warn() {
+        let mut s = fixture::snapshot();
+        s.pods[2]
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .restart_count = 2;
+        let r = pods(&s, Component::Frontend);
+        assert_eq!(r.status, Status::Warn);
+        assert!(r.message.contains("2 container restarts"));
+    }
+
+    #[test]
+    fn rollout_complete_passes_and_missing_deployment_fails() {
+        let mut s = fixture::snapshot();
+        assert_eq!(rollout(&s, Component::Backend).status, Status::Pass);
+        s.deployments.remove(0);
+        let r = rollout(&s, Component::Backend);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("todo-todo-chatbot-backend not found"));
+    }
+
+    #[test]
+    fn rollout_in_progress_fails() {
+        let mut s = fixture::snapshot();
+        s.deployments[0].status.as_mut().unwrap().available_replicas = Some(1);
+        let r = rollout(&s, Component::Backend);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.message.contains("1 of 2 updated replicas are available"),
+            "{}",
+            r.message
+        );
+    }
+}

@@ -1,0 +1,532 @@
+//! `kubectl todo verify`: the whole health verdict of a todo-chatbot release.
+//!
+//! The flow has three layers, in one direction:
+//! - [`collect`] reads everything from the cluster into a [`collect::Snapshot`]: the server
+//!   version and the Helm release first, then every other read concurrently (one list of pods
+//!   by label selector for the whole release, one list of events, the two health probes
+//!   through the API server's service proxy), then log tails for crashing containers only;
+//! - [`checks`] turns a snapshot into [`CheckResult`]s: pure functions, unit-tested on typed
+//!   objects;
+//! - [`crate::render`] turns a [`Report`] into a table, JSON or JUnit.
+//!
+//! [`run`] does one evaluation; with [`VerifyOptions::wait`] it re-evaluates whenever the
+//! release's pods or Deployments change (a `kube::runtime::watcher`, never a sleep loop) until
+//! healthy or the timeout.
+
+pub mod checks;
+pub mod collect;
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::error::{Error, Result};
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The check holds.
+    Pass,
+    /// Not broken, but worth fixing (a failure with `--strict`).
+    Warn,
+    /// Broken: the release is unhealthy.
+    Fail,
+    /// Not evaluated (excluded, not applicable, or not permitted).
+    Skip,
+}
+
+impl Status {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One check's verdict. Data only: the renderers decide how it looks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckResult {
+    /// Stable identifier, e.g. `backend.pods` (see [`CHECKS`]).
+    pub id: &'static str,
+    /// The group: the part of the ID before the dot.
+    pub group: &'static str,
+    /// The verdict.
+    pub status: Status,
+    /// One line: what was found.
+    pub message: String,
+    /// For anything not passing: what to do next, with a command.
+    pub hint: Option<String>,
+    /// Extra lines (per-pod problems, redacted log lines, ...). Never a secret value.
+    pub details: Vec<String>,
+}
+
+impl CheckResult {
+    /// A result for check `id` (its group is derived from the ID).
+    pub fn new(id: &'static str, status: Status, message: impl Into<String>) -> Self {
+        CheckResult {
+            id,
+            group: group_of(id),
+            status,
+            message: message.into(),
+            hint: None,
+            details: Vec::new(),
+        }
+    }
+    /// A passing result.
+    pub fn pass(id: &'static str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Pass, message)
+    }
+    /// A warning with a hint.
+    pub fn warn(id: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::new(id, Status::Warn, message).with_hint(hint)
+    }
+    /// A failure with a hint.
+    pub fn fail(id: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::new(id, Status::Fail, message).with_hint(hint)
+    }
+    /// A skipped check; the message says why.
+    pub fn skip(id: &'static str, message: impl Into<String>) -> Self {
+        Self::new(id, Status::Skip, message)
+    }
+    /// Set the hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    /// Set the detail lines.
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// Every check, in report order: (ID, what it checks).
+pub const CHECKS: &[(&str, &str)] = &[
+    (
+        "cluster.reachable",
+        "the API server answers; server version, context, minikube",
+    ),
+    (
+        "release.status",
+        "the Helm release's latest revision is deployed",
+    ),
+    (
+        "backend.rollout",
+        "the backend Deployment is rolled out (kubectl rollout status)",
+    ),
+    (
+        "backend.pods",
+        "every backend pod is Running and Ready; restarts; why not",
+    ),
+    (
+        "backend.service",
+        "the backend Service has ready endpoints, matching ports, the NodePort",
+    ),
+    (
+        "backend.health",
+        "GET /health through the service proxy answers 200 within 2 s",
+    ),
+    (
+        "frontend.rollout",
+        "the frontend Deployment is rolled out (kubectl rollout status)",
+    ),
+    (
+        "frontend.pods",
+        "every frontend pod is Running and Ready; restarts; why not",
+    ),
+    (
+        "frontend.service",
+        "the frontend Service has ready endpoints, matching ports, the NodePort",
+    ),
+    (
+        "frontend.health",
+        "GET /api/health through the service proxy answers 200 within 2 s",
+    ),
+    (
+        "wiring.backend-url",
+        "the frontend's BACKEND_URL names the backend Service and port",
+    ),
+    (
+        "config.secrets",
+        "required secret keys present, non-empty, not placeholders, valid",
+    ),
+    (
+        "config.sealed-secret",
+        "in sealed mode: the SealedSecret is Synced and the Secret exists",
+    ),
+    (
+        "security.posture",
+        "non-root, no privilege escalation, capabilities dropped, resources, probes, no latest",
+    ),
+    (
+        "events.warnings",
+        "recent Warning events for the release's objects",
+    ),
+];
+
+/// The group of a check ID: the part before the first dot.
+pub fn group_of(id: &'static str) -> &'static str {
+    id.split_once('.').map(|(g, _)| g).unwrap_or(id)
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// `--release`: the release name; `None` finds the only todo-chatbot release.
+    pub release: Option<String>,
+    /// `--only`: check IDs, groups (`backend`) or `group.*` patterns to run; empty = all.
+    pub only: Vec<String>,
+    /// `--skip`: check IDs, groups or patterns not to run.
+    pub skip: Vec<String>,
+    /// `--strict`: warnings make the release unhealthy.
+    pub strict: bool,
+    /// `--wait`: re-evaluate on changes until healthy or [`VerifyOptions::timeout`].
+    pub wait: bool,
+    /// `--timeout`: bounds the whole run (and the wait).
+    pub timeout: Duration,
+    /// The budget of each health request.
+    pub health_budget: Duration,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            release: None,
+            only: Vec::new(),
+            skip: Vec::new(),
+            strict: false,
+            wait: false,
+            timeout: Duration::from_secs(120),
+            health_budget: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Which checks run, from `--only` and `--skip`.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    enabled: Vec<&'static str>,
+}
+
+impl Selection {
+    /// Resolve `--only`/`--skip`; an entry that matches no check is a usage error.
+    pub fn new(only: &[String], skip: &[String]) -> Result<Self> {
+        let matches = |pattern: &str, id: &str| {
+            let pattern = pattern.trim();
+            let pattern = pattern.strip_suffix(".*").unwrap_or(pattern);
+            id == pattern || group_of_str(id) == pattern
+        };
+        for pattern in only.iter().chain(skip) {
+            if !CHECKS.iter().any(|(id, _)| matches(pattern, id)) {
+                return Err(Error::usage(
+                    format!("unknown check {pattern:?}"),
+                    format!(
+                        "use a check ID or group: {}",
+                        CHECKS
+                            .iter()
+                            .map(|(id, _)| *id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+        let enabled = CHECKS
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| only.is_empty() || only.iter().any(|p| matches(p, id)))
+            .filter(|id| !skip.iter().any(|p| matches(p, id)))
+            .collect();
+        Ok(Selection { enabled })
+    }
+
+    /// Every check.
+    pub fn all() -> Self {
+        Selection {
+            enabled: CHECKS.iter().map(|(id, _)| *id).collect(),
+        }
+    }
+
+    /// Whether check `id` runs.
+    pub fn wants(&self, id: &str) -> bool {
+        self.enabled.contains(&id)
+    }
+}
+
+fn group_of_str(id: &str) -> &str {
+    id.split_once('.').map(|(g, _)| g).unwrap_or(id)
+}
+
+/// The release as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseInfo {
+    /// Release name.
+    pub name: String,
+    /// Latest revision, when the release record was readable.
+    pub revision: Option<u32>,
+    /// Helm status of that revision.
+    pub status: Option<String>,
+    /// Chart name.
+    pub chart: Option<String>,
+    /// Chart version.
+    pub chart_version: Option<String>,
+    /// App version.
+    pub app_version: Option<String>,
+}
+
+/// The verdict of a run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The kubeconfig context used.
+    pub context: String,
+    /// The namespace checked.
+    pub namespace: String,
+    /// The API server URL.
+    pub server: String,
+    /// The release checked.
+    pub release: ReleaseInfo,
+    /// Every check that ran (excluded ones are absent), in [`CHECKS`] order.
+    pub checks: Vec<CheckResult>,
+    /// Whether warnings count as failures.
+    pub strict: bool,
+    /// How long the run took.
+    pub duration: Duration,
+    /// With `--wait`: the timeout was hit before the release became healthy.
+    pub timed_out: bool,
+}
+
+/// Counts of results by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Passed checks.
+    pub pass: usize,
+    /// Warnings.
+    pub warn: usize,
+    /// Failures.
+    pub fail: usize,
+    /// Skipped checks.
+    pub skip: usize,
+}
+
+impl Report {
+    /// Counts by status.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.checks {
+            match c.status {
+                Status::Pass => s.pass += 1,
+                Status::Warn => s.warn += 1,
+                Status::Fail => s.fail += 1,
+                Status::Skip => s.skip += 1,
+            }
+        }
+        s
+    }
+
+    /// Healthy: no failure, and no warning under `--strict`.
+    pub fn healthy(&self) -> bool {
+        let s = self.summary();
+        s.fail == 0 && !(self.strict && s.warn > 0)
+    }
+
+    /// The process exit code: 0 healthy, 1 unhealthy.
+    pub fn exit_code(&self) -> u8 {
+        if self.healthy() {
+            0
+        } else {
+            crate::error::EXIT_UNHEALTHY
+        }
+    }
+
+    /// The checks that make the release unhealthy.
+    pub fn blocking(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::Fail || (self.strict && c.status == Status::Warn))
+    }
+}
+
+/// Evaluate once: collect a snapshot and run the selected checks on it.
+async fn evaluate(
+    cluster: &Cluster,
+    opts: &VerifyOptions,
+    selection: &Selection,
+    started: Instant,
+) -> Result<Report> {
+    let snap = collect::collect(cluster, opts, selection).await?;
+    let checks = checks::evaluate(&snap, selection);
+    Ok(Report {
+        context: cluster.context.clone(),
+        namespace: cluster.namespace.clone(),
+        server: cluster.server.clone(),
+        release: snap.release_info(),
+        checks,
+        strict: opts.strict,
+        duration: started.elapsed(),
+        timed_out: false,
+    })
+}
+
+/// Run verify. Without `--wait`: one evaluation, bounded by the timeout. With `--wait`:
+/// evaluate, then re-evaluate on each change of the release's pods or Deployments, calling
+/// `progress` with each unhealthy intermediate report, until healthy or the timeout (then
+/// the last report is returned with `timed_out` set).
+///
+/// Errors (exit code 2) are for what stops the check itself: connection, credentials, RBAC on
+/// the core reads, release not found or ambiguous, and `--only`/`--skip` naming no check.
+pub async fn run(
+    cluster: &Cluster,
+    opts: &VerifyOptions,
+    mut progress: impl FnMut(&Report, Duration),
+) -> Result<Report> {
+    let selection = Selection::new(&opts.only, &opts.skip)?;
+    let started = Instant::now();
+    let deadline = started + opts.timeout;
+    let timeout_err = || {
+        Error::from(ClusterError::Timeout {
+            what: "all of verify's requests".into(),
+            after: opts.timeout,
+        })
+    };
+    let first = tokio::time::timeout_at(
+        deadline.into(),
+        evaluate(cluster, opts, &selection, started),
+    )
+    .await
+    .map_err(|_| timeout_err())??;
+    if !opts.wait || first.healthy() {
+        return Ok(first);
+    }
+    progress(&first, started.elapsed());
+
+    let selector = format!("app.kubernetes.io/instance={}", first.release.name);
+    let cfg = watcher::Config::default().labels(&selector);
+    let pods = watcher(
+        Api::<Pod>::namespaced(cluster.client.clone(), &cluster.namespace),
+        cfg.clone(),
+    )
+    .default_backoff()
+    .map(|e| e.map(|_| ()));
+    let deps = watcher(
+        Api::<Deployment>::namespaced(cluster.client.clone(), &cluster.namespace),
+        cfg,
+    )
+    .default_backoff()
+    .map(|e| e.map(|_| ()));
+    let mut changes = futures::stream::select(pods.boxed(), deps.boxed());
+    let mut last = first;
+    loop {
+        let next = tokio::time::timeout_at(deadline.into(), changes.next()).await;
+        match next {
+            Err(_) | Ok(None) => {
+                last.timed_out = true;
+                last.duration = started.elapsed();
+                return Ok(last);
+            }
+            Ok(Some(Err(e))) => {
+                // The watcher resumes by itself; a lost watch is only logged.
+                tracing::debug!("watch error, resuming: {e}");
+                continue;
+            }
+            Ok(Some(Ok(()))) => {}
+        }
+        // Coalesce a burst of events (a rollout sends many) into one re-evaluation.
+        while let Some(Some(_)) = futures::FutureExt::now_or_never(changes.next()) {}
+        let report = match tokio::time::timeout_at(
+            deadline.into(),
+            evaluate(cluster, opts, &selection, started),
+        )
+        .await
+        {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                last.timed_out = true;
+                last.duration = started.elapsed();
+                return Ok(last);
+            }
+        };
+        if report.healthy() {
+            return Ok(report);
+        }
+        progress(&report, started.elapsed());
+        last = report;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_are_unique_and_grouped() {
+        let mut ids: Vec<_> = CHECKS.iter().map(|(id, _)| *id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CHECKS.len());
+        assert_eq!(group_of("wiring.backend-url"), "wiring");
+    }
+
+    #[test]
+    fn selection_accepts_ids_groups_and_patterns() {
+        let s = Selection::new(&["backend".into()], &["backend.health".into()]).unwrap();
+        assert!(s.wants("backend.pods") && !s.wants("backend.health") && !s.wants("frontend.pods"));
+        let s = Selection::new(&["config.*".into()], &[]).unwrap();
+        assert!(
+            s.wants("config.secrets")
+                && s.wants("config.sealed-secret")
+                && !s.wants("release.status")
+        );
+        let s = Selection::new(&[], &["events.warnings".into()]).unwrap();
+        assert!(s.wants("cluster.reachable") && !s.wants("events.warnings"));
+    }
+
+    #[test]
+    fn selection_rejects_unknown_checks() {
+        let err = Selection::new(&["backend.podz".into()], &[]).unwrap_err();
+        assert!(err.to_string().contains("backend.podz"));
+        assert!(err.hint().unwrap().contains("backend.pods"));
+    }
+
+    fn report(statuses: &[Status], strict: bool) -> Report {
+        Report {
+            context: "c".into(),
+            namespace: "todo".into(),
+            server: "https://x".into(),
+            release: ReleaseInfo {
+                name: "todo".into(),
+                revision: None,
+                status: None,
+                chart: None,
+                chart_version: None,
+                app_version: None,
+            },
+            checks: statuses
+                .iter()
+                .map(|s| CheckResult::new("backend.pods", *s, "m"))
+                .collect(),
+            strict,
+            duration: Duration::ZERO,
+            timed_out: false,
+        }
+    }
+
+    #[test]
+    fn warnings_fail_only_with_strict() {
+        assert!(report(&[Status::Pass, Status::Warn, Status::Skip], false).healthy());
+        assert!(!report(&[Status::Pass, Status::Warn], true).healthy());
+        assert_eq!(report(&[Status::Fail], false).exit_code(), 1);
+        assert_eq!(report(&[Status::Pass], true).exit_code(), 0);
+    }
+}

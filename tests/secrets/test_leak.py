@@ -1,0 +1,120 @@
+"""Leak test: with sentinel secret values, nothing the plugin prints, logs or leaves behind
+contains a sentinel, except the intended 0600 plaintext output of `--format values`."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from secretslib import FakeApi
+
+SENTINELS = ["SNTLdbuser", "SNTLdbpass", "SNTLdbhost", "SNTLdbname", "SNTLauth", "SNTLllm", "SNTLextra"]
+LEAKY = {
+    "DATABASE_URL": "postgresql://SNTLdbuser:SNTLdbpass@SNTLdbhost.neon.tech/SNTLdbname",
+    "BETTER_AUTH_SECRET": "SNTLauth" + "x" * 40,
+    "OPENAI_API_KEY": "SNTLllm-not-an-sk-key",
+}
+DEBUG = {"HELM_DEBUG": "true", "RUST_LOG": "trace", "RUST_BACKTRACE": "full"}
+
+
+def files_under(*roots: Path):
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file():
+                yield path
+
+
+def assert_clean(texts, *roots: Path, allow: tuple[Path, ...] = ()):
+    for text in texts:
+        for s in SENTINELS:
+            assert s not in text, f"sentinel {s} printed"
+    for path in files_under(*roots):
+        if path in allow:
+            continue
+        data = path.read_bytes()
+        for s in SENTINELS:
+            assert s.encode() not in data, f"sentinel {s} in {path}"
+
+
+@pytest.fixture
+def roots(env, workdir):
+    return (workdir, Path(env["TMPDIR"]), Path(env["HOME"]))
+
+
+def test_sealed_init_from_env_leaks_nothing(run, certs, roots):
+    res = run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env={**LEAKY, **DEBUG})
+    assert res.code == 0, res.stderr
+    assert "warning" in res.stderr  # the Neon and OpenAI-format warnings were printed, without values
+    assert_clean([res.stdout, res.stderr], *roots)
+    assert list(Path(roots[1]).iterdir()) == []
+
+
+def test_sealed_init_from_file_leaks_nothing(run, certs, roots, tmp_path):
+    dotenv = tmp_path / "app.env"
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in LEAKY.items()))
+    res = run("init", "--from-file", dotenv, "--cert", certs["current"].cert_path, extra_env=DEBUG)
+    assert res.code == 0, res.stderr
+    assert_clean([res.stdout, res.stderr], *roots)
+
+
+@pytest.mark.parametrize("key,bad", [
+    ("DATABASE_URL", "mysql://SNTLdbuser:SNTLdbpass@SNTLdbhost/SNTLdbname"),
+    ("DATABASE_URL", "postgresql://SNTLdbuser:SNTLdbpass@SNTLdbhost"),
+    ("DATABASE_URL", "SNTLdbuser not a url"),
+    ("BETTER_AUTH_SECRET", "SNTLauth-short"),
+    ("OPENAI_API_KEY", " SNTLllm "),
+])
+def test_rejected_values_are_not_echoed(run, certs, roots, key, bad):
+    res = run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env={**LEAKY, key: bad, **DEBUG})
+    assert res.code == 2
+    assert key in res.stderr
+    assert_clean([res.stdout, res.stderr], *roots)
+
+
+def test_malformed_dotenv_errors_do_not_echo_values(run, certs, roots, tmp_path):
+    dotenv = tmp_path / "bad.env"
+    dotenv.write_text('DATABASE_URL="SNTLdbpass\n')
+    res = run("init", "--from-file", dotenv, "--cert", certs["current"].cert_path)
+    assert res.code == 2 and "line 1" in res.stderr
+    assert_clean([res.stdout, res.stderr], *roots)
+
+
+def test_seal_status_and_rotate_leak_nothing(run, certs, roots):
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=LEAKY).code == 0
+    outputs = []
+    res = run("seal", "EXTRA_TOKEN", "--cert", certs["current"].cert_path, stdin="SNTLextra\n", extra_env=DEBUG)
+    assert res.code == 0, res.stderr
+    outputs += [res.stdout, res.stderr]
+    res = run("seal", "BETTER_AUTH_SECRET", "--cert", certs["current"].cert_path, stdin="SNTLauth", extra_env=DEBUG)
+    assert res.code == 2
+    outputs += [res.stdout, res.stderr]
+    for args in (["status", "--offline"], ["status", "--cert", certs["current"].cert_path, "-o", "json"]):
+        res = run(*args, extra_env=DEBUG)
+        outputs += [res.stdout, res.stderr]
+    res = run("rotate", "--from-env", "--cert", certs["rotated"].cert_path, extra_env={**LEAKY, **DEBUG})
+    assert res.code == 0, res.stderr
+    outputs += [res.stdout, res.stderr]
+    assert_clean(outputs, *roots)
+
+
+def test_plaintext_output_is_the_only_place_with_values(run, roots, workdir):
+    subprocess.run(["git", "init", "-q"], cwd=workdir, check=True)
+    (workdir / ".gitignore").write_text("secrets.values.yaml\n")
+    res = run("init", "--from-env", "--format", "values", extra_env={**LEAKY, **DEBUG})
+    assert res.code == 0, res.stderr
+    out = workdir / "secrets.values.yaml"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    text = out.read_text()
+    assert all(s in text for s in SENTINELS if s != "SNTLextra")
+    assert_clean([res.stdout, res.stderr], *roots, allow=(out,))
+
+
+def test_applied_secret_leaves_no_plaintext_locally(run, certs, roots, workdir):
+    with FakeApi(certs["current"].cert_path.read_text()) as api:
+        kubeconfig = api.kubeconfig(workdir.parent / "kubeconfig")
+        res = run("init", "--from-env", "--format", "secret", extra_env={**LEAKY, **DEBUG, "KUBECONFIG": str(kubeconfig)})
+    assert res.code == 0, res.stderr
+    assert_clean([res.stdout, res.stderr], *roots)
