@@ -1,0 +1,143 @@
+//! The dispatcher binary end to end: it runs a sibling binary found beside its real path,
+//! with arguments, stdio and exit code passed through.
+
+#![cfg(unix)]
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A folder laid out like krew's store: the dispatcher copied in, plus fake siblings.
+struct Store {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    bin: PathBuf,
+}
+
+fn store() -> Store {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store/todo/v0.1.0");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_kubectl-todo"), dir.join("kubectl-todo")).unwrap();
+    symlink(dir.join("kubectl-todo"), bin.join("kubectl-todo")).unwrap();
+    Store {
+        _tmp: tmp,
+        dir,
+        bin,
+    }
+}
+
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Run the dispatcher through krew's symlink with an empty PATH, so only siblings count.
+fn run(store: &Store, args: &[&str]) -> Output {
+    let mut cmd = Command::new(store.bin.join("kubectl-todo"));
+    output(cmd.args(args).env("PATH", ""))
+}
+
+/// Run, retrying "Text file busy": a test thread that forks while another test still has
+/// a just-written executable open for writing makes exec fail for a moment.
+fn output(cmd: &mut Command) -> Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("executable stayed busy")
+}
+
+#[test]
+fn dispatch_runs_sibling_with_arguments_and_exit_code() {
+    let s = store();
+    write_script(
+        &s.dir.join("kubectl-todo-verify"),
+        r#"for a in "$@"; do printf '[%s]\n' "$a"; done; echo oops >&2; exit 7"#,
+    );
+    let out = run(&s, &["verify", "-n", "my ns", "--", "--help", ""]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "[-n]\n[my ns]\n[--]\n[--help]\n[]\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+}
+
+#[test]
+fn dispatch_falls_back_to_path() {
+    let s = store();
+    let other = s.bin.parent().unwrap().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    write_script(&other.join("kubectl-todo-scale"), "echo from-path; exit 0");
+    let out = output(
+        Command::new(s.bin.join("kubectl-todo"))
+            .args(["scale", "backend", "3"])
+            .env("PATH", &other),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-path\n");
+}
+
+#[test]
+fn dispatch_missing_sibling_is_usage_error() {
+    let s = store();
+    let out = run(&s, &["scale", "backend", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kubectl-todo-scale"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
+fn dispatch_unknown_subcommand_exits_2() {
+    let s = store();
+    let out = run(&s, &["deploy"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown subcommand \"deploy\""), "{stderr}");
+    assert!(stderr.contains("verify, scale"), "{stderr}");
+}
+
+#[test]
+fn help_lists_subcommands() {
+    let s = store();
+    let out = run(&s, &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in ["verify", "scale", "helm todo-secrets", "completion"] {
+        assert!(stdout.contains(needle), "{needle} missing in:\n{stdout}");
+    }
+}
+
+#[test]
+fn version_prints_package_version() {
+    let s = store();
+    let out = run(&s, &["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("kubectl-todo {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn completion_generates_scripts_for_each_shell() {
+    let s = store();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&s, &["completion", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains("kubectl-todo") && script.contains("verify"),
+            "{shell}"
+        );
+    }
+    assert_eq!(run(&s, &["completion", "tcsh"]).status.code(), Some(2));
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# The test command: sets up what the tests need (a Python virtual environment with real Helm
+# v4 through helm-python-sdk, kubernetes-validate, checkov, hadolint, shellcheck), builds the
+# binaries, then runs the Rust suites (unit, sandbox fidelity, end-to-end through kubectl) and
+# the Python suites (chart, secrets, install). Exits non-zero if anything fails.
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python test environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+if [ ! -x .venv/checkov-env/bin/checkov ]; then
+    python3 -m venv .venv/checkov-env
+    .venv/checkov-env/bin/python -m pip install --quiet --disable-pip-version-check -r tests/chart/requirements-checkov.txt
+fi
+ln -sf ../checkov-env/bin/checkov .venv/bin/checkov
+
+step "Build (cargo build --workspace --bins)"
+cargo build --workspace --bins --locked
+
+step "Rust tests (unit, sandbox fidelity with kubectl and Helm, end-to-end)"
+TODO_PYTHON="$root/.venv/bin/python" cargo test --workspace --locked --no-fail-fast
+
+step "Python tests (chart, secrets, install)"
+TODO_PYTHON="$root/.venv/bin/python" .venv/bin/python -m pytest -q tests/chart tests/secrets tests/install
