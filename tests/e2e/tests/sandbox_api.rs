@@ -366,3 +366,46 @@ fn sealed_secrets_certificate_is_served_through_the_service_proxy() {
     assert_eq!(code, 200);
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
 }
+
+#[test]
+fn filtered_watch_sees_objects_enter_and_leave_the_selection() {
+    let env = TestEnv::start("");
+    let api = Api::new(&env);
+    let mut cm = configmap("sel");
+    cm["metadata"]["labels"] = json!({"tier": "web"});
+    let (_, created) = api.json("POST", "/api/v1/namespaces/default/configmaps", Some(&cm));
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("0")
+        .to_owned();
+    let path = "/api/v1/namespaces/default/configmaps/sel";
+    api.with_type(
+        "PATCH",
+        path,
+        "application/merge-patch+json",
+        Some(&json!({"metadata": {"labels": {"tier": null}}})),
+    );
+    api.with_type(
+        "PATCH",
+        path,
+        "application/merge-patch+json",
+        Some(&json!({"data": {"b": "2"}})),
+    );
+    api.with_type(
+        "PATCH",
+        path,
+        "application/merge-patch+json",
+        Some(&json!({"metadata": {"labels": {"tier": "web"}}})),
+    );
+    let (_, text) = api.curl("GET", &format!("/api/v1/namespaces/default/configmaps?watch=1&labelSelector=tier%3Dweb&resourceVersion={rv}&timeoutSeconds=1"), "", None, None);
+    let kinds: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["DELETED", "ADDED"],
+        "leaving the selection is a DELETED, entering it an ADDED: {text}"
+    );
+}

@@ -652,11 +652,8 @@ async fn watch(
         for ev in backlog {
             last_rv = last_rv.max(ev.rv);
             if ev.resource == rt.key
-                && matches(&ev.object)
-                && tx
-                    .send(watch_line(ev.kind.as_str(), &ev.object))
-                    .await
-                    .is_err()
+                && let Some(kind) = watch_kind(&ev, &matches)
+                && tx.send(watch_line(kind, &ev.object)).await.is_err()
             {
                 return;
             }
@@ -682,11 +679,11 @@ async fn watch(
                             continue;
                         }
                         last_rv = ev.rv;
-                        if ev.resource == rt.key && matches(&ev.object) {
-                            let kind = if ev.kind == EventType::Deleted { "DELETED" } else { ev.kind.as_str() };
-                            if tx.send(watch_line(kind, &ev.object)).await.is_err() {
-                                return;
-                            }
+                        if ev.resource == rt.key
+                            && let Some(kind) = watch_kind(&ev, &matches)
+                            && tx.send(watch_line(kind, &ev.object)).await.is_err()
+                        {
+                            return;
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -712,6 +709,21 @@ async fn watch(
         http::HeaderValue::from_static("no-cache, private"),
     );
     Ok(r)
+}
+
+/// The watch event a filtered watcher sees for a store event: a modification that makes an
+/// object start or stop matching the selectors is an ADDED or DELETED, as in Kubernetes.
+fn watch_kind(ev: &crate::store::Event, matches: &impl Fn(&Value) -> bool) -> Option<&'static str> {
+    let now = matches(&ev.object);
+    match ev.kind {
+        EventType::Modified => match (ev.old.as_ref().map(matches), now) {
+            (Some(false), true) => Some("ADDED"),
+            (Some(true), false) => Some("DELETED"),
+            (_, true) => Some("MODIFIED"),
+            _ => None,
+        },
+        other => now.then_some(other.as_str()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

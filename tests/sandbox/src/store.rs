@@ -46,6 +46,24 @@ pub struct Event {
     pub resource: &'static str,
     /// The object after the change (before it, for deletes, with the delete's rv).
     pub object: Value,
+    /// For modifications, what selectors can match of the object before the change (name,
+    /// namespace, labels, status.phase, spec.nodeName), so a filtered watch can turn
+    /// "started/stopped matching" into ADDED/DELETED as the API server does.
+    pub old: Option<Value>,
+}
+
+/// The parts of an object that label and common field selectors read.
+fn selectable(obj: &Value) -> Value {
+    json!({
+        "metadata": {
+            "name": obj.pointer("/metadata/name"),
+            "namespace": obj.pointer("/metadata/namespace"),
+            "labels": obj.pointer("/metadata/labels"),
+        },
+        "status": {"phase": obj.pointer("/status/phase")},
+        "spec": {"nodeName": obj.pointer("/spec/nodeName")},
+        "type": obj.get("type"),
+    })
 }
 
 /// Storage key of an object.
@@ -133,12 +151,20 @@ impl Store {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn record(&self, inner: &mut Inner, kind: EventType, resource: &'static str, object: Value) {
+    fn record(
+        &self,
+        inner: &mut Inner,
+        kind: EventType,
+        resource: &'static str,
+        object: Value,
+        old: Option<&Value>,
+    ) {
         let ev = Event {
             rv: inner.rv,
             kind,
             resource,
             object,
+            old: old.map(selectable),
         };
         if inner.history.len() >= HISTORY {
             inner.history.pop_front();
@@ -178,7 +204,13 @@ impl Store {
         inner.rv += 1;
         set_rv(&mut obj, inner.rv);
         inner.objects.insert(key.clone(), obj.clone());
-        self.record(&mut inner, EventType::Added, key.resource, obj.clone());
+        self.record(
+            &mut inner,
+            EventType::Added,
+            key.resource,
+            obj.clone(),
+            None,
+        );
         Ok(obj)
     }
 
@@ -204,8 +236,14 @@ impl Store {
         }
         inner.rv += 1;
         set_rv(&mut obj, inner.rv);
-        inner.objects.insert(key.clone(), obj.clone());
-        self.record(&mut inner, EventType::Modified, key.resource, obj.clone());
+        let old = inner.objects.insert(key.clone(), obj.clone());
+        self.record(
+            &mut inner,
+            EventType::Modified,
+            key.resource,
+            obj.clone(),
+            old.as_ref(),
+        );
         Ok(obj)
     }
 
@@ -222,8 +260,14 @@ impl Store {
         }
         inner.rv += 1;
         set_rv(&mut obj, inner.rv);
-        inner.objects.insert(key.clone(), obj.clone());
-        self.record(&mut inner, EventType::Modified, key.resource, obj.clone());
+        let old = inner.objects.insert(key.clone(), obj.clone());
+        self.record(
+            &mut inner,
+            EventType::Modified,
+            key.resource,
+            obj.clone(),
+            old.as_ref(),
+        );
         Some(obj)
     }
 
@@ -235,7 +279,13 @@ impl Store {
         };
         inner.rv += 1;
         set_rv(&mut obj, inner.rv);
-        self.record(&mut inner, EventType::Deleted, key.resource, obj.clone());
+        self.record(
+            &mut inner,
+            EventType::Deleted,
+            key.resource,
+            obj.clone(),
+            None,
+        );
         Ok(obj)
     }
 
