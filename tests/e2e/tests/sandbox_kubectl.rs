@@ -307,3 +307,36 @@ fn helm_installs_upgrades_and_uninstalls_a_chart() {
     let r = run(env.kubectl().args(["get", "deployment", "mini-web"]));
     assert_eq!(r.code, 1);
 }
+
+#[test]
+fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
+    let env = TestEnv::start("");
+    let can = |ctx: &str, args: &[&str]| {
+        run(env
+            .kubectl()
+            .args(["--context", ctx, "auth", "can-i"])
+            .args(args))
+        .stdout
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(
+        can("todo-sandbox", &["list", "secrets", "-n", "todo"]),
+        "yes"
+    );
+    assert_eq!(
+        can("todo-sandbox-viewer", &["list", "secrets", "-n", "todo"]),
+        "no"
+    );
+    assert_eq!(
+        can("todo-sandbox-viewer", &["get", "pods", "--subresource=log"]),
+        "yes"
+    );
+    assert_eq!(
+        can(
+            "todo-sandbox-viewer",
+            &["patch", "deployments.apps", "--subresource=scale"]
+        ),
+        "no"
+    );
+}

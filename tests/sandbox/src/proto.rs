@@ -229,6 +229,52 @@ fn namespace(b: &[u8]) -> Result<Value, String> {
     Ok(obj)
 }
 
+fn strings(b: &[u8], names: &[(u64, &str)]) -> Result<Value, String> {
+    let mut m = Map::new();
+    for (n, f) in fields(b)? {
+        if let (Some((_, name)), Field::Bytes(x)) = (names.iter().find(|(num, _)| *num == n), f) {
+            m.insert((*name).to_owned(), json!(string(x)));
+        }
+    }
+    Ok(Value::Object(m))
+}
+
+fn access_review(b: &[u8]) -> Result<Value, String> {
+    let mut obj = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
+            (2, Field::Bytes(spec)) => {
+                for (sn, sf) in fields(spec)? {
+                    match (sn, sf) {
+                        (1, Field::Bytes(ra)) => {
+                            obj["spec"]["resourceAttributes"] = strings(
+                                ra,
+                                &[
+                                    (1, "namespace"),
+                                    (2, "verb"),
+                                    (3, "group"),
+                                    (4, "version"),
+                                    (5, "resource"),
+                                    (6, "subresource"),
+                                    (7, "name"),
+                                ],
+                            )?
+                        }
+                        (2, Field::Bytes(na)) => {
+                            obj["spec"]["nonResourceAttributes"] =
+                                strings(na, &[(1, "path"), (2, "verb")])?
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(obj)
+}
+
 /// Decode a protobuf request body into the JSON form of the object.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
     let rest = body
@@ -253,6 +299,7 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         "Secret" => secret(raw),
         "ConfigMap" => config_map(raw),
         "Namespace" => namespace(raw),
+        "SelfSubjectAccessReview" => access_review(raw),
         "DeleteOptions" => Ok(Value::Null),
         other => Err(format!(
             "protobuf bodies of kind {other:?} are not supported by the sandbox; send JSON"

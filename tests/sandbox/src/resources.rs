@@ -270,6 +270,19 @@ pub static RESOURCES: &[ResourceType] = &[
         false
     ),
     rt!(
+        "authorization.k8s.io/v1/selfsubjectaccessreviews",
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        false,
+        &[],
+        &[],
+        false,
+        false
+    ),
+    rt!(
         "bitnami.com/v1alpha1/sealedsecrets",
         "bitnami.com",
         "v1alpha1",

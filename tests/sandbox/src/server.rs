@@ -336,6 +336,15 @@ async fn route(
         _ => return Err(ApiError::method_not_allowed()),
     };
     authorize(user, verb, &target)?;
+    if target.rt.plural == "selfsubjectaccessreviews" {
+        if verb != "create" {
+            return Err(ApiError::method_not_allowed());
+        }
+        let ct = content_type(&req);
+        let (_, body) = read_body(req).await?;
+        let review = parse_body(&body, &ct)?;
+        return Ok(json_response(201, &access_review(user, &review)));
+    }
     let ns = target.namespace.clone().unwrap_or_default();
     let rt = target.rt;
     match (target.sub.as_deref(), verb) {
@@ -471,18 +480,56 @@ fn parse_target(group: &str, version: &str, rest: &[&str]) -> Option<Target> {
     })
 }
 
-fn authorize(user: User, verb: &str, t: &Target) -> Result<(), ApiError> {
+/// The sandbox's RBAC: the admin may do anything; the viewer is Kubernetes' `view` role
+/// (get/list/watch, including pods/log, but no Secrets and no proxy).
+fn allowed(user: User, verb: &str, plural: &str, sub: Option<&str>) -> bool {
     if user == User::Admin {
-        return Ok(());
+        return true;
     }
     let read = matches!(verb, "get" | "list" | "watch");
-    let allowed = match (t.rt.plural, t.sub.as_deref()) {
+    match (plural, sub) {
+        ("selfsubjectaccessreviews", None) => verb == "create",
         ("secrets", _) => false,
         (_, Some("proxy")) => false,
-        (_, Some("log")) => read,
         _ => read,
+    }
+}
+
+/// `kubectl auth can-i`: answer a SelfSubjectAccessReview with the sandbox's RBAC.
+fn access_review(user: User, review: &Value) -> Value {
+    let attrs = review.pointer("/spec/resourceAttributes");
+    let allowed_now = match attrs {
+        Some(a) => {
+            let verb = a.get("verb").and_then(Value::as_str).unwrap_or("");
+            let resource = a.get("resource").and_then(Value::as_str).unwrap_or("");
+            let sub = a
+                .get("subresource")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty());
+            allowed(user, verb, resource, sub)
+        }
+        None => {
+            review
+                .pointer("/spec/nonResourceAttributes/verb")
+                .and_then(Value::as_str)
+                == Some("get")
+        }
     };
-    if allowed {
+    let mut out = json!({
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "spec": review.get("spec").cloned().unwrap_or(json!({})),
+        "status": {"allowed": allowed_now},
+    });
+    if allowed_now && user == User::Admin {
+        out["status"]["reason"] = json!("sandbox: the admin user may do anything");
+    }
+    out
+}
+
+fn authorize(user: User, verb: &str, t: &Target) -> Result<(), ApiError> {
+    if allowed(user, verb, t.rt.plural, t.sub.as_deref()) {
         Ok(())
     } else {
         Err(ApiError::forbidden(

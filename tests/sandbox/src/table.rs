@@ -45,6 +45,17 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
             ("Status", "string"),
             ("Restarts", "string"),
             ("Age", "string"),
+            ("IP", "string"),
+            ("Node", "string"),
+        ],
+        "Node" => vec![
+            ("Name", "string"),
+            ("Status", "string"),
+            ("Roles", "string"),
+            ("Age", "string"),
+            ("Version", "string"),
+            ("Internal-IP", "string"),
+            ("Container-Runtime", "string"),
         ],
         "Deployment" => vec![
             ("Name", "string"),
@@ -118,6 +129,33 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
                 json!(reason),
                 json!(restarts.to_string()),
                 json!(age(o)),
+                json!(or_none(s(o.pointer("/status/podIP")))),
+                json!(or_none(s(o.pointer("/spec/nodeName")))),
+            ]
+        }
+        "Node" => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            let ip = o
+                .pointer("/status/addresses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|a| a["type"] == "InternalIP")
+                .map(|a| s(a.get("address")))
+                .unwrap_or_default();
+            vec![
+                json!(name),
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!("control-plane"),
+                json!(age(o)),
+                json!(s(o.pointer("/status/nodeInfo/kubeletVersion"))),
+                json!(ip),
+                json!(s(o.pointer("/status/nodeInfo/containerRuntimeVersion"))),
             ]
         }
         "Deployment" => vec![
@@ -204,6 +242,18 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
     }
 }
 
+fn or_none(v: String) -> String {
+    if v.is_empty() { "<none>".into() } else { v }
+}
+
+/// Columns kubectl shows only with `-o wide`.
+fn priority(column: &str) -> u8 {
+    u8::from(matches!(
+        column,
+        "IP" | "Node" | "Internal-IP" | "Container-Runtime"
+    ))
+}
+
 /// A Table of `items`.
 pub fn table(
     rt: &ResourceType,
@@ -213,7 +263,7 @@ pub fn table(
 ) -> Value {
     let cols: Vec<Value> = columns(rt)
         .into_iter()
-        .map(|(n, t)| json!({"name": n, "type": t, "format": if n == "Name" { "name" } else { "" }, "description": "", "priority": 0}))
+        .map(|(n, t)| json!({"name": n, "type": t, "format": if n == "Name" { "name" } else { "" }, "description": "", "priority": priority(n)}))
         .collect();
     let rows: Vec<Value> = items
         .iter()
