@@ -340,3 +340,66 @@ fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
         "no"
     );
 }
+
+#[test]
+fn kubectl_generators_that_send_protobuf_work() {
+    let env = TestEnv::start("");
+    run(env.kubectl().args([
+        "create",
+        "deployment",
+        "gen",
+        "--image=todo-chatbot-frontend:1.0.0",
+        "--replicas=2",
+        "--port=3000",
+    ]))
+    .expect_code(0);
+    run(env
+        .kubectl()
+        .args(["rollout", "status", "deployment/gen", "--timeout=30s"]))
+    .expect_code(0);
+    run(env.kubectl().args([
+        "expose",
+        "deployment",
+        "gen",
+        "--port=80",
+        "--target-port=3000",
+        "--type=NodePort",
+    ]))
+    .expect_code(0);
+    run(env
+        .kubectl()
+        .args(["create", "secret", "generic", "s", "--from-literal=k=v"]))
+    .expect_code(0);
+    run(env
+        .kubectl()
+        .args(["create", "configmap", "c", "--from-literal=k=v"]))
+    .expect_code(0);
+    run(env.kubectl().args(["create", "serviceaccount", "robot"])).expect_code(0);
+    run(env
+        .kubectl()
+        .args(["run", "one", "--image=todo-chatbot-frontend:1.0.0"]))
+    .expect_code(0);
+    let r = run(env
+        .kubectl()
+        .args(["get", "deployment", "gen", "-o", "json"]))
+    .expect_code(0);
+    let d = r.json();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent",
+        "defaults apply to decoded bodies"
+    );
+    let r = run(env.kubectl().args([
+        "get",
+        "service",
+        "gen",
+        "-o",
+        "jsonpath={.spec.ports[0].targetPort} {.spec.selector.app}",
+    ]))
+    .expect_code(0);
+    assert_eq!(r.stdout.trim(), "3000 gen");
+    let r = run(env
+        .kubectl()
+        .args(["get", "secret", "s", "-o", "jsonpath={.data.k}"]))
+    .expect_code(0);
+    assert_eq!(r.stdout.trim(), "dg==");
+}

@@ -1,6 +1,7 @@
-//! Decoding of the Kubernetes protobuf wire format for the few types that client-go's typed
-//! clients send as `application/vnd.kubernetes.protobuf` (Helm's release storage writes
-//! Secrets this way). Only request bodies are decoded; responses are always JSON, which
+//! Decoding of the Kubernetes protobuf wire format for the types that client-go's typed
+//! clients send as `application/vnd.kubernetes.protobuf`: Helm's release storage (Secrets)
+//! and kubectl's generators (`create deployment|secret|configmap|namespace|serviceaccount`,
+//! `run`, `expose`, `auth can-i`). Only the fields those generators set are decoded. Only request bodies are decoded; responses are always JSON, which
 //! every client accepts.
 
 use base64::Engine;
@@ -275,6 +276,316 @@ fn access_review(b: &[u8]) -> Result<Value, String> {
     Ok(obj)
 }
 
+fn int_or_string(b: &[u8]) -> Result<Value, String> {
+    let mut kind = 0;
+    let mut int = 0i64;
+    let mut text = String::new();
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Varint(v)) => kind = v,
+            (2, Field::Varint(v)) => int = v as i64,
+            (3, Field::Bytes(x)) => text = string(x),
+            _ => {}
+        }
+    }
+    Ok(if kind == 1 { json!(text) } else { json!(int) })
+}
+
+fn string_map_entry(b: &[u8]) -> Result<(String, Value), String> {
+    let (k, v) = map_entry(b)?;
+    Ok((k, json!(string(&v))))
+}
+
+fn label_selector(b: &[u8]) -> Result<Value, String> {
+    let mut labels = Map::new();
+    let mut exprs = Vec::new();
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => {
+                let (k, v) = string_map_entry(x)?;
+                labels.insert(k, v);
+            }
+            (2, Field::Bytes(x)) => {
+                let mut e = json!({"values": []});
+                for (en, ef) in fields(x)? {
+                    match (en, ef) {
+                        (1, Field::Bytes(v)) => e["key"] = json!(string(v)),
+                        (2, Field::Bytes(v)) => e["operator"] = json!(string(v)),
+                        (3, Field::Bytes(v)) => {
+                            if let Some(a) = e["values"].as_array_mut() {
+                                a.push(json!(string(v)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                exprs.push(e);
+            }
+            _ => {}
+        }
+    }
+    let mut sel = json!({});
+    if !labels.is_empty() {
+        sel["matchLabels"] = Value::Object(labels);
+    }
+    if !exprs.is_empty() {
+        sel["matchExpressions"] = Value::Array(exprs);
+    }
+    Ok(sel)
+}
+
+fn container(b: &[u8]) -> Result<Value, String> {
+    let mut c = Map::new();
+    let mut command = Vec::new();
+    let mut args = Vec::new();
+    let mut ports = Vec::new();
+    let mut env = Vec::new();
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => {
+                c.insert("name".into(), json!(string(x)));
+            }
+            (2, Field::Bytes(x)) => {
+                c.insert("image".into(), json!(string(x)));
+            }
+            (3, Field::Bytes(x)) => command.push(json!(string(x))),
+            (4, Field::Bytes(x)) => args.push(json!(string(x))),
+            (5, Field::Bytes(x)) => {
+                c.insert("workingDir".into(), json!(string(x)));
+            }
+            (6, Field::Bytes(x)) => {
+                let mut p = Map::new();
+                for (pn, pf) in fields(x)? {
+                    match (pn, pf) {
+                        (1, Field::Bytes(v)) => {
+                            p.insert("name".into(), json!(string(v)));
+                        }
+                        (3, Field::Varint(v)) => {
+                            p.insert("containerPort".into(), json!(v));
+                        }
+                        (4, Field::Bytes(v)) => {
+                            p.insert("protocol".into(), json!(string(v)));
+                        }
+                        _ => {}
+                    }
+                }
+                ports.push(Value::Object(p));
+            }
+            (7, Field::Bytes(x)) => {
+                let mut e = Map::new();
+                for (en, ef) in fields(x)? {
+                    match (en, ef) {
+                        (1, Field::Bytes(v)) => {
+                            e.insert("name".into(), json!(string(v)));
+                        }
+                        (2, Field::Bytes(v)) => {
+                            e.insert("value".into(), json!(string(v)));
+                        }
+                        _ => {}
+                    }
+                }
+                env.push(Value::Object(e));
+            }
+            (14, Field::Bytes(x)) => {
+                c.insert("imagePullPolicy".into(), json!(string(x)));
+            }
+            _ => {}
+        }
+    }
+    for (key, list) in [
+        ("command", command),
+        ("args", args),
+        ("ports", ports),
+        ("env", env),
+    ] {
+        if !list.is_empty() {
+            c.insert(key.into(), Value::Array(list));
+        }
+    }
+    Ok(Value::Object(c))
+}
+
+fn pod_spec(b: &[u8]) -> Result<Value, String> {
+    let mut spec = json!({"containers": []});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (2, Field::Bytes(x)) => {
+                let c = container(x)?;
+                if let Some(a) = spec["containers"].as_array_mut() {
+                    a.push(c);
+                }
+            }
+            (3, Field::Bytes(x)) => spec["restartPolicy"] = json!(string(x)),
+            (4, Field::Varint(v)) => spec["terminationGracePeriodSeconds"] = json!(v),
+            (6, Field::Bytes(x)) => spec["dnsPolicy"] = json!(string(x)),
+            (8, Field::Bytes(x)) => spec["serviceAccountName"] = json!(string(x)),
+            (10, Field::Bytes(x)) => spec["nodeName"] = json!(string(x)),
+            _ => {}
+        }
+    }
+    Ok(spec)
+}
+
+fn pod_template(b: &[u8]) -> Result<Value, String> {
+    let mut t = json!({});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => t["metadata"] = object_meta(x)?,
+            (2, Field::Bytes(x)) => t["spec"] = pod_spec(x)?,
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+fn deployment(b: &[u8]) -> Result<Value, String> {
+    let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
+            (2, Field::Bytes(spec)) => {
+                for (sn, sf) in fields(spec)? {
+                    match (sn, sf) {
+                        (1, Field::Varint(v)) => obj["spec"]["replicas"] = json!(v),
+                        (2, Field::Bytes(x)) => obj["spec"]["selector"] = label_selector(x)?,
+                        (3, Field::Bytes(x)) => obj["spec"]["template"] = pod_template(x)?,
+                        (4, Field::Bytes(x)) => {
+                            let mut st = json!({});
+                            for (tn, tf) in fields(x)? {
+                                match (tn, tf) {
+                                    (1, Field::Bytes(v)) => st["type"] = json!(string(v)),
+                                    (2, Field::Bytes(v)) => {
+                                        let mut ru = json!({});
+                                        for (rn, rf) in fields(v)? {
+                                            match (rn, rf) {
+                                                (1, Field::Bytes(w)) => {
+                                                    ru["maxUnavailable"] = int_or_string(w)?
+                                                }
+                                                (2, Field::Bytes(w)) => {
+                                                    ru["maxSurge"] = int_or_string(w)?
+                                                }
+                                                _ => {}
+                                            }
+                                        }
+                                        st["rollingUpdate"] = ru;
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            if st.as_object().is_some_and(|m| !m.is_empty()) {
+                                obj["spec"]["strategy"] = st;
+                            }
+                        }
+                        (5, Field::Varint(v)) => obj["spec"]["minReadySeconds"] = json!(v),
+                        (6, Field::Varint(v)) => obj["spec"]["revisionHistoryLimit"] = json!(v),
+                        (9, Field::Varint(v)) => obj["spec"]["progressDeadlineSeconds"] = json!(v),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(obj)
+}
+
+fn pod(b: &[u8]) -> Result<Value, String> {
+    let mut obj = json!({"apiVersion": "v1", "kind": "Pod"});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
+            (2, Field::Bytes(x)) => obj["spec"] = pod_spec(x)?,
+            _ => {}
+        }
+    }
+    Ok(obj)
+}
+
+fn service(b: &[u8]) -> Result<Value, String> {
+    let mut obj = json!({"apiVersion": "v1", "kind": "Service", "spec": {}});
+    let mut ports = Vec::new();
+    let mut selector = Map::new();
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
+            (2, Field::Bytes(spec)) => {
+                for (sn, sf) in fields(spec)? {
+                    match (sn, sf) {
+                        (1, Field::Bytes(x)) => {
+                            let mut p = Map::new();
+                            for (pn, pf) in fields(x)? {
+                                match (pn, pf) {
+                                    (1, Field::Bytes(v)) => {
+                                        p.insert("name".into(), json!(string(v)));
+                                    }
+                                    (2, Field::Bytes(v)) => {
+                                        p.insert("protocol".into(), json!(string(v)));
+                                    }
+                                    (3, Field::Varint(v)) => {
+                                        p.insert("port".into(), json!(v));
+                                    }
+                                    (4, Field::Bytes(v)) => {
+                                        p.insert("targetPort".into(), int_or_string(v)?);
+                                    }
+                                    (5, Field::Varint(v)) => {
+                                        p.insert("nodePort".into(), json!(v));
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            ports.push(Value::Object(p));
+                        }
+                        (2, Field::Bytes(x)) => {
+                            let (k, v) = string_map_entry(x)?;
+                            selector.insert(k, v);
+                        }
+                        (3, Field::Bytes(x)) => obj["spec"]["clusterIP"] = json!(string(x)),
+                        (4, Field::Bytes(x)) => obj["spec"]["type"] = json!(string(x)),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    obj["spec"]["ports"] = Value::Array(ports);
+    if !selector.is_empty() {
+        obj["spec"]["selector"] = Value::Object(selector);
+    }
+    Ok(obj)
+}
+
+fn service_account(b: &[u8]) -> Result<Value, String> {
+    let mut obj = json!({"apiVersion": "v1", "kind": "ServiceAccount"});
+    for (n, f) in fields(b)? {
+        match (n, f) {
+            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
+            (4, Field::Varint(v)) => obj["automountServiceAccountToken"] = json!(v != 0),
+            _ => {}
+        }
+    }
+    Ok(obj)
+}
+
+/// Go's protobuf encoding writes non-pointer fields even when unset (`""`, `0`); JSON
+/// omits them, and defaulting depends on that. Drop empty strings and zero node ports.
+fn prune_unset(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                m.retain(|k, x| {
+                    !(x.as_str() == Some("") || (k == "nodePort" && x.as_i64() == Some(0)))
+                });
+                m.values_mut().for_each(walk);
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
 /// Decode a protobuf request body into the JSON form of the object.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
     let rest = body
@@ -300,6 +611,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         "ConfigMap" => config_map(raw),
         "Namespace" => namespace(raw),
         "SelfSubjectAccessReview" => access_review(raw),
+        "Deployment" => deployment(raw).map(prune_unset),
+        "Pod" => pod(raw).map(prune_unset),
+        "Service" => service(raw).map(prune_unset),
+        "ServiceAccount" => service_account(raw).map(prune_unset),
         "DeleteOptions" => Ok(Value::Null),
         other => Err(format!(
             "protobuf bodies of kind {other:?} are not supported by the sandbox; send JSON"
