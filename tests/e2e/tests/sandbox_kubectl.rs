@@ -403,3 +403,39 @@ fn kubectl_generators_that_send_protobuf_work() {
     .expect_code(0);
     assert_eq!(r.stdout.trim(), "dg==");
 }
+
+#[test]
+fn server_side_apply_removes_what_the_manager_no_longer_applies() {
+    let env = TestEnv::start("");
+    let both = env.write("both.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {a: '1', b: '2'}\n");
+    run(env
+        .kubectl()
+        .args(["apply", "--server-side", "-f"])
+        .arg(&both))
+    .expect_code(0);
+    run(env.kubectl().args([
+        "patch",
+        "configmap",
+        "ssa",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"c":"3"}}"#,
+    ]))
+    .expect_code(0);
+    let one = env.write("one.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {a: '1'}\n");
+    run(env
+        .kubectl()
+        .args(["apply", "--server-side", "-f"])
+        .arg(&one))
+    .expect_code(0);
+    let r = run(env
+        .kubectl()
+        .args(["get", "configmap", "ssa", "-o", "json"]))
+    .expect_code(0);
+    let data = r.json()["data"].clone();
+    assert_eq!(
+        data,
+        serde_json::json!({"a": "1", "c": "3"}),
+        "b was dropped by its manager, c belongs to another"
+    );
+}

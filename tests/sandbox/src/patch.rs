@@ -138,8 +138,61 @@ fn merge_list(target: &mut Vec<Value>, patch: &[Value], key: &str) {
     }
 }
 
+/// Server-side apply by the same field manager: remove from `live` what `previous` (the
+/// manager's last applied configuration) set and `applied` (its new one) no longer sets.
+/// Lists with a merge key drop the items whose key disappeared; other lists are replaced by
+/// the merge that follows.
+pub fn prune_unapplied(live: &mut Value, previous: &Value, applied: &Value) {
+    let (Some(live_map), Some(prev), Some(new)) = (
+        live.as_object_mut(),
+        previous.as_object(),
+        applied.as_object(),
+    ) else {
+        return;
+    };
+    for (k, pv) in prev {
+        match new.get(k) {
+            None => {
+                live_map.remove(k);
+            }
+            Some(nv) => match (pv, nv, live_map.get_mut(k)) {
+                (Value::Object(_), Value::Object(_), Some(lv)) => prune_unapplied(lv, pv, nv),
+                (Value::Array(pa), Value::Array(na), Some(Value::Array(la))) => {
+                    let Some(key) = merge_key(k, pa.first().or(na.first())) else {
+                        continue;
+                    };
+                    for item in pa {
+                        let id = item.get(key);
+                        match na.iter().find(|n| n.get(key) == id) {
+                            None => la.retain(|l| l.get(key) != id),
+                            Some(n) => {
+                                if let Some(l) = la.iter_mut().find(|l| l.get(key) == id) {
+                                    prune_unapplied(l, item, n);
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn apply_prunes_fields_the_same_manager_stopped_setting() {
+        let previous = json!({"metadata": {"annotations": {"a": "1", "b": "2"}}, "spec": {"env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}]}});
+        let applied = json!({"metadata": {"annotations": {"a": "1"}}, "spec": {"env": [{"name": "X", "value": "1"}]}});
+        let mut live = json!({"metadata": {"annotations": {"a": "1", "b": "2", "other": "kept"}}, "spec": {"env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}, {"name": "Z"}]}});
+        prune_unapplied(&mut live, &previous, &applied);
+        assert_eq!(
+            live,
+            json!({"metadata": {"annotations": {"a": "1", "other": "kept"}}, "spec": {"env": [{"name": "X", "value": "1"}, {"name": "Z"}]}})
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -790,17 +790,41 @@ fn patch_object(
     let ct = ct.split(';').next().unwrap_or("").trim();
     let patch_doc = parse_body(body, ct)?;
     if ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor" {
-        return match current {
-            None => Ok((201, objects::create(state, rt, ns, patch_doc, dry)?)),
+        let manager = query.get("fieldManager").unwrap_or("").to_owned();
+        if manager.is_empty() {
+            return Err(ApiError::bad_request(
+                "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
+            ));
+        }
+        let mut applied = patch_doc;
+        if let Some(m) = applied.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        let slot = (key.clone(), manager);
+        let result = match current {
+            None => (201, objects::create(state, rt, ns, applied.clone(), dry)?),
             Some(mut obj) => {
-                let mut applied = patch_doc;
-                if let Some(m) = applied.get_mut("metadata").and_then(Value::as_object_mut) {
-                    m.remove("resourceVersion");
+                let previous = state
+                    .applied
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&slot)
+                    .cloned();
+                if let Some(previous) = previous {
+                    patch::prune_unapplied(&mut obj, &previous, &applied);
                 }
                 patch::strategic(&mut obj, &applied);
-                Ok((200, objects::update(state, rt, ns, name, obj, part, dry)?))
+                (200, objects::update(state, rt, ns, name, obj, part, dry)?)
             }
         };
+        if !dry {
+            state
+                .applied
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(slot, applied);
+        }
+        return Ok(result);
     }
     let Some(mut obj) = current else {
         return Err(ApiError::not_found(rt, name));

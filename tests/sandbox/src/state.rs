@@ -5,7 +5,9 @@ use std::sync::{Mutex, RwLock};
 
 use crate::controllers::SimState;
 use crate::scenario::Scenario;
-use crate::store::Store;
+use crate::store::{Key, Store};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Everything one sandbox holds.
 pub struct State {
@@ -19,6 +21,9 @@ pub struct State {
     pub requests: AtomicU64,
     /// Counter for uids and generated names.
     pub serial: AtomicU64,
+    /// Server-side apply: the last configuration each field manager applied to each object,
+    /// so a later apply by the same manager removes the fields it no longer sets.
+    pub applied: Mutex<BTreeMap<(Key, String), Value>>,
 }
 
 impl State {
@@ -30,6 +35,7 @@ impl State {
             sim: Mutex::new(SimState::default()),
             requests: AtomicU64::new(0),
             serial: AtomicU64::new(1),
+            applied: Mutex::new(BTreeMap::new()),
         }
     }
 
