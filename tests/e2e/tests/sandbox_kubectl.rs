@@ -5,6 +5,18 @@ use std::time::Duration;
 
 use todo_e2e::harness::{TestEnv, run};
 
+/// The sandbox for these fidelity tests; None (the test returns early) when the suite runs
+/// against a real cluster (TODO_E2E_REAL_CLUSTER=1), which needs no proof of fidelity.
+fn sandbox(scenario: &str) -> Option<TestEnv> {
+    let env = TestEnv::start(scenario);
+    if env.is_sandbox() {
+        Some(env)
+    } else {
+        eprintln!("skipped: sandbox fidelity test on a real cluster");
+        None
+    }
+}
+
 const WEB: &str = r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -30,16 +42,16 @@ fn registry_scenario() -> &'static str {
     "registry: [nginx:1.27]\n"
 }
 
-fn env_with_web() -> TestEnv {
-    let env = TestEnv::start(registry_scenario());
+fn env_with_web() -> Option<TestEnv> {
+    let env = sandbox(registry_scenario())?;
     let file = env.write("web.yaml", WEB);
     run(env.kubectl().args(["create", "-f"]).arg(&file)).expect_code(0);
-    env
+    Some(env)
 }
 
 #[test]
 fn kubectl_get_reads_objects_as_json_and_jsonpath() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let r = run(env.kubectl().args(["get", "namespaces", "-o", "json"])).expect_code(0);
     let names: Vec<String> = r.json()["items"]
         .as_array()
@@ -61,7 +73,7 @@ fn kubectl_get_reads_objects_as_json_and_jsonpath() {
 
 #[test]
 fn kubectl_create_then_get_reports_not_found_and_already_exists() {
-    let env = env_with_web();
+    let Some(env) = env_with_web() else { return };
     let file = env.tmp().join("web.yaml");
     let r = run(env.kubectl().args(["create", "-f"]).arg(&file));
     assert_eq!(r.code, 1);
@@ -81,7 +93,7 @@ fn kubectl_create_then_get_reports_not_found_and_already_exists() {
 
 #[test]
 fn kubectl_rollout_status_returns_when_pods_are_ready() {
-    let env = env_with_web();
+    let Some(env) = env_with_web() else { return };
     let r = run(env
         .kubectl()
         .args(["rollout", "status", "deployment/web", "--timeout=30s"]))
@@ -101,7 +113,7 @@ fn kubectl_rollout_status_returns_when_pods_are_ready() {
 
 #[test]
 fn kubectl_scale_changes_replicas_and_rollout_follows() {
-    let env = env_with_web();
+    let Some(env) = env_with_web() else { return };
     run(env
         .kubectl()
         .args(["scale", "deployment/web", "--replicas=4"]))
@@ -119,7 +131,7 @@ fn kubectl_scale_changes_replicas_and_rollout_follows() {
 
 #[test]
 fn kubectl_rollout_status_fails_on_progress_deadline() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let broken = WEB
         .replace("nginx:1.27", "nginx:does-not-exist")
         .replace("replicas: 2", "replicas: 1\n  progressDeadlineSeconds: 2");
@@ -138,7 +150,9 @@ fn kubectl_rollout_status_fails_on_progress_deadline() {
 
 #[test]
 fn kubectl_apply_server_side_creates_and_updates() {
-    let env = TestEnv::start(registry_scenario());
+    let Some(env) = sandbox(registry_scenario()) else {
+        return;
+    };
     let file = env.write("web.yaml", WEB);
     run(env
         .kubectl()
@@ -165,7 +179,7 @@ fn kubectl_apply_server_side_creates_and_updates() {
 
 #[test]
 fn deleted_pod_is_replaced_by_its_replicaset() {
-    let env = env_with_web();
+    let Some(env) = env_with_web() else { return };
     run(env
         .kubectl()
         .args(["rollout", "status", "deployment/web", "--timeout=30s"]))
@@ -201,7 +215,7 @@ fn deleted_pod_is_replaced_by_its_replicaset() {
 
 #[test]
 fn kubectl_logs_reads_the_container_log() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let pod = r#"apiVersion: v1
 kind: Pod
 metadata: {name: crash, namespace: default}
@@ -225,7 +239,7 @@ spec:
 
 #[test]
 fn viewer_may_read_but_not_write_nor_read_secrets() {
-    let env = env_with_web();
+    let Some(env) = env_with_web() else { return };
     run(env
         .kubectl()
         .args(["--context", "todo-sandbox-viewer", "get", "deployments"]))
@@ -253,7 +267,7 @@ fn viewer_may_read_but_not_write_nor_read_secrets() {
 
 #[test]
 fn bad_token_gets_401() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let r = run(env
         .kubectl()
         .args(["get", "pods", "--token", "not-a-token"]));
@@ -267,7 +281,9 @@ fn bad_token_gets_401() {
 
 #[test]
 fn helm_installs_upgrades_and_uninstalls_a_chart() {
-    let env = TestEnv::start(registry_scenario());
+    let Some(env) = sandbox(registry_scenario()) else {
+        return;
+    };
     let chart = todo_e2e::harness::repo_root().join("tests/e2e/fixtures/mini");
     let r = run(env
         .helm()
@@ -310,7 +326,7 @@ fn helm_installs_upgrades_and_uninstalls_a_chart() {
 
 #[test]
 fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let can = |ctx: &str, args: &[&str]| {
         run(env
             .kubectl()
@@ -343,7 +359,7 @@ fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
 
 #[test]
 fn kubectl_generators_that_send_protobuf_work() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     run(env.kubectl().args([
         "create",
         "deployment",
@@ -406,7 +422,7 @@ fn kubectl_generators_that_send_protobuf_work() {
 
 #[test]
 fn server_side_apply_removes_what_the_manager_no_longer_applies() {
-    let env = TestEnv::start("");
+    let Some(env) = sandbox("") else { return };
     let both = env.write("both.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {a: '1', b: '2'}\n");
     run(env
         .kubectl()
