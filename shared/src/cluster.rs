@@ -57,15 +57,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("invalid duration {text:?} (use e.g. 30s, 2m, 1m30s)"));
+            return Err(format!(
+                "invalid duration {text:?} (use e.g. 30s, 2m, 1m30s)"
+            ));
         }
         let value: f64 = rest[..digits]
             .parse()
             .map_err(|_| format!("invalid duration {text:?} (use e.g. 30s, 2m, 1m30s)"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,
@@ -112,7 +118,10 @@ pub enum ClusterError {
         server: String,
     },
     /// 403: the user may not do this.
-    #[error("forbidden: cannot {verb} {resource}{}: {message}", in_namespace(namespace))]
+    #[error(
+        "forbidden: cannot {verb} {resource}{}: {message}",
+        in_namespace(namespace)
+    )]
     Forbidden {
         /// The verb refused (get, list, patch, ...).
         verb: String,
@@ -158,7 +167,10 @@ pub enum ClusterError {
 }
 
 fn in_namespace(namespace: &Option<String>) -> String {
-    namespace.as_ref().map(|ns| format!(" in namespace {ns:?}")).unwrap_or_default()
+    namespace
+        .as_ref()
+        .map(|ns| format!(" in namespace {ns:?}"))
+        .unwrap_or_default()
 }
 
 impl ClusterError {
@@ -201,7 +213,12 @@ pub struct Action<'a> {
 impl<'a> Action<'a> {
     /// An action on a namespaced resource.
     pub fn new(verb: &'a str, resource: &'a str, namespace: Option<&'a str>) -> Self {
-        Action { verb, resource, name: None, namespace }
+        Action {
+            verb,
+            resource,
+            name: None,
+            namespace,
+        }
     }
     /// The same action on one named object.
     pub fn named(mut self, name: &'a str) -> Self {
@@ -217,7 +234,9 @@ pub fn classify(server: &str, action: &Action<'_>, err: kube::Error) -> ClusterE
         kube::Error::Api(status) => {
             let code = status.code;
             match code {
-                401 => ClusterError::Unauthorized { server: server.to_owned() },
+                401 => ClusterError::Unauthorized {
+                    server: server.to_owned(),
+                },
                 403 => ClusterError::Forbidden {
                     verb: action.verb.to_owned(),
                     resource: action.resource.to_owned(),
@@ -247,11 +266,21 @@ pub fn classify_transport(server: &str, err: kube::Error) -> ClusterError {
     let detail = error_chain(&err);
     let lower = detail.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        ClusterError::Tls { server: server.to_owned(), detail }
-    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("timeout") {
-        ClusterError::Timeout { what: "in time".into(), after: Duration::ZERO }
+        ClusterError::Tls {
+            server: server.to_owned(),
+            detail,
+        }
+    } else if lower.contains("timed out") || lower.contains("elapsed") || lower.contains("timeout")
+    {
+        ClusterError::Timeout {
+            what: "in time".into(),
+            after: Duration::ZERO,
+        }
     } else {
-        ClusterError::Unreachable { server: server.to_owned(), detail }
+        ClusterError::Unreachable {
+            server: server.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -329,22 +358,31 @@ impl Cluster {
     /// Resolve the flags like kubectl does and build a client. Does not contact the server.
     pub async fn connect(args: &KubeArgs) -> Result<Self, ClusterError> {
         let kubeconfig = match &args.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path)
-                .map_err(|e| ClusterError::Kubeconfig(format!("{}: {}", path.display(), error_chain(&e))))?,
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| {
+                ClusterError::Kubeconfig(format!("{}: {}", path.display(), error_chain(&e)))
+            })?,
             None => Kubeconfig::read().map_err(|e| ClusterError::Kubeconfig(error_chain(&e)))?,
         };
         let context_name = args
             .context
             .clone()
             .or_else(|| kubeconfig.current_context.clone())
-            .ok_or_else(|| ClusterError::Kubeconfig("no current-context is set and --context was not given".into()))?;
+            .ok_or_else(|| {
+                ClusterError::Kubeconfig(
+                    "no current-context is set and --context was not given".into(),
+                )
+            })?;
         let named = kubeconfig
             .contexts
             .iter()
             .find(|c| c.name == context_name)
             .ok_or_else(|| ClusterError::ContextNotFound(context_name.clone()))?;
         let minikube = is_minikube(&kubeconfig, named);
-        let options = KubeConfigOptions { context: Some(context_name.clone()), cluster: None, user: None };
+        let options = KubeConfigOptions {
+            context: Some(context_name.clone()),
+            cluster: None,
+            user: None,
+        };
         let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
             .map_err(|e| ClusterError::Kubeconfig(error_chain(&e)))?;
@@ -356,9 +394,17 @@ impl Cluster {
             config.read_timeout = Some(timeout);
             config.write_timeout = Some(timeout);
         }
-        let namespace = args.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
-        let server = config.cluster_url.to_string().trim_end_matches('/').to_owned();
-        let client = Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(error_chain(&e)))?;
+        let namespace = args
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_owned();
+        let client =
+            Client::try_from(config).map_err(|e| ClusterError::Kubeconfig(error_chain(&e)))?;
         Ok(Cluster {
             client,
             namespace,
@@ -383,7 +429,9 @@ fn is_minikube(kubeconfig: &Kubeconfig, named: &kube::config::NamedContext) -> b
             e.extension.get("provider").and_then(|p| p.as_str()) == Some(MINIKUBE_PROVIDER)
         })
     };
-    let Some(ctx) = &named.context else { return false };
+    let Some(ctx) = &named.context else {
+        return false;
+    };
     if has_provider(&ctx.extensions) {
         return true;
     }
@@ -391,7 +439,11 @@ fn is_minikube(kubeconfig: &Kubeconfig, named: &kube::config::NamedContext) -> b
         .clusters
         .iter()
         .filter(|c| c.name == ctx.cluster)
-        .any(|c| c.cluster.as_ref().is_some_and(|c| has_provider(&c.extensions)))
+        .any(|c| {
+            c.cluster
+                .as_ref()
+                .is_some_and(|c| has_provider(&c.extensions))
+        })
 }
 
 #[cfg(test)]

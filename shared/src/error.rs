@@ -48,7 +48,10 @@ pub enum Error {
 impl Error {
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Usage { message: message.into(), hint: Some(hint.into()) }
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// What the user should do next, if we know.
@@ -80,8 +83,11 @@ pub fn stderr_colour() -> bool {
 ///
 /// `program` is the name shown first, kubectl-style (`kubectl todo verify`).
 pub fn report(program: &str, err: &Error) -> ExitCode {
-    let (red, yellow, reset) =
-        if stderr_colour() { ("\x1b[31m", "\x1b[33m", "\x1b[0m") } else { ("", "", "") };
+    let (red, yellow, reset) = if stderr_colour() {
+        ("\x1b[31m", "\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
     eprintln!("{red}error{reset}: {program}: {err}");
     if let Some(hint) = err.hint() {
         eprintln!("{yellow}hint{reset}: {hint}");

@@ -57,13 +57,17 @@ pub fn rollout_state(d: &Deployment) -> RolloutState {
     let generation = d.metadata.generation.unwrap_or(0);
     let status = d.status.clone().unwrap_or_default();
     if generation > status.observed_generation.unwrap_or(0) {
-        return RolloutState::Waiting("Waiting for deployment spec update to be observed...".into());
+        return RolloutState::Waiting(
+            "Waiting for deployment spec update to be observed...".into(),
+        );
     }
     let deadline_exceeded = status.conditions.iter().flatten().any(|c| {
         c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
     });
     if deadline_exceeded {
-        return RolloutState::Failed(format!("deployment {name:?} exceeded its progress deadline"));
+        return RolloutState::Failed(format!(
+            "deployment {name:?} exceeded its progress deadline"
+        ));
     }
     let r = replicas(d);
     let has_spec_replicas = d.spec.as_ref().and_then(|s| s.replicas).is_some();
@@ -113,10 +117,25 @@ mod tests {
     use k8s_openapi::api::apps::v1::{DeploymentCondition, DeploymentSpec, DeploymentStatus};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    fn deployment(generation: i64, observed: i64, desired: i32, cur: i32, upd: i32, ready: i32, avail: i32) -> Deployment {
+    fn deployment(
+        generation: i64,
+        observed: i64,
+        desired: i32,
+        cur: i32,
+        upd: i32,
+        ready: i32,
+        avail: i32,
+    ) -> Deployment {
         Deployment {
-            metadata: ObjectMeta { name: Some("web".into()), generation: Some(generation), ..Default::default() },
-            spec: Some(DeploymentSpec { replicas: Some(desired), ..Default::default() }),
+            metadata: ObjectMeta {
+                name: Some("web".into()),
+                generation: Some(generation),
+                ..Default::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(desired),
+                ..Default::default()
+            }),
             status: Some(DeploymentStatus {
                 observed_generation: Some(observed),
                 replicas: Some(cur),
@@ -143,7 +162,9 @@ mod tests {
     #[test]
     fn old_replicas_terminating_waits() {
         let d = deployment(2, 2, 2, 3, 2, 2, 2);
-        assert!(matches!(rollout_state(&d), RolloutState::Waiting(m) if m.contains("pending termination")));
+        assert!(
+            matches!(rollout_state(&d), RolloutState::Waiting(m) if m.contains("pending termination"))
+        );
     }
 
     #[test]
@@ -154,7 +175,10 @@ mod tests {
 
     #[test]
     fn all_counts_met_is_complete() {
-        assert_eq!(rollout_state(&deployment(3, 3, 2, 2, 2, 2, 2)), RolloutState::Complete);
+        assert_eq!(
+            rollout_state(&deployment(3, 3, 2, 2, 2, 2, 2)),
+            RolloutState::Complete
+        );
     }
 
     #[test]
