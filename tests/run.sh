@@ -20,6 +20,10 @@ if [ ! -x .venv/checkov-env/bin/checkov ]; then
 fi
 ln -sf ../checkov-env/bin/checkov .venv/bin/checkov
 
+step "Format and lints (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 step "Build (cargo build --workspace --bins)"
 cargo build --workspace --bins --locked
 
