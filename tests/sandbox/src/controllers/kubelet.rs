@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::apps::{self, Behaviour, Lifetime};
 use super::events::{Level, Source};
+use super::scheduler::{self, Allocatable, Requests};
 use super::{HOST_IP, SimState, meta};
 use crate::resources::rt as resource_type;
 use crate::scenario::{Scenario, image_tag};
@@ -99,6 +100,10 @@ pub struct ContainerRuntime {
     pub backoff_n: u32,
     /// The container spec.
     pub spec: Value,
+    /// Startup probe of the current instance (None: none, or it succeeded).
+    pub startup: Option<ProbeClock>,
+    /// Liveness probe of the current instance.
+    pub liveness: Option<ProbeClock>,
 }
 
 impl ContainerRuntime {
@@ -112,6 +117,73 @@ impl ContainerRuntime {
         if self.logs.len() > MAX_LOG_LINES {
             let extra = self.logs.len() - MAX_LOG_LINES;
             self.logs.drain(..extra);
+        }
+    }
+}
+
+/// The timing of a startup or liveness probe, in the real seconds of the probe spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeTiming {
+    /// initialDelaySeconds (default 0).
+    pub initial_delay: Duration,
+    /// periodSeconds (default 10, at least 1).
+    pub period: Duration,
+    /// failureThreshold (default 3, at least 1).
+    pub failure_threshold: u32,
+}
+
+impl ProbeTiming {
+    /// The timing of `container`'s probe `field` (`livenessProbe`, `startupProbe`), if any.
+    pub fn of(container: &Value, field: &str) -> Option<ProbeTiming> {
+        let p = container.get(field).filter(|p| p.is_object())?;
+        let int = |k: &str, default: u64| p.get(k).and_then(Value::as_u64).unwrap_or(default);
+        Some(ProbeTiming {
+            initial_delay: Duration::from_secs(int("initialDelaySeconds", 0)),
+            period: Duration::from_secs(int("periodSeconds", 10).max(1)),
+            failure_threshold: u32::try_from(int("failureThreshold", 3).max(1)).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+/// When a probe runs next and how many times in a row it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeClock {
+    /// The probe's timing.
+    pub timing: ProbeTiming,
+    /// The next probe.
+    pub next: Instant,
+    /// Consecutive failures.
+    pub failures: u32,
+}
+
+impl ProbeClock {
+    /// A probe of a container started at `started`: the first run is one period after the
+    /// initial delay.
+    pub fn new(timing: ProbeTiming, started: Instant) -> ProbeClock {
+        ProbeClock {
+            timing,
+            next: started + timing.initial_delay + timing.period,
+            failures: 0,
+        }
+    }
+
+    /// Whether the probe is due at `now`.
+    pub fn due(&self, now: Instant) -> bool {
+        now >= self.next
+    }
+
+    /// Record a result at `now`; true when the failure threshold is reached.
+    pub fn record(&mut self, now: Instant, ok: bool) -> bool {
+        self.next += self.timing.period;
+        if self.next <= now {
+            self.next = now + self.timing.period;
+        }
+        if ok {
+            self.failures = 0;
+            false
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            self.failures >= self.timing.failure_threshold
         }
     }
 }
@@ -139,6 +211,25 @@ pub struct PodRuntime {
     pub conditions: BTreeMap<&'static str, (bool, String)>,
     /// Status needs writing.
     pub changed: bool,
+    /// The pod's effective resource requests.
+    pub requests: Requests,
+    /// The next scheduling attempt.
+    pub schedule_at: Instant,
+    /// Why the last scheduling attempt failed.
+    pub unschedulable: Option<String>,
+    /// Created with spec.nodeName set: bound without the scheduler.
+    pub node_preset: bool,
+}
+
+impl PodRuntime {
+    /// Whether every container finished for good (phase Succeeded or Failed).
+    pub fn finished(&self) -> bool {
+        !self.containers.is_empty()
+            && self
+                .containers
+                .iter()
+                .all(|c| matches!(c.state, CState::Terminated(_)))
+    }
 }
 
 /// What the kubelet does about an image.
@@ -437,6 +528,8 @@ fn new_runtime(pod: &Value, scenario: &Scenario, now: Instant) -> PodRuntime {
                 next_probe: now,
                 backoff_n: 0,
                 spec: c.clone(),
+                startup: None,
+                liveness: None,
             }
         })
         .collect();
@@ -455,6 +548,13 @@ fn new_runtime(pod: &Value, scenario: &Scenario, now: Instant) -> PodRuntime {
         containers,
         conditions: BTreeMap::new(),
         changed: true,
+        requests: scheduler::pod_requests(pod),
+        schedule_at: now + Duration::from_millis(scenario.timings.schedule_ms),
+        unschedulable: None,
+        node_preset: pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty()),
     }
 }
 
@@ -501,10 +601,20 @@ pub fn reconcile(state: &State, now: Instant, pods: Option<&[Value]>) {
 /// A pass after store changes: every pod.
 fn reconcile_all_pods(ctx: &Ctx<'_>, pods: &[Value]) {
     let mut sim = ctx.state.sim();
-    let mut alive = std::collections::HashSet::with_capacity(pods.len());
+    let alive: std::collections::HashSet<&str> = pods.iter().map(|p| meta(p, "uid")).collect();
+    // Forget deleted pods first, so their resources are free for pods scheduled below.
+    let gone: Vec<String> = sim
+        .pods
+        .keys()
+        .filter(|k| !alive.contains(k.as_str()))
+        .cloned()
+        .collect();
+    for uid in gone {
+        sim.pods.remove(&uid);
+        sim.events.forget(&uid);
+    }
     for pod in pods {
         let uid = meta(pod, "uid").to_owned();
-        alive.insert(uid.clone());
         let node = pod
             .pointer("/spec/nodeName")
             .and_then(Value::as_str)
@@ -523,16 +633,6 @@ fn reconcile_all_pods(ctx: &Ctx<'_>, pods: &[Value]) {
         }
         sim.pods.insert(uid, rt);
     }
-    let gone: Vec<String> = sim
-        .pods
-        .keys()
-        .filter(|k| !alive.contains(*k))
-        .cloned()
-        .collect();
-    for uid in gone {
-        sim.pods.remove(&uid);
-        sim.events.forget(&uid);
-    }
 }
 
 fn probe_due(c: &ContainerRuntime, now: Instant, ready_ms: u64) -> bool {
@@ -545,7 +645,7 @@ fn container_due(c: &ContainerRuntime, now: Instant, start_ms: u64, ready_ms: u6
         CState::Creating { at } => now >= *at,
         CState::Waiting { retry, .. } => now >= *retry,
         CState::Running { since, .. } => match apps::lifetime(c.behaviour) {
-            Lifetime::Service => probe_due(c, now, ready_ms),
+            Lifetime::Service => probe_due(c, now, ready_ms) || liveness_due(c, now),
             _ => now >= *since + Duration::from_millis(start_ms) || probe_due(c, now, ready_ms),
         },
         CState::Terminated(_) => false,
@@ -567,7 +667,7 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
                     .iter()
                     .any(|c| container_due(c, now, t.start_ms, t.ready_ms))
             } else {
-                now >= rt.seen + Duration::from_millis(t.schedule_ms)
+                now >= rt.schedule_at
             }
         })
         .map(|(k, _)| k.clone())
@@ -577,6 +677,7 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
             continue;
         };
         let probes_only = rt.scheduled
+            && !rt.containers.iter().any(|c| liveness_due(c, now))
             && rt.containers.iter().all(|c| {
                 !container_due(c, now, t.start_ms, t.ready_ms)
                     || (apps::lifetime(c.behaviour) == Lifetime::Service
@@ -627,9 +728,34 @@ fn src<'a>(pod: &'a Value, container: Option<&str>) -> Source<'a> {
 fn step(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime) {
     let timings = &ctx.scenario.timings;
     if !rt.scheduled {
-        if ctx.now < rt.seen + Duration::from_millis(timings.schedule_ms) {
+        if ctx.now < rt.schedule_at {
             return;
         }
+        if !rt.node_preset
+            && let Some(msg) = unschedulable(ctx, sim, rt)
+        {
+            // Retried soon, as the scheduler does on cluster events.
+            rt.schedule_at = ctx.now + Duration::from_millis(timings.schedule_ms.max(100));
+            if rt.unschedulable.as_deref() != Some(msg.as_str()) {
+                rt.unschedulable = Some(msg.clone());
+                set_condition(rt, "PodScheduled", false);
+                rt.changed = true;
+            }
+            sim.events.record(
+                ctx.state,
+                &Source {
+                    object: pod,
+                    field_path: None,
+                    component: "default-scheduler",
+                },
+                Level::Warning,
+                "FailedScheduling",
+                &msg,
+                Duration::from_secs(10),
+            );
+            return;
+        }
+        rt.unschedulable = None;
         rt.scheduled = true;
         rt.start_time = now();
         let n = sim.next_ip;
@@ -657,6 +783,27 @@ fn step(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime) {
     for i in 0..rt.containers.len() {
         step_container(ctx, sim, pod, rt, i);
     }
+}
+
+/// The scheduler's verdict for `rt` given the pods already bound to the node: `None` when
+/// it fits, else the FailedScheduling message.
+fn unschedulable(ctx: &Ctx<'_>, sim: &SimState, rt: &PodRuntime) -> Option<String> {
+    let bound: Vec<&PodRuntime> = sim
+        .pods
+        .values()
+        .filter(|p| p.scheduled && !p.finished())
+        .collect();
+    let used = bound.iter().fold(Requests::default(), |acc, p| Requests {
+        milli_cpu: acc.milli_cpu.saturating_add(p.requests.milli_cpu),
+        memory: acc.memory.saturating_add(p.requests.memory),
+    });
+    let reasons = scheduler::insufficient(
+        Allocatable::of(&ctx.scenario.node),
+        used,
+        bound.len(),
+        rt.requests,
+    );
+    (!reasons.is_empty()).then(|| scheduler::unschedulable_message(&reasons))
 }
 
 fn backoff(ctx: &Ctx<'_>, n: u32) -> Duration {
@@ -889,7 +1036,18 @@ fn exit(
 }
 
 fn probe(ctx: &Ctx<'_>, sim: &SimState, c: &ContainerRuntime) -> Result<(), String> {
-    let Some(p) = c.spec.get("readinessProbe").filter(|p| p.is_object()) else {
+    probe_kind(ctx, sim, c, "readinessProbe", "Readiness")
+}
+
+/// Run `c`'s probe `field`; `label` starts the failure message (`Liveness probe failed: ...`).
+fn probe_kind(
+    ctx: &Ctx<'_>,
+    sim: &SimState,
+    c: &ContainerRuntime,
+    field: &str,
+    label: &str,
+) -> Result<(), String> {
+    let Some(p) = c.spec.get(field).filter(|p| p.is_object()) else {
         return Ok(());
     };
     if let Some(http) = p.get("httpGet") {
@@ -899,7 +1057,7 @@ fn probe(ctx: &Ctx<'_>, sim: &SimState, c: &ContainerRuntime) -> Result<(), Stri
             Ok(())
         } else {
             Err(format!(
-                "Readiness probe failed: HTTP probe failed with statuscode: {}",
+                "{label} probe failed: HTTP probe failed with statuscode: {}",
                 resp.status
             ))
         };
@@ -912,10 +1070,12 @@ fn probe(ctx: &Ctx<'_>, sim: &SimState, c: &ContainerRuntime) -> Result<(), Stri
             .map(|v| v.to_string().trim_matches('"').to_owned())
             .unwrap_or_default();
         Err(format!(
-            "Readiness probe failed: dial tcp 10.244.0.1:{port}: connect: connection refused"
+            "{label} probe failed: dial tcp 10.244.0.1:{port}: connect: connection refused"
         ))
     } else {
-        Err("Readiness probe failed: command exited with non-zero status 1".to_owned())
+        Err(format!(
+            "{label} probe failed: command exited with non-zero status 1"
+        ))
     }
 }
 
@@ -935,6 +1095,9 @@ fn step_container(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRu
             };
             c.next_probe = now_i + Duration::from_millis(timings.ready_ms);
             c.ready = false;
+            c.startup = ProbeTiming::of(&c.spec, "startupProbe").map(|t| ProbeClock::new(t, now_i));
+            c.liveness =
+                ProbeTiming::of(&c.spec, "livenessProbe").map(|t| ProbeClock::new(t, now_i));
             let lines = apps::startup_logs(c.behaviour, &c.env, &ctx.scenario, &c.name);
             for l in lines {
                 c.log(l);
@@ -1082,8 +1245,78 @@ fn step_container(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRu
                     );
                 }
             }
-            Lifetime::Service => readiness(ctx, sim, pod, rt, i, since),
+            Lifetime::Service => {
+                if !liveness(ctx, sim, pod, rt, i) {
+                    readiness(ctx, sim, pod, rt, i, since);
+                }
+            }
         },
+    }
+}
+
+/// Whether a startup or liveness probe of a running container is due.
+fn liveness_due(c: &ContainerRuntime, now: Instant) -> bool {
+    c.is_running()
+        && match &c.startup {
+            Some(s) => s.due(now),
+            None => c.liveness.as_ref().is_some_and(|l| l.due(now)),
+        }
+}
+
+/// Run a due startup or liveness probe; kill the container when its failure threshold is
+/// reached (then true). Liveness probes start once the startup probe succeeded.
+fn liveness(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime, i: usize) -> bool {
+    let now = ctx.now;
+    let c = &rt.containers[i];
+    if !liveness_due(c, now) {
+        return false;
+    }
+    let (field, label, kind) = if c.startup.is_some() {
+        ("startupProbe", "Startup", "startup")
+    } else {
+        ("livenessProbe", "Liveness", "liveness")
+    };
+    let result = probe_kind(ctx, sim, c, field, label);
+    let c = &mut rt.containers[i];
+    let clock = if kind == "startup" {
+        c.startup.as_mut()
+    } else {
+        c.liveness.as_mut()
+    };
+    let Some(clock) = clock else { return false };
+    let exceeded = clock.record(now, result.is_ok());
+    let name = c.name.clone();
+    match result {
+        Ok(()) => {
+            if kind == "startup" {
+                c.startup = None;
+                if let Some(l) = c.liveness.as_mut() {
+                    l.next = l.next.max(now + l.timing.period);
+                }
+            }
+            false
+        }
+        Err(msg) => {
+            sim.events.emit(
+                ctx.state,
+                &src(pod, Some(&name)),
+                Level::Warning,
+                "Unhealthy",
+                &msg,
+            );
+            if !exceeded {
+                return false;
+            }
+            sim.events.emit(
+                ctx.state,
+                &src(pod, Some(&name)),
+                Level::Normal,
+                "Killing",
+                &format!("Container {name} failed {kind} probe, will be restarted"),
+            );
+            exit(ctx, sim, pod, rt, i, 137, "Error");
+            true
+        }
     }
 }
 
@@ -1179,7 +1412,23 @@ fn container_status(c: &ContainerRuntime) -> Value {
 fn write_status(ctx: &Ctx<'_>, pod: &Value, rt: &mut PodRuntime) {
     let qos = qos_class(pod);
     let status = if !rt.scheduled {
-        json!({"phase": "Pending", "qosClass": qos})
+        let mut status = json!({"phase": "Pending", "qosClass": qos});
+        if let Some(msg) = &rt.unschedulable {
+            let ts = rt
+                .conditions
+                .get("PodScheduled")
+                .map(|(_, ts)| ts.clone())
+                .unwrap_or_else(now);
+            status["conditions"] = json!([{
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": null,
+                "lastTransitionTime": ts,
+                "reason": "Unschedulable",
+                "message": msg,
+            }]);
+        }
+        status
     } else {
         let all_done = !rt.containers.is_empty()
             && rt
@@ -1346,6 +1595,61 @@ mod tests {
             resolve_env(&lookup_fixture, "todo", &json!({}), &cm).unwrap_err(),
             "configmap \"todo-config\" not found"
         );
+    }
+
+    #[test]
+    fn probe_timing_uses_kubernetes_defaults() {
+        let c = json!({"livenessProbe": {"httpGet": {"path": "/health", "port": "http"}}});
+        assert_eq!(
+            ProbeTiming::of(&c, "livenessProbe"),
+            Some(ProbeTiming {
+                initial_delay: Duration::ZERO,
+                period: Duration::from_secs(10),
+                failure_threshold: 3
+            })
+        );
+        assert_eq!(ProbeTiming::of(&c, "startupProbe"), None);
+        let c = json!({"livenessProbe": {"initialDelaySeconds": 10, "periodSeconds": 0, "failureThreshold": 0}});
+        let t = ProbeTiming::of(&c, "livenessProbe").unwrap();
+        assert_eq!(t.initial_delay, Duration::from_secs(10));
+        assert_eq!(t.period, Duration::from_secs(1));
+        assert_eq!(t.failure_threshold, 1);
+    }
+
+    #[test]
+    fn liveness_kills_after_initial_delay_plus_threshold_periods_of_failure() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let timing = ProbeTiming {
+            initial_delay: s(5),
+            period: s(10),
+            failure_threshold: 3,
+        };
+        let mut clock = ProbeClock::new(timing, t0);
+        assert!(!clock.due(t0 + s(14)));
+        assert!(clock.due(t0 + s(15)));
+        assert!(!clock.record(t0 + s(15), false));
+        assert!(!clock.due(t0 + s(24)));
+        // A success in between resets the count.
+        assert!(!clock.record(t0 + s(25), true));
+        assert!(!clock.record(t0 + s(35), false));
+        assert!(!clock.record(t0 + s(45), false));
+        assert!(clock.record(t0 + s(55), false));
+        // Continuous failure from the start: killed at 5 + 10 * 3 s.
+        let mut clock = ProbeClock::new(timing, t0);
+        let mut killed_at = None;
+        for sec in 0..60 {
+            let now = t0 + s(sec);
+            if clock.due(now) && clock.record(now, false) {
+                killed_at = Some(sec);
+                break;
+            }
+        }
+        assert_eq!(killed_at, Some(35));
+        // A late pass does not run the missed probes in a burst.
+        let mut clock = ProbeClock::new(timing, t0);
+        clock.record(t0 + s(100), false);
+        assert_eq!(clock.next, t0 + s(110));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod events;
 pub mod gc;
 pub mod kubelet;
 pub mod replicaset;
+pub mod scheduler;
 pub mod sealed;
 
 use std::collections::{HashMap, HashSet};
@@ -783,6 +784,90 @@ mod tests {
         assert!(run_until(&state, || pod_ready(
             &state.store.get(&key).unwrap()
         )));
+    }
+
+    fn cpu_pod(name: &str, cpu: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "demo"}, "spec": {"containers": [{"name": "c",
+            "image": "todo-chatbot-frontend:1.0.0", "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}})
+    }
+
+    #[test]
+    fn pods_that_do_not_fit_stay_pending_until_capacity_frees_up() {
+        let state = fast_state();
+        let pods = rt("v1/pods");
+        objects::create(&state, pods, "demo", cpu_pod("big", "1500m"), false).unwrap();
+        let big = Key::new(pods, "demo", "big");
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&big).unwrap()
+        )));
+        objects::create(&state, pods, "demo", cpu_pod("next", "600m"), false).unwrap();
+        objects::create(&state, pods, "demo", cpu_pod("free", "0"), false).unwrap();
+        let next = Key::new(pods, "demo", "next");
+        let free = Key::new(pods, "demo", "free");
+        let unschedulable = |state: &Arc<State>| {
+            state
+                .store
+                .get(&next)
+                .unwrap()
+                .pointer("/status/conditions/0/reason")
+                == Some(&json!("Unschedulable"))
+        };
+        assert!(run_until(&state, || unschedulable(&state)
+            && pod_ready(&state.store.get(&free).unwrap())));
+        let p = state.store.get(&next).unwrap();
+        assert_eq!(p["status"]["phase"], json!("Pending"));
+        assert_eq!(p["status"]["conditions"][0]["type"], json!("PodScheduled"));
+        assert_eq!(p["status"]["conditions"][0]["status"], json!("False"));
+        let msg = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+        assert_eq!(p["status"]["conditions"][0]["message"], json!(msg));
+        assert!(p.pointer("/spec/nodeName").is_none());
+        // Many more passes: still one FailedScheduling event (aggregated).
+        for _ in 0..50 {
+            reconcile_all(&state, true);
+        }
+        let (evs, _) = state.store.list("v1/events", Some("demo"));
+        let failed: Vec<&Value> = evs
+            .iter()
+            .filter(|e| e["reason"] == json!("FailedScheduling"))
+            .collect();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0]["message"], json!(msg));
+        assert_eq!(failed[0]["type"], json!("Warning"));
+        assert_eq!(failed[0]["source"]["component"], json!("default-scheduler"));
+        objects::delete(&state, pods, "demo", "big", false, false).unwrap();
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&next).unwrap()
+        )));
+        let p = state.store.get(&next).unwrap();
+        assert_eq!(p["spec"]["nodeName"], json!("minikube"));
+        assert!(condition_true(&p, "PodScheduled"));
+    }
+
+    #[test]
+    fn pod_count_and_memory_are_checked_too() {
+        let state = fast_state();
+        state.scenario_mut().node.pods = "1".into();
+        let pods = rt("v1/pods");
+        objects::create(&state, pods, "demo", cpu_pod("a", "0"), false).unwrap();
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&Key::new(pods, "demo", "a")).unwrap()
+        )));
+        let mut b = cpu_pod("b", "3");
+        b["spec"]["containers"][0]["resources"]["requests"]["memory"] = json!("8Gi");
+        objects::create(&state, pods, "demo", b, false).unwrap();
+        let key = Key::new(pods, "demo", "b");
+        assert!(run_until(&state, || state
+            .store
+            .get(&key)
+            .unwrap()
+            .pointer("/status/conditions/0/message")
+            .is_some()));
+        assert_eq!(
+            state.store.get(&key).unwrap()["status"]["conditions"][0]["message"],
+            json!(
+                "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+            )
+        );
     }
 
     #[test]
