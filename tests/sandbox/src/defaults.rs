@@ -101,7 +101,8 @@ pub fn apply(
             set_default(spec, "revisionHistoryLimit", json!(10));
             if rt.kind == "Deployment" {
                 set_default(spec, "progressDeadlineSeconds", json!(600));
-                set_default(spec, "strategy", json!({"type": "RollingUpdate"}));
+                set_default(spec, "strategy", json!({}));
+                set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
                 if spec["strategy"]["type"] == "RollingUpdate" {
                     set_default(&mut spec["strategy"], "rollingUpdate", json!({}));
                     set_default(

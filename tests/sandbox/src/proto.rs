@@ -1,8 +1,9 @@
 //! Decoding of the Kubernetes protobuf wire format for the types that client-go's typed
 //! clients send as `application/vnd.kubernetes.protobuf`: Helm's release storage (Secrets)
 //! and kubectl's generators (`create deployment|secret|configmap|namespace|serviceaccount`,
-//! `run`, `expose`, `auth can-i`). Only the fields those generators set are decoded. Only request bodies are decoded; responses are always JSON, which
-//! every client accepts.
+//! `run`, `expose`, `auth can-i`). Each type is a table of the fields those clients set
+//! (field numbers from Kubernetes' generated.proto); other fields are skipped. Only request
+//! bodies are decoded; responses are always JSON, which every client accepts.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -62,528 +63,285 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, String> {
     Ok(out)
 }
 
-fn string(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// How a field decodes.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Int,
+    Bool,
+    Msg(&'static [F]),
+    Strs,
+    Msgs(&'static [F]),
+    /// map<string, string>
+    StrMap,
+    /// map<string, bytes>, shown base64 as in JSON
+    BytesMap,
+    IntOrStr,
 }
 
-fn map_entry(b: &[u8]) -> Result<(String, Vec<u8>), String> {
-    let mut k = String::new();
-    let mut v = Vec::new();
+/// A field: number, JSON name, kind.
+struct F(u64, &'static str, Kind);
+
+use Kind::*;
+
+const OWNER_REF: &[F] = &[
+    F(1, "kind", Str),
+    F(3, "name", Str),
+    F(4, "uid", Str),
+    F(5, "apiVersion", Str),
+    F(6, "controller", Bool),
+    F(7, "blockOwnerDeletion", Bool),
+];
+const OBJECT_META: &[F] = &[
+    F(1, "name", Str),
+    F(2, "generateName", Str),
+    F(3, "namespace", Str),
+    F(5, "uid", Str),
+    F(6, "resourceVersion", Str),
+    F(7, "generation", Int),
+    F(11, "labels", StrMap),
+    F(12, "annotations", StrMap),
+    F(13, "ownerReferences", Msgs(OWNER_REF)),
+    F(14, "finalizers", Strs),
+];
+const TYPE_META: &[F] = &[F(1, "apiVersion", Str), F(2, "kind", Str)];
+const UNKNOWN: &[F] = &[F(1, "typeMeta", Msg(TYPE_META))];
+const SECRET: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "data", BytesMap),
+    F(3, "type", Str),
+    F(4, "stringData", StrMap),
+    F(5, "immutable", Bool),
+];
+const CONFIG_MAP: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "data", StrMap),
+    F(3, "binaryData", BytesMap),
+    F(4, "immutable", Bool),
+];
+const NAMESPACE: &[F] = &[F(1, "metadata", Msg(OBJECT_META))];
+const SERVICE_ACCOUNT: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(4, "automountServiceAccountToken", Bool),
+];
+const RESOURCE_ATTRIBUTES: &[F] = &[
+    F(1, "namespace", Str),
+    F(2, "verb", Str),
+    F(3, "group", Str),
+    F(4, "version", Str),
+    F(5, "resource", Str),
+    F(6, "subresource", Str),
+    F(7, "name", Str),
+];
+const NON_RESOURCE_ATTRIBUTES: &[F] = &[F(1, "path", Str), F(2, "verb", Str)];
+const SSAR_SPEC: &[F] = &[
+    F(1, "resourceAttributes", Msg(RESOURCE_ATTRIBUTES)),
+    F(2, "nonResourceAttributes", Msg(NON_RESOURCE_ATTRIBUTES)),
+];
+const SSAR: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "spec", Msg(SSAR_SPEC)),
+];
+const SELECTOR_REQUIREMENT: &[F] = &[
+    F(1, "key", Str),
+    F(2, "operator", Str),
+    F(3, "values", Strs),
+];
+const LABEL_SELECTOR: &[F] = &[
+    F(1, "matchLabels", StrMap),
+    F(2, "matchExpressions", Msgs(SELECTOR_REQUIREMENT)),
+];
+const CONTAINER_PORT: &[F] = &[
+    F(1, "name", Str),
+    F(3, "containerPort", Int),
+    F(4, "protocol", Str),
+];
+const ENV_VAR: &[F] = &[F(1, "name", Str), F(2, "value", Str)];
+const CONTAINER: &[F] = &[
+    F(1, "name", Str),
+    F(2, "image", Str),
+    F(3, "command", Strs),
+    F(4, "args", Strs),
+    F(5, "workingDir", Str),
+    F(6, "ports", Msgs(CONTAINER_PORT)),
+    F(7, "env", Msgs(ENV_VAR)),
+    F(14, "imagePullPolicy", Str),
+];
+const POD_SPEC: &[F] = &[
+    F(2, "containers", Msgs(CONTAINER)),
+    F(3, "restartPolicy", Str),
+    F(4, "terminationGracePeriodSeconds", Int),
+    F(6, "dnsPolicy", Str),
+    F(8, "serviceAccountName", Str),
+    F(10, "nodeName", Str),
+];
+const POD: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "spec", Msg(POD_SPEC)),
+];
+const POD_TEMPLATE: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "spec", Msg(POD_SPEC)),
+];
+const ROLLING_UPDATE: &[F] = &[F(1, "maxUnavailable", IntOrStr), F(2, "maxSurge", IntOrStr)];
+const STRATEGY: &[F] = &[
+    F(1, "type", Str),
+    F(2, "rollingUpdate", Msg(ROLLING_UPDATE)),
+];
+const DEPLOYMENT_SPEC: &[F] = &[
+    F(1, "replicas", Int),
+    F(2, "selector", Msg(LABEL_SELECTOR)),
+    F(3, "template", Msg(POD_TEMPLATE)),
+    F(4, "strategy", Msg(STRATEGY)),
+    F(5, "minReadySeconds", Int),
+    F(6, "revisionHistoryLimit", Int),
+    F(7, "paused", Bool),
+    F(9, "progressDeadlineSeconds", Int),
+];
+const DEPLOYMENT: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "spec", Msg(DEPLOYMENT_SPEC)),
+];
+const SERVICE_PORT: &[F] = &[
+    F(1, "name", Str),
+    F(2, "protocol", Str),
+    F(3, "port", Int),
+    F(4, "targetPort", IntOrStr),
+    F(5, "nodePort", Int),
+];
+const SERVICE_SPEC: &[F] = &[
+    F(1, "ports", Msgs(SERVICE_PORT)),
+    F(2, "selector", StrMap),
+    F(3, "clusterIP", Str),
+    F(4, "type", Str),
+];
+const SERVICE: &[F] = &[
+    F(1, "metadata", Msg(OBJECT_META)),
+    F(2, "spec", Msg(SERVICE_SPEC)),
+];
+
+/// Types decoded from protobuf: kind, apiVersion, fields.
+const TYPES: &[(&str, &str, &[F])] = &[
+    ("Secret", "v1", SECRET),
+    ("ConfigMap", "v1", CONFIG_MAP),
+    ("Namespace", "v1", NAMESPACE),
+    ("ServiceAccount", "v1", SERVICE_ACCOUNT),
+    ("Pod", "v1", POD),
+    ("Service", "v1", SERVICE),
+    ("Deployment", "apps/v1", DEPLOYMENT),
+    ("SelfSubjectAccessReview", "authorization.k8s.io/v1", SSAR),
+];
+
+fn text(b: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(b).into_owned())
+}
+
+fn map_entry(b: &[u8]) -> Result<(String, &[u8]), String> {
+    let mut key = String::new();
+    let mut value: &[u8] = &[];
     for (n, f) in fields(b)? {
         match (n, f) {
-            (1, Field::Bytes(x)) => k = string(x),
-            (2, Field::Bytes(x)) => v = x.to_vec(),
+            (1, Field::Bytes(x)) => key = String::from_utf8_lossy(x).into_owned(),
+            (2, Field::Bytes(x)) => value = x,
             _ => {}
         }
     }
-    Ok((k, v))
-}
-
-fn owner_ref(b: &[u8]) -> Result<Value, String> {
-    let mut o = Map::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => {
-                o.insert("kind".into(), json!(string(x)));
-            }
-            (3, Field::Bytes(x)) => {
-                o.insert("name".into(), json!(string(x)));
-            }
-            (4, Field::Bytes(x)) => {
-                o.insert("uid".into(), json!(string(x)));
-            }
-            (5, Field::Bytes(x)) => {
-                o.insert("apiVersion".into(), json!(string(x)));
-            }
-            (6, Field::Varint(v)) => {
-                o.insert("controller".into(), json!(v != 0));
-            }
-            (7, Field::Varint(v)) => {
-                o.insert("blockOwnerDeletion".into(), json!(v != 0));
-            }
-            _ => {}
-        }
-    }
-    Ok(Value::Object(o))
-}
-
-fn object_meta(b: &[u8]) -> Result<Value, String> {
-    let mut m = Map::new();
-    let mut labels = Map::new();
-    let mut annotations = Map::new();
-    let mut finalizers = Vec::new();
-    let mut owners = Vec::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => {
-                m.insert("name".into(), json!(string(x)));
-            }
-            (2, Field::Bytes(x)) => {
-                m.insert("generateName".into(), json!(string(x)));
-            }
-            (3, Field::Bytes(x)) => {
-                m.insert("namespace".into(), json!(string(x)));
-            }
-            (5, Field::Bytes(x)) => {
-                m.insert("uid".into(), json!(string(x)));
-            }
-            (6, Field::Bytes(x)) => {
-                m.insert("resourceVersion".into(), json!(string(x)));
-            }
-            (7, Field::Varint(v)) => {
-                m.insert("generation".into(), json!(v));
-            }
-            (11, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                labels.insert(k, json!(string(&v)));
-            }
-            (12, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                annotations.insert(k, json!(string(&v)));
-            }
-            (13, Field::Bytes(x)) => owners.push(owner_ref(x)?),
-            (14, Field::Bytes(x)) => finalizers.push(json!(string(x))),
-            _ => {}
-        }
-    }
-    if !labels.is_empty() {
-        m.insert("labels".into(), Value::Object(labels));
-    }
-    if !annotations.is_empty() {
-        m.insert("annotations".into(), Value::Object(annotations));
-    }
-    if !finalizers.is_empty() {
-        m.insert("finalizers".into(), Value::Array(finalizers));
-    }
-    if !owners.is_empty() {
-        m.insert("ownerReferences".into(), Value::Array(owners));
-    }
-    Ok(Value::Object(m))
-}
-
-fn secret(b: &[u8]) -> Result<Value, String> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut obj = json!({"apiVersion": "v1", "kind": "Secret"});
-    let mut data = Map::new();
-    let mut string_data = Map::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                data.insert(k, json!(b64.encode(v)));
-            }
-            (3, Field::Bytes(x)) => obj["type"] = json!(string(x)),
-            (4, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                string_data.insert(k, json!(string(&v)));
-            }
-            (5, Field::Varint(v)) => obj["immutable"] = json!(v != 0),
-            _ => {}
-        }
-    }
-    if !data.is_empty() {
-        obj["data"] = Value::Object(data);
-    }
-    if !string_data.is_empty() {
-        obj["stringData"] = Value::Object(string_data);
-    }
-    Ok(obj)
-}
-
-fn config_map(b: &[u8]) -> Result<Value, String> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut obj = json!({"apiVersion": "v1", "kind": "ConfigMap"});
-    let mut data = Map::new();
-    let mut binary = Map::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                data.insert(k, json!(string(&v)));
-            }
-            (3, Field::Bytes(x)) => {
-                let (k, v) = map_entry(x)?;
-                binary.insert(k, json!(b64.encode(v)));
-            }
-            (4, Field::Varint(v)) => obj["immutable"] = json!(v != 0),
-            _ => {}
-        }
-    }
-    if !data.is_empty() {
-        obj["data"] = Value::Object(data);
-    }
-    if !binary.is_empty() {
-        obj["binaryData"] = Value::Object(binary);
-    }
-    Ok(obj)
-}
-
-fn namespace(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "v1", "kind": "Namespace"});
-    for (n, f) in fields(b)? {
-        if let (1, Field::Bytes(x)) = (n, f) {
-            obj["metadata"] = object_meta(x)?;
-        }
-    }
-    Ok(obj)
-}
-
-fn strings(b: &[u8], names: &[(u64, &str)]) -> Result<Value, String> {
-    let mut m = Map::new();
-    for (n, f) in fields(b)? {
-        if let (Some((_, name)), Field::Bytes(x)) = (names.iter().find(|(num, _)| *num == n), f) {
-            m.insert((*name).to_owned(), json!(string(x)));
-        }
-    }
-    Ok(Value::Object(m))
-}
-
-fn access_review(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(spec)) => {
-                for (sn, sf) in fields(spec)? {
-                    match (sn, sf) {
-                        (1, Field::Bytes(ra)) => {
-                            obj["spec"]["resourceAttributes"] = strings(
-                                ra,
-                                &[
-                                    (1, "namespace"),
-                                    (2, "verb"),
-                                    (3, "group"),
-                                    (4, "version"),
-                                    (5, "resource"),
-                                    (6, "subresource"),
-                                    (7, "name"),
-                                ],
-                            )?
-                        }
-                        (2, Field::Bytes(na)) => {
-                            obj["spec"]["nonResourceAttributes"] =
-                                strings(na, &[(1, "path"), (2, "verb")])?
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(obj)
+    Ok((key, value))
 }
 
 fn int_or_string(b: &[u8]) -> Result<Value, String> {
-    let mut kind = 0;
-    let mut int = 0i64;
-    let mut text = String::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Varint(v)) => kind = v,
-            (2, Field::Varint(v)) => int = v as i64,
-            (3, Field::Bytes(x)) => text = string(x),
-            _ => {}
-        }
-    }
-    Ok(if kind == 1 { json!(text) } else { json!(int) })
+    let v = message(
+        b,
+        &[F(1, "type", Int), F(2, "intVal", Int), F(3, "strVal", Str)],
+    )?;
+    Ok(if v["type"] == 1 {
+        v.get("strVal").cloned().unwrap_or(json!(""))
+    } else {
+        v.get("intVal").cloned().unwrap_or(json!(0))
+    })
 }
 
-fn string_map_entry(b: &[u8]) -> Result<(String, Value), String> {
-    let (k, v) = map_entry(b)?;
-    Ok((k, json!(string(&v))))
-}
-
-fn label_selector(b: &[u8]) -> Result<Value, String> {
-    let mut labels = Map::new();
-    let mut exprs = Vec::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => {
-                let (k, v) = string_map_entry(x)?;
-                labels.insert(k, v);
+/// Decode one message by its field table.
+fn message(buf: &[u8], schema: &[F]) -> Result<Value, String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Map::new();
+    for (num, field) in fields(buf)? {
+        let Some(F(_, name, kind)) = schema.iter().find(|f| f.0 == num) else {
+            continue;
+        };
+        let name = (*name).to_owned();
+        match (*kind, field) {
+            (Str, Field::Bytes(x)) => {
+                out.insert(name, text(x));
             }
-            (2, Field::Bytes(x)) => {
-                let mut e = json!({"values": []});
-                for (en, ef) in fields(x)? {
-                    match (en, ef) {
-                        (1, Field::Bytes(v)) => e["key"] = json!(string(v)),
-                        (2, Field::Bytes(v)) => e["operator"] = json!(string(v)),
-                        (3, Field::Bytes(v)) => {
-                            if let Some(a) = e["values"].as_array_mut() {
-                                a.push(json!(string(v)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                exprs.push(e);
+            (Int, Field::Varint(v)) => {
+                // int32/int64 fields: negative values are sign-extended to 64 bits.
+                out.insert(name, json!(v as i64));
             }
-            _ => {}
-        }
-    }
-    let mut sel = json!({});
-    if !labels.is_empty() {
-        sel["matchLabels"] = Value::Object(labels);
-    }
-    if !exprs.is_empty() {
-        sel["matchExpressions"] = Value::Array(exprs);
-    }
-    Ok(sel)
-}
-
-fn container(b: &[u8]) -> Result<Value, String> {
-    let mut c = Map::new();
-    let mut command = Vec::new();
-    let mut args = Vec::new();
-    let mut ports = Vec::new();
-    let mut env = Vec::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => {
-                c.insert("name".into(), json!(string(x)));
+            (Bool, Field::Varint(v)) => {
+                out.insert(name, json!(v != 0));
             }
-            (2, Field::Bytes(x)) => {
-                c.insert("image".into(), json!(string(x)));
+            (Msg(s), Field::Bytes(x)) => {
+                out.insert(name, message(x, s)?);
             }
-            (3, Field::Bytes(x)) => command.push(json!(string(x))),
-            (4, Field::Bytes(x)) => args.push(json!(string(x))),
-            (5, Field::Bytes(x)) => {
-                c.insert("workingDir".into(), json!(string(x)));
+            (IntOrStr, Field::Bytes(x)) => {
+                out.insert(name, int_or_string(x)?);
             }
-            (6, Field::Bytes(x)) => {
-                let mut p = Map::new();
-                for (pn, pf) in fields(x)? {
-                    match (pn, pf) {
-                        (1, Field::Bytes(v)) => {
-                            p.insert("name".into(), json!(string(v)));
-                        }
-                        (3, Field::Varint(v)) => {
-                            p.insert("containerPort".into(), json!(v));
-                        }
-                        (4, Field::Bytes(v)) => {
-                            p.insert("protocol".into(), json!(string(v)));
-                        }
-                        _ => {}
-                    }
-                }
-                ports.push(Value::Object(p));
-            }
-            (7, Field::Bytes(x)) => {
-                let mut e = Map::new();
-                for (en, ef) in fields(x)? {
-                    match (en, ef) {
-                        (1, Field::Bytes(v)) => {
-                            e.insert("name".into(), json!(string(v)));
-                        }
-                        (2, Field::Bytes(v)) => {
-                            e.insert("value".into(), json!(string(v)));
-                        }
-                        _ => {}
-                    }
-                }
-                env.push(Value::Object(e));
-            }
-            (14, Field::Bytes(x)) => {
-                c.insert("imagePullPolicy".into(), json!(string(x)));
-            }
-            _ => {}
-        }
-    }
-    for (key, list) in [
-        ("command", command),
-        ("args", args),
-        ("ports", ports),
-        ("env", env),
-    ] {
-        if !list.is_empty() {
-            c.insert(key.into(), Value::Array(list));
-        }
-    }
-    Ok(Value::Object(c))
-}
-
-fn pod_spec(b: &[u8]) -> Result<Value, String> {
-    let mut spec = json!({"containers": []});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (2, Field::Bytes(x)) => {
-                let c = container(x)?;
-                if let Some(a) = spec["containers"].as_array_mut() {
-                    a.push(c);
+            (Strs, Field::Bytes(x)) => {
+                if let Some(a) = out.entry(name).or_insert_with(|| json!([])).as_array_mut() {
+                    a.push(text(x));
                 }
             }
-            (3, Field::Bytes(x)) => spec["restartPolicy"] = json!(string(x)),
-            (4, Field::Varint(v)) => spec["terminationGracePeriodSeconds"] = json!(v),
-            (6, Field::Bytes(x)) => spec["dnsPolicy"] = json!(string(x)),
-            (8, Field::Bytes(x)) => spec["serviceAccountName"] = json!(string(x)),
-            (10, Field::Bytes(x)) => spec["nodeName"] = json!(string(x)),
-            _ => {}
-        }
-    }
-    Ok(spec)
-}
-
-fn pod_template(b: &[u8]) -> Result<Value, String> {
-    let mut t = json!({});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => t["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(x)) => t["spec"] = pod_spec(x)?,
-            _ => {}
-        }
-    }
-    Ok(t)
-}
-
-fn deployment(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {}});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(spec)) => {
-                for (sn, sf) in fields(spec)? {
-                    match (sn, sf) {
-                        (1, Field::Varint(v)) => obj["spec"]["replicas"] = json!(v),
-                        (2, Field::Bytes(x)) => obj["spec"]["selector"] = label_selector(x)?,
-                        (3, Field::Bytes(x)) => obj["spec"]["template"] = pod_template(x)?,
-                        (4, Field::Bytes(x)) => {
-                            let mut st = json!({});
-                            for (tn, tf) in fields(x)? {
-                                match (tn, tf) {
-                                    (1, Field::Bytes(v)) => st["type"] = json!(string(v)),
-                                    (2, Field::Bytes(v)) => {
-                                        let mut ru = json!({});
-                                        for (rn, rf) in fields(v)? {
-                                            match (rn, rf) {
-                                                (1, Field::Bytes(w)) => {
-                                                    ru["maxUnavailable"] = int_or_string(w)?
-                                                }
-                                                (2, Field::Bytes(w)) => {
-                                                    ru["maxSurge"] = int_or_string(w)?
-                                                }
-                                                _ => {}
-                                            }
-                                        }
-                                        st["rollingUpdate"] = ru;
-                                    }
-                                    _ => {}
-                                }
-                            }
-                            if st.as_object().is_some_and(|m| !m.is_empty()) {
-                                obj["spec"]["strategy"] = st;
-                            }
-                        }
-                        (5, Field::Varint(v)) => obj["spec"]["minReadySeconds"] = json!(v),
-                        (6, Field::Varint(v)) => obj["spec"]["revisionHistoryLimit"] = json!(v),
-                        (9, Field::Varint(v)) => obj["spec"]["progressDeadlineSeconds"] = json!(v),
-                        _ => {}
-                    }
+            (Msgs(s), Field::Bytes(x)) => {
+                let item = message(x, s)?;
+                if let Some(a) = out.entry(name).or_insert_with(|| json!([])).as_array_mut() {
+                    a.push(item);
                 }
             }
-            _ => {}
-        }
-    }
-    Ok(obj)
-}
-
-fn pod(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "v1", "kind": "Pod"});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(x)) => obj["spec"] = pod_spec(x)?,
-            _ => {}
-        }
-    }
-    Ok(obj)
-}
-
-fn service(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "v1", "kind": "Service", "spec": {}});
-    let mut ports = Vec::new();
-    let mut selector = Map::new();
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (2, Field::Bytes(spec)) => {
-                for (sn, sf) in fields(spec)? {
-                    match (sn, sf) {
-                        (1, Field::Bytes(x)) => {
-                            let mut p = Map::new();
-                            for (pn, pf) in fields(x)? {
-                                match (pn, pf) {
-                                    (1, Field::Bytes(v)) => {
-                                        p.insert("name".into(), json!(string(v)));
-                                    }
-                                    (2, Field::Bytes(v)) => {
-                                        p.insert("protocol".into(), json!(string(v)));
-                                    }
-                                    (3, Field::Varint(v)) => {
-                                        p.insert("port".into(), json!(v));
-                                    }
-                                    (4, Field::Bytes(v)) => {
-                                        p.insert("targetPort".into(), int_or_string(v)?);
-                                    }
-                                    (5, Field::Varint(v)) => {
-                                        p.insert("nodePort".into(), json!(v));
-                                    }
-                                    _ => {}
-                                }
-                            }
-                            ports.push(Value::Object(p));
-                        }
-                        (2, Field::Bytes(x)) => {
-                            let (k, v) = string_map_entry(x)?;
-                            selector.insert(k, v);
-                        }
-                        (3, Field::Bytes(x)) => obj["spec"]["clusterIP"] = json!(string(x)),
-                        (4, Field::Bytes(x)) => obj["spec"]["type"] = json!(string(x)),
-                        _ => {}
-                    }
+            (StrMap | BytesMap, Field::Bytes(x)) => {
+                let (k, v) = map_entry(x)?;
+                let value = if matches!(kind, BytesMap) {
+                    json!(b64.encode(v))
+                } else {
+                    text(v)
+                };
+                if let Some(m) = out.entry(name).or_insert_with(|| json!({})).as_object_mut() {
+                    m.insert(k, value);
                 }
             }
-            _ => {}
+            _ => return Err(format!("field {num} ({name}) has an unexpected wire type")),
         }
     }
-    obj["spec"]["ports"] = Value::Array(ports);
-    if !selector.is_empty() {
-        obj["spec"]["selector"] = Value::Object(selector);
-    }
-    Ok(obj)
+    Ok(Value::Object(out))
 }
 
-fn service_account(b: &[u8]) -> Result<Value, String> {
-    let mut obj = json!({"apiVersion": "v1", "kind": "ServiceAccount"});
-    for (n, f) in fields(b)? {
-        match (n, f) {
-            (1, Field::Bytes(x)) => obj["metadata"] = object_meta(x)?,
-            (4, Field::Varint(v)) => obj["automountServiceAccountToken"] = json!(v != 0),
-            _ => {}
-        }
-    }
-    Ok(obj)
-}
-
-/// Go's protobuf encoding writes non-pointer fields even when unset (`""`, `0`); JSON
-/// omits them, and defaulting depends on that. Drop empty strings and zero node ports.
-fn prune_unset(mut v: Value) -> Value {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.retain(|k, x| {
-                    !(x.as_str() == Some("") || (k == "nodePort" && x.as_i64() == Some(0)))
-                });
-                m.values_mut().for_each(walk);
+/// Go's protobuf encoding writes non-pointer fields even when unset (`""`, `0`); JSON omits
+/// them, and defaulting depends on that. Drop empty strings (except map values, which may
+/// legitimately be empty) and zero node ports.
+fn prune_unset(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, x| {
+                !(x.as_str() == Some("") || (k == "nodePort" && x.as_i64() == Some(0)))
+            });
+            for (k, x) in m.iter_mut() {
+                if !matches!(
+                    k.as_str(),
+                    "data"
+                        | "stringData"
+                        | "binaryData"
+                        | "labels"
+                        | "annotations"
+                        | "matchLabels"
+                        | "selector"
+                ) {
+                    prune_unset(x);
+                }
             }
-            Value::Array(a) => a.iter_mut().for_each(walk),
-            _ => {}
         }
+        Value::Array(a) => a.iter_mut().for_each(prune_unset),
+        _ => {}
     }
-    walk(&mut v);
-    v
 }
 
 /// Decode a protobuf request body into the JSON form of the object.
@@ -591,35 +349,32 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     let rest = body
         .strip_prefix(MAGIC)
         .ok_or("missing k8s protobuf prefix")?;
-    let mut kind = String::new();
-    let mut raw: &[u8] = &[];
-    for (n, f) in fields(rest)? {
-        match (n, f) {
-            (1, Field::Bytes(tm)) => {
-                for (tn, tf) in fields(tm)? {
-                    if let (2, Field::Bytes(k)) = (tn, tf) {
-                        kind = string(k);
-                    }
-                }
-            }
-            (2, Field::Bytes(r)) => raw = r,
-            _ => {}
-        }
+    let envelope = message(rest, UNKNOWN)?;
+    let kind = envelope
+        .pointer("/typeMeta/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if kind == "DeleteOptions" {
+        return Ok(Value::Null);
     }
-    match kind.as_str() {
-        "Secret" => secret(raw),
-        "ConfigMap" => config_map(raw),
-        "Namespace" => namespace(raw),
-        "SelfSubjectAccessReview" => access_review(raw),
-        "Deployment" => deployment(raw).map(prune_unset),
-        "Pod" => pod(raw).map(prune_unset),
-        "Service" => service(raw).map(prune_unset),
-        "ServiceAccount" => service_account(raw).map(prune_unset),
-        "DeleteOptions" => Ok(Value::Null),
-        other => Err(format!(
-            "protobuf bodies of kind {other:?} are not supported by the sandbox; send JSON"
-        )),
-    }
+    let Some((_, api_version, schema)) = TYPES.iter().find(|(k, _, _)| *k == kind) else {
+        return Err(format!(
+            "protobuf bodies of kind {kind:?} are not supported by the sandbox; send JSON"
+        ));
+    };
+    let raw = fields(rest)?
+        .into_iter()
+        .find_map(|(n, f)| match (n, f) {
+            (2, Field::Bytes(r)) => Some(r),
+            _ => None,
+        })
+        .unwrap_or(&[]);
+    let mut obj = message(raw, schema)?;
+    prune_unset(&mut obj);
+    obj["apiVersion"] = json!(api_version);
+    obj["kind"] = json!(kind);
+    Ok(obj)
 }
 
 #[cfg(test)]
@@ -630,6 +385,11 @@ mod tests {
         let mut v = vec![((num << 3) | 2) as u8, bytes.len() as u8];
         v.extend_from_slice(bytes);
         v
+    }
+
+    fn envelope(kind: &[u8], api_version: &[u8], raw: &[u8]) -> Vec<u8> {
+        let type_meta = [ld(1, api_version), ld(2, kind)].concat();
+        [MAGIC.to_vec(), ld(1, &type_meta), ld(2, raw)].concat()
     }
 
     #[test]
@@ -645,12 +405,33 @@ mod tests {
             ld(3, b"helm.sh/release.v1"),
         ]
         .concat();
-        let type_meta = [ld(1, b"v1"), ld(2, b"Secret")].concat();
-        let body = [MAGIC.to_vec(), ld(1, &type_meta), ld(2, &secret)].concat();
-        let v = decode(&body).unwrap();
+        let v = decode(&envelope(b"Secret", b"v1", &secret)).unwrap();
         assert_eq!(v["metadata"]["name"], "sh.helm.release.v1.x.v1");
         assert_eq!(v["metadata"]["labels"]["owner"], "helm");
         assert_eq!(v["data"]["release"], "YWJj");
         assert_eq!(v["type"], "helm.sh/release.v1");
+    }
+
+    #[test]
+    fn unset_strings_are_dropped_but_empty_label_values_kept() {
+        let meta = [ld(1, b"p"), ld(11, &[ld(1, b"empty"), ld(2, b"")].concat())].concat();
+        let container = [ld(1, b"c"), ld(2, b"img:1"), ld(14, b""), ld(5, b"")].concat();
+        let pod = [ld(1, &meta), ld(2, &ld(2, &container))].concat();
+        let v = decode(&envelope(b"Pod", b"v1", &pod)).unwrap();
+        assert_eq!(v["metadata"]["labels"]["empty"], "");
+        assert_eq!(
+            v["spec"]["containers"][0],
+            json!({"name": "c", "image": "img:1"})
+        );
+        assert_eq!(
+            (v["apiVersion"].as_str(), v["kind"].as_str()),
+            (Some("v1"), Some("Pod"))
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_are_refused_with_a_hint() {
+        let err = decode(&envelope(b"Job", b"batch/v1", &[])).unwrap_err();
+        assert!(err.contains("send JSON"), "{err}");
     }
 }
