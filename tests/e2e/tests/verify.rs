@@ -214,6 +214,20 @@ fn verify_reports_oom_killed_with_the_memory_limit_hint() {
 }
 
 #[test]
+fn verify_reports_an_unschedulable_backend_with_the_capacity_hint() {
+    // The node has 2 CPUs; a backend asking for 3 can never be scheduled.
+    let env = installed(
+        "",
+        "backend:\n  resources:\n    requests: {cpu: '3', memory: 256Mi}\n    limits: {cpu: '3', memory: 512Mi}\n",
+        false,
+    );
+    let v = until_fails_with(&env, "backend.pods", "Unschedulable");
+    let t = text(check(&v, "backend.pods"));
+    assert!(t.contains("Insufficient cpu"), "{t}");
+    assert!(t.contains("resources.requests"), "{t}");
+}
+
+#[test]
 fn verify_names_the_missing_secret_key() {
     // llm.provider cohere: the backend needs COHERE_API_KEY, the demo Secret lacks it.
     let env = installed("", "llm:\n  provider: cohere\n", false);
