@@ -303,26 +303,31 @@ pub fn is_transient(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 429 || (s.code >= 500 && s.code != 501))
 }
 
-/// Run `op` and retry transient API errors (429/5xx) with exponential backoff: 4 tries,
-/// 100 ms, 200 ms, 400 ms apart. Anything else is returned at once.
+/// The waits between tries of a transient failure (429/5xx): 4 tries in all, 100 ms,
+/// 200 ms and 400 ms apart. Shared by [`retry`] and by callers that read raw responses.
+pub const RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(100),
+    Duration::from_millis(200),
+    Duration::from_millis(400),
+];
+
+/// Run `op` and retry transient API errors (429/5xx) after each of [`RETRY_DELAYS`].
+/// Anything else is returned at once.
 pub async fn retry<T, F, Fut>(mut op: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
 {
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 1;
-    loop {
+    for delay in RETRY_DELAYS {
         match op().await {
-            Err(e) if attempt < 4 && is_transient(&e) => {
-                tracing::debug!(attempt, "transient API error, retrying: {e}");
+            Err(e) if is_transient(&e) => {
+                tracing::debug!(?delay, "transient API error, retrying: {e}");
                 tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
             }
             other => return other,
         }
     }
+    op().await
 }
 
 /// A connected cluster: the client plus what the commands need to know about the context.

@@ -762,8 +762,9 @@ enum ProbeRaw {
 }
 
 async fn probe_uri(client: &Client, uri: &str, budget: Duration) -> ProbeRaw {
-    let mut delay = Duration::from_millis(100);
-    for attempt in 1..=4 {
+    // A 429 from the API server itself is retried on the shared back-off schedule.
+    let mut delays = crate::cluster::RETRY_DELAYS.into_iter();
+    loop {
         let started = Instant::now();
         let request = match http::Request::get(uri).body(kube::client::Body::empty()) {
             Ok(r) => r,
@@ -788,9 +789,10 @@ async fn probe_uri(client: &Client, uri: &str, budget: Duration) -> ProbeRaw {
         };
         let latency = started.elapsed();
         if let Some(message) = api_status_message(&body) {
-            if code == 429 && attempt < 4 {
+            if code == 429
+                && let Some(delay) = delays.next()
+            {
                 tokio::time::sleep(delay).await;
-                delay *= 2;
                 continue;
             }
             return ProbeRaw::Status { code, message };
@@ -803,7 +805,6 @@ async fn probe_uri(client: &Client, uri: &str, budget: Duration) -> ProbeRaw {
             body,
         };
     }
-    ProbeRaw::TimedOut
 }
 
 /// The message of a Kubernetes `Status` body (the API server speaking, not the app).
