@@ -9,7 +9,6 @@ use crate::scenario::image_tag;
 use crate::selectors::LabelSelector;
 use crate::state::State;
 use crate::status::ApiError;
-use crate::store::Key;
 
 /// Why `name` is not a valid object name for `rt`, if it is not.
 pub fn invalid_name(rt: &ResourceType, name: &str) -> Option<String> {
@@ -415,6 +414,5 @@ fn service(
     if old.is_none() {
         obj["status"] = json!({"loadBalancer": {}});
     }
-    let _ = Key::new(rt, namespace, &name);
     Ok(())
 }

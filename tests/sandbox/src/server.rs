@@ -255,7 +255,7 @@ async fn test_api(
             }
             Err(e) => error_response(&ApiError::bad_request(&e.to_string())),
         },
-        _ => error_response(&ApiError::no_route(rest)),
+        _ => error_response(&ApiError::no_route()),
     }
 }
 
@@ -295,32 +295,32 @@ async fn route(
         ["apis", g] if get => {
             return resources::api_group(g)
                 .map(|v| json_response(200, &v))
-                .ok_or_else(|| ApiError::no_route(&path));
+                .ok_or_else(ApiError::no_route);
         }
         ["api", v] if get => {
             return resources::resource_list("", v)
                 .map(|v| json_response(200, &v))
-                .ok_or_else(|| ApiError::no_route(&path));
+                .ok_or_else(ApiError::no_route);
         }
         ["apis", g, v] if get => {
             return resources::resource_list(g, v)
                 .map(|v| json_response(200, &v))
-                .ok_or_else(|| ApiError::no_route(&path));
+                .ok_or_else(ApiError::no_route);
         }
         ["openapi", "v3"] if get => return Ok(json_response(200, &resources::openapi_v3_root())),
         ["openapi", "v3", rest @ ..] if get => {
             return resources::openapi_v3_doc(&rest.join("/"))
                 .map(|v| json_response(200, &v))
-                .ok_or_else(|| ApiError::no_route(&path));
+                .ok_or_else(ApiError::no_route);
         }
         _ => {}
     }
     let (group, version, rest): (&str, &str, &[&str]) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", v, rest),
         ["apis", g, v, rest @ ..] => (g, v, rest),
-        _ => return Err(ApiError::no_route(&path)),
+        _ => return Err(ApiError::no_route()),
     };
-    let target = parse_target(group, version, rest).ok_or_else(|| ApiError::no_route(&path))?;
+    let target = parse_target(group, version, rest).ok_or_else(ApiError::no_route)?;
     let method = req.method().clone();
     let query = Query::parse(req.uri().query());
     let verb = match (&method, &target.name, &target.sub) {
@@ -351,7 +351,7 @@ async fn route(
         (Some("proxy"), _) => return proxy(state, &target, req).await,
         (Some("log"), "get") => return pod_log(state, &target, &query),
         (Some("scale"), _) => return scale(state, &target, req, &query).await,
-        (Some(sub), _) if sub != "status" => return Err(ApiError::no_route(&path)),
+        (Some(sub), _) if sub != "status" => return Err(ApiError::no_route()),
         _ => {}
     }
     let part = if target.sub.as_deref() == Some("status") {

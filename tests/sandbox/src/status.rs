@@ -53,8 +53,7 @@ impl ApiError {
         }
     }
     /// 404 for an unknown path.
-    pub fn no_route(path: &str) -> Self {
-        let _ = path;
+    pub fn no_route() -> Self {
         ApiError {
             code: 404,
             reason: "NotFound",

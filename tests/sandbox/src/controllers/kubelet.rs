@@ -717,6 +717,34 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
     }
 }
 
+/// Record that `image` is missing and the pull policy is Never (the kubelet's events), and
+/// return the container's waiting message.
+fn never_pull(
+    ctx: &Ctx<'_>,
+    sim: &mut SimState,
+    pod: &Value,
+    container: &str,
+    image: &str,
+) -> String {
+    let msg = format!("Container image {image:?} is not present with pull policy of Never");
+    let source = src(pod, Some(container));
+    sim.events.emit(
+        ctx.state,
+        &source,
+        Level::Warning,
+        "ErrImageNeverPull",
+        &msg,
+    );
+    sim.events.emit(
+        ctx.state,
+        &source,
+        Level::Warning,
+        "Failed",
+        "Error: ErrImageNeverPull",
+    );
+    msg
+}
+
 fn src<'a>(pod: &'a Value, container: Option<&str>) -> Source<'a> {
     Source {
         object: pod,
@@ -851,27 +879,12 @@ fn prepare(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime, 
                 );
             }
             Pull::NeverMissing => {
-                let msg =
-                    format!("Container image {image:?} is not present with pull policy of Never");
+                let msg = never_pull(ctx, sim, pod, &name, &image);
                 c.state = CState::Waiting {
                     reason: "ErrImageNeverPull",
-                    message: msg.clone(),
+                    message: msg,
                     retry: ctx.ms(ctx.scenario.timings.crash_backoff_ms),
                 };
-                sim.events.emit(
-                    ctx.state,
-                    &src(pod, Some(&name)),
-                    Level::Warning,
-                    "ErrImageNeverPull",
-                    &msg,
-                );
-                sim.events.emit(
-                    ctx.state,
-                    &src(pod, Some(&name)),
-                    Level::Warning,
-                    "Failed",
-                    "Error: ErrImageNeverPull",
-                );
                 return;
             }
             Pull::Fails => {
@@ -1186,22 +1199,7 @@ fn step_container(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRu
                     "Error: ImagePullBackOff",
                 );
             } else {
-                let msg =
-                    format!("Container image {image:?} is not present with pull policy of Never");
-                sim.events.emit(
-                    ctx.state,
-                    &src(pod, Some(&name)),
-                    Level::Warning,
-                    "ErrImageNeverPull",
-                    &msg,
-                );
-                sim.events.emit(
-                    ctx.state,
-                    &src(pod, Some(&name)),
-                    Level::Warning,
-                    "Failed",
-                    "Error: ErrImageNeverPull",
-                );
+                never_pull(ctx, sim, pod, &name, &image);
             }
         }
         CState::Waiting { .. } => prepare(ctx, sim, pod, rt, i),
