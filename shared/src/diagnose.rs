@@ -3,12 +3,14 @@
 //! [`pod_problems`] reads the waiting/terminated reasons of every container (image pulls,
 //! crash loops, OOM kills, missing Secret keys) and the scheduling condition, and gives each
 //! problem a hint with the command that fixes it. Log lines are fetched by the caller (see
-//! [`PodProblem::wants_logs`]) and must go through [`redact`] before they are shown.
+//! [`PodProblem::wants_logs`]) and must go through [`crate::redact::redact`] before they are shown.
 
 use std::sync::LazyLock;
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use regex::Regex;
+
+use crate::platform::Platform;
 
 /// One problem of one container (or of the pod, for scheduling).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -38,25 +40,13 @@ impl PodProblem {
     }
 }
 
-/// Where the cluster runs, which changes the fix for images the node does not have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Platform {
-    /// Not known: hints mention both the minikube and the registry fix.
-    #[default]
-    Unknown,
-    /// minikube: images built on the host are loaded into the node.
-    Minikube,
-    /// Any other cluster: images come from a registry.
-    Other,
-}
-
-/// The problems of these pods, with hints for an unknown platform.
+/// The problems of these pods, with hints for a cluster that is not a local one.
 pub fn pod_problems(pods: &[Pod]) -> Vec<PodProblem> {
-    pod_problems_on(pods, Platform::Unknown)
+    pod_problems_on(pods, &Platform::Other)
 }
 
 /// The problems of these pods, with hints for `platform`.
-pub fn pod_problems_on(pods: &[Pod], platform: Platform) -> Vec<PodProblem> {
+pub fn pod_problems_on(pods: &[Pod], platform: &Platform) -> Vec<PodProblem> {
     let mut out = Vec::new();
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -93,7 +83,7 @@ fn container_problem(
     pod: &Pod,
     pod_name: &str,
     cs: &ContainerStatus,
-    platform: Platform,
+    platform: &Platform,
 ) -> Option<PodProblem> {
     let state = cs.state.as_ref()?;
     let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
@@ -209,20 +199,13 @@ fn oom_hint(container: &str) -> String {
 }
 
 /// The fix for an image the node cannot get.
-pub fn image_hint(image: &str, platform: Platform) -> String {
-    let minikube = format!(
-        "load it into minikube: `minikube image load {image}` (or build it after `eval $(minikube docker-env)`)"
-    );
-    let registry = format!(
-        "push {image} to a registry the node can pull from and set <component>.image.repository/tag"
-    );
-    match platform {
-        Platform::Minikube => format!("the node does not have the image; {minikube}"),
-        Platform::Other => format!("the node cannot get the image; {registry}"),
-        Platform::Unknown => format!(
-            "the node does not have the image; on minikube {minikube}; elsewhere {registry}"
-        ),
-    }
+pub fn image_hint(image: &str, platform: &Platform) -> String {
+    let what = if platform.is_local() {
+        "the node does not have the image"
+    } else {
+        "the node cannot get the image"
+    };
+    format!("{what}; {}", platform.image_load_hint(image))
 }
 
 static SECRET_NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
@@ -262,42 +245,6 @@ fn config_error_hint(message: &str) -> String {
 
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)([^@\s/]+)@").expect("constant regex")
-});
-static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key)[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
-    )
-    .expect("constant regex")
-});
-static BEARER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*").expect("constant regex"));
-static SK_KEY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bsk-[A-Za-z0-9_\-]{8,}").expect("constant regex"));
-
-/// Remove secrets from a log line: URL passwords (`scheme://user:PASS@`), values of
-/// `key=value` / `KEY: value` / `"key": "value"` whose name contains PASSWORD, SECRET, TOKEN
-/// or KEY, bearer tokens, and `sk-...` API keys. Each is replaced by `***`.
-pub fn redact(line: &str) -> String {
-    let s = URL_PASSWORD.replace_all(line, "${1}***@");
-    let s = BEARER.replace_all(&s, "${1}***");
-    let s = SK_KEY.replace_all(&s, "sk-***");
-    let s = SECRET_ASSIGNMENT.replace_all(&s, |c: &regex::Captures<'_>| {
-        let value = &c[2];
-        let quoted = value.starts_with('"') || value.starts_with('\'');
-        if value.trim_matches(['"', '\'']) == "***" || value.ends_with("***") {
-            format!("{}{}", &c[1], value)
-        } else if quoted {
-            let q = &value[..1];
-            format!("{}{q}***{q}", &c[1])
-        } else {
-            format!("{}***", &c[1])
-        }
-    });
-    s.into_owned()
 }
 
 #[cfg(test)]
@@ -369,7 +316,10 @@ pub(crate) mod tests {
             ),
             None,
         );
-        let p = &pod_problems_on(&[pod], Platform::Minikube)[0];
+        let minikube = Platform::Minikube {
+            profile: "minikube".into(),
+        };
+        let p = &pod_problems_on(&[pod], &minikube)[0];
         assert_eq!(p.reason, "ErrImageNeverPull");
         assert!(
             p.hint
@@ -387,7 +337,7 @@ pub(crate) mod tests {
             waiting("ImagePullBackOff", "Back-off pulling image"),
             None,
         );
-        let p = &pod_problems_on(&[pod], Platform::Other)[0];
+        let p = &pod_problems_on(&[pod], &Platform::Other)[0];
         assert!(
             p.hint.contains("registry") && !p.hint.contains("minikube"),
             "{}",
@@ -483,41 +433,5 @@ pub(crate) mod tests {
     fn healthy_and_starting_containers_are_not_problems() {
         let pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
         assert!(pod_problems(&[pod]).is_empty());
-    }
-
-    #[test]
-    fn redact_removes_url_passwords() {
-        let line = "connecting to postgresql://neondb_owner:npg_S3cr3t@ep-x.neon.tech/todo failed";
-        let out = redact(line);
-        assert!(!out.contains("npg_S3cr3t"), "{out}");
-        assert!(
-            out.contains("postgresql://neondb_owner:***@ep-x.neon.tech/todo"),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn redact_removes_key_values_bearer_and_sk_keys() {
-        for (line, secret) in [
-            (
-                "BETTER_AUTH_SECRET=abcdefabcdefabcdef more",
-                "abcdefabcdefabcdef",
-            ),
-            ("OPENAI_API_KEY: hunter2hunter2", "hunter2hunter2"),
-            (r#"{"password": "p@ss w0rd", "user": "x"}"#, "p@ss w0rd"),
-            ("Authorization: Bearer eyJhbGciOi.abc.def", "eyJhbGciOi"),
-            ("using key sk-proj-ABCDEF1234567890", "ABCDEF1234567890"),
-            ("token=t0k3n&x=1", "t0k3n"),
-        ] {
-            let out = redact(line);
-            assert!(!out.contains(secret), "{line:?} -> {out:?}");
-            assert!(out.contains("***"), "{out}");
-        }
-    }
-
-    #[test]
-    fn redact_leaves_ordinary_lines_alone() {
-        let line = "INFO: Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)";
-        assert_eq!(redact(line), line);
     }
 }

@@ -13,6 +13,8 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use crate::error::UserError;
+
 /// The program name kubectl users see.
 pub const PROGRAM: &str = "kubectl todo";
 
@@ -133,9 +135,8 @@ pub enum DispatchError {
     },
 }
 
-impl DispatchError {
-    /// What to do next.
-    pub fn hint(&self) -> Option<String> {
+impl UserError for DispatchError {
+    fn hint(&self) -> Option<String> {
         match self {
             DispatchError::UnknownSubcommand { .. } | DispatchError::UnknownFlag { .. } => {
                 Some(format!(
@@ -154,16 +155,6 @@ impl DispatchError {
             DispatchError::Exec { .. } => {
                 Some("check that the file is an executable built for this platform".into())
             }
-        }
-    }
-}
-
-impl From<DispatchError> for crate::Error {
-    fn from(e: DispatchError) -> Self {
-        let hint = e.hint();
-        crate::Error::Usage {
-            message: e.to_string(),
-            hint,
         }
     }
 }
@@ -402,7 +393,6 @@ mod tests {
         let err = parse(&args(&["deploy"])).unwrap_err();
         assert!(matches!(&err, DispatchError::UnknownSubcommand { name } if name == "deploy"));
         assert!(err.hint().unwrap().contains("verify, scale"));
-        let err: crate::Error = err.into();
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
     }
 

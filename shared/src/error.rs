@@ -1,96 +1,124 @@
-//! The error type every command flow returns, and how a binary reports it.
+//! What every error of the suite can tell a user, and how a binary reports it.
 //!
-//! Exit codes are part of the contract with CI jobs: 0 success / healthy, 1 the thing
-//! checked is unhealthy (or a rollout failed), 2 usage, configuration or connection error.
+//! Each command flow has its own error enum (`ClusterError`, `ReleaseError`, `VerifyError`,
+//! `ScaleError`, `SecretsError`, `DispatchError`) that keeps the error it came from as its
+//! `source` and implements [`UserError`]: its Display is the one-line cause, [`UserError::hint`]
+//! the next step, [`UserError::exit_code`] the exit code. This module sits at the bottom of the
+//! crate and knows none of them.
+//!
+//! Exit codes are part of the contract with CI jobs: [`EXIT_OK`] success or healthy,
+//! [`EXIT_UNHEALTHY`] the thing checked is unhealthy (or a rollout failed), [`EXIT_USAGE`]
+//! usage, configuration or connection error, [`EXIT_INTERRUPTED`] stopped by Ctrl-C.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cluster::ClusterError;
-
+/// Exit code for success / healthy.
+pub const EXIT_OK: u8 = 0;
 /// Exit code for "the thing checked is unhealthy / the rollout failed".
 pub const EXIT_UNHEALTHY: u8 = 1;
 /// Exit code for usage, configuration and connection errors.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code when Ctrl-C stopped the command (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Result alias used by the command flows.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// An error a person reads: Display is the one-line cause (never a secret), plus a hint and
+/// an exit code.
+pub trait UserError: std::error::Error {
+    /// What to do next, with a command where one helps; `None` when there is nothing to add.
+    fn hint(&self) -> Option<String>;
 
-/// Everything that can stop a command. Each variant knows its one-line cause (Display),
-/// a hint that says what to do next, and its exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Reaching or talking to the cluster failed.
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    /// The command line or an input file is wrong.
-    #[error("{message}")]
-    Usage {
-        /// What is wrong, in one line.
-        message: String,
-        /// What to do instead.
-        hint: Option<String>,
-    },
-    /// `kubectl todo scale` could not do what was asked.
-    #[error(transparent)]
-    Scale(#[from] crate::scale::ScaleError),
-    /// The Helm release could not be found or read.
-    #[error(transparent)]
-    Release(#[from] crate::release::ReleaseError),
-    /// A feature another issue covers and that is not built yet.
-    #[error("`{0}` is not implemented yet")]
-    NotImplemented(&'static str),
-    /// `helm todo-secrets` stopped (bad input, certificate refused, missing values, ...).
-    #[error(transparent)]
-    Secrets(#[from] crate::secrets::SecretsError),
+    /// The process exit code; usage, configuration and connection errors by default.
+    fn exit_code(&self) -> u8 {
+        EXIT_USAGE
+    }
 }
 
-impl Error {
+/// A command line or input that cannot work, with what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What is wrong, in one line.
+    pub message: String,
+    /// What to do instead.
+    pub hint: Option<String>,
+}
+
+impl UsageError {
     /// A usage error with a hint.
-    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Usage {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        UsageError {
             message: message.into(),
             hint: Some(hint.into()),
         }
     }
+}
 
-    /// What the user should do next, if we know.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::Cluster(e) => e.hint(),
-            Error::Secrets(e) => e.hint(),
-            Error::Usage { hint, .. } => hint.clone(),
-            Error::Release(e) => e.hint(),
-            Error::Scale(e) => e.hint(),
-            Error::NotImplemented(_) => {
-                Some("this subcommand is planned; see the project's open issues".into())
-            }
-        }
-    }
-
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
-        EXIT_USAGE
+impl UserError for UsageError {
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
     }
 }
 
 /// Whether stderr should get colour: a terminal, and `NO_COLOR` unset or empty.
 pub fn stderr_colour() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal() && no_color_unset()
 }
 
-/// Print `error: <cause>` and `hint: <hint>` on stderr and return the exit code.
+/// Whether stdout should get colour: a terminal, and `NO_COLOR` unset or empty.
+pub fn stdout_colour() -> bool {
+    std::io::stdout().is_terminal() && no_color_unset()
+}
+
+fn no_color_unset() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The `error: ...` and `hint: ...` lines for an error, without colour. Control characters are
+/// removed: a message may quote a name or a server's words.
+pub fn error_lines(program: &str, err: &dyn UserError) -> (String, Option<String>) {
+    let cause = crate::redact::printable(&err.to_string());
+    let hint = err.hint().map(|h| crate::redact::printable(&h));
+    (format!("{program}: {cause}"), hint)
+}
+
+/// Print `error: <program>: <cause>` and `hint: <hint>` on stderr and return the exit code.
 ///
 /// `program` is the name shown first, kubectl-style (`kubectl todo verify`).
-pub fn report(program: &str, err: &Error) -> ExitCode {
+pub fn report(program: &str, err: &dyn UserError) -> ExitCode {
     let (red, yellow, reset) = if stderr_colour() {
         ("\x1b[31m", "\x1b[33m", "\x1b[0m")
     } else {
         ("", "", "")
     };
-    eprintln!("{red}error{reset}: {program}: {err}");
-    if let Some(hint) = err.hint() {
+    let (cause, hint) = error_lines(program, err);
+    eprintln!("{red}error{reset}: {cause}");
+    if let Some(hint) = hint {
         eprintln!("{yellow}hint{reset}: {hint}");
     }
     ExitCode::from(err.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_with_their_hint() {
+        let e = UsageError::new("bad flag", "use --good");
+        assert_eq!(e.exit_code(), EXIT_USAGE);
+        let (cause, hint) = error_lines("kubectl todo", &e);
+        assert_eq!(cause, "kubectl todo: bad flag");
+        assert_eq!(hint.as_deref(), Some("use --good"));
+    }
+
+    #[test]
+    fn error_lines_strip_control_characters() {
+        let e = UsageError::new("pod \x1b[2Jevil\x07", "x");
+        let (cause, _) = error_lines("p", &e);
+        assert!(
+            !cause.contains('\x1b') && !cause.contains('\x07'),
+            "{cause:?}"
+        );
+    }
 }

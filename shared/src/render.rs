@@ -3,8 +3,6 @@
 //! nothing; the report already holds every verdict.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
-use std::time::Duration;
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
@@ -22,10 +20,7 @@ pub enum Format {
     Junit,
 }
 
-/// Whether stdout should get colour: a terminal, and `NO_COLOR` unset or empty.
-pub fn stdout_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
+pub use crate::error::stdout_colour;
 
 /// Render in the chosen format.
 pub fn render(report: &Report, format: Format, colour: bool) -> String {
@@ -287,28 +282,11 @@ pub fn junit(report: &Report) -> String {
     x
 }
 
-/// The progress line shown on stderr while `--wait` waits.
-pub fn progress_line(report: &Report, elapsed: Duration, timeout: Duration) -> String {
-    let blocking: Vec<&CheckResult> = report.blocking().collect();
-    let first = blocking
-        .first()
-        .map(|c| format!(" (first: {}: {})", c.id, c.message))
-        .unwrap_or_default();
-    let line = format!(
-        "waiting for release {} [{:>3}s/{}s]: {} of {} checks not healthy{first}",
-        report.release.name,
-        elapsed.as_secs(),
-        timeout.as_secs(),
-        blocking.len(),
-        report.checks.len()
-    );
-    line.chars().take(200).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::verify::ReleaseInfo;
+    use std::time::Duration;
 
     fn report() -> Report {
         let mut fail = CheckResult::fail(

@@ -2,9 +2,11 @@
 //! Flags → `todo_kube::secrets::run` → exit code.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 use todo_kube::secrets::{self, CommonArgs};
+use todo_kube::term::ConsoleUi;
 
 const PROGRAM: &str = "helm todo-secrets";
 
@@ -53,9 +55,11 @@ async fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Cmd::Flow(command) => match secrets::run(&cli.common, &command).await {
-            Ok(code) => ExitCode::from(code),
-            Err(err) => todo_kube::error::report(PROGRAM, &err),
-        },
+        Cmd::Flow(command) => {
+            match secrets::run(&cli.common, &command, Arc::new(ConsoleUi::new())).await {
+                Ok(code) => ExitCode::from(code),
+                Err(err) => todo_kube::error::report(PROGRAM, &err),
+            }
+        }
     }
 }

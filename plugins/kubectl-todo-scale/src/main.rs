@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, ValueEnum};
-use todo_kube::cluster::{Cluster, KubeArgs, parse_duration};
-use todo_kube::error::{Error, report};
-use todo_kube::scale::{self, ScaleRequest, render, target, ui::ConsoleUi};
+use todo_kube::cluster::{Cluster, KubeArgs};
+use todo_kube::duration::parse_duration;
+use todo_kube::error::report;
+use todo_kube::scale::{self, ScaleError, ScaleRequest, render, target};
+use todo_kube::term::ConsoleUi;
 
 const PROGRAM: &str = "kubectl todo scale";
 
@@ -91,7 +93,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, Error> {
+async fn run(cli: Cli) -> Result<ExitCode, ScaleError> {
     let target = target::Target::parse(cli.target.as_deref().unwrap_or_default())?;
     let replicas = target::parse_replicas(cli.n.as_deref(), cli.replicas.as_deref())?;
     let request = ScaleRequest {

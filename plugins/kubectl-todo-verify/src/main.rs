@@ -1,14 +1,16 @@
 //! `kubectl todo verify`: flags → `todo_kube::verify::run` → rendered report → exit code
 //! (0 healthy, 1 unhealthy, 2 usage or connection error).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
-use todo_kube::cluster::{Cluster, KubeArgs, parse_duration};
+use todo_kube::cluster::{Cluster, KubeArgs};
+use todo_kube::duration::parse_duration;
 use todo_kube::error::report;
 use todo_kube::render::{self, Format};
+use todo_kube::term::ConsoleUi;
 use todo_kube::verify::{self, VerifyOptions};
 
 const PROGRAM: &str = "kubectl todo verify";
@@ -66,7 +68,7 @@ async fn main() -> ExitCode {
     }
     let cluster = match Cluster::connect(&cli.kube).await {
         Ok(c) => c,
-        Err(e) => return report(PROGRAM, &e.into()),
+        Err(e) => return report(PROGRAM, &e),
     };
     let timeout = cli
         .timeout
@@ -80,21 +82,8 @@ async fn main() -> ExitCode {
         timeout,
         ..VerifyOptions::default()
     };
-    let tty = std::io::stderr().is_terminal();
-    let mut shown = false;
-    let result = verify::run(&cluster, &opts, |r, elapsed| {
-        let line = render::progress_line(r, elapsed, timeout);
-        if tty {
-            eprint!("\r\x1b[2K{line}");
-        } else {
-            eprintln!("{line}");
-        }
-        shown = true;
-    })
-    .await;
-    if shown && tty {
-        eprintln!();
-    }
+    let ui = ConsoleUi::new();
+    let result = verify::run(&cluster, &opts, &ui).await;
     match result {
         Ok(r) => {
             let text = render::render(

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
             run(binary, args)
         }
     });
-    result.unwrap_or_else(|e| report(dispatch::PROGRAM, &e.into()))
+    result.unwrap_or_else(|e| report(dispatch::PROGRAM, &e))
 }
 
 /// Replace this process with the sibling: signals, stdio and the exit code are its own.

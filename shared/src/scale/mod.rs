@@ -2,18 +2,17 @@
 //! and watch the rollout to the end.
 //!
 //! The flow, in order: resolve the target ([`target`]), check the count, look for
-//! HorizontalPodAutoscalers ([`hpa`]) and node capacity ([`quantity`]) concurrently, apply
+//! HorizontalPodAutoscalers ([`hpa`]) and node capacity ([`crate::quantity`]) concurrently, apply
 //! the scale through the `deployments/scale` subresource with optimistic concurrency,
 //! optionally record it in the Helm release ([`persist`]), then watch the Deployment until
 //! [`crate::rollout::scale_settled`] says it is done ([`wait`]). The result is a
-//! [`ScaleSummary`] (data); [`render`] turns it into text or JSON and [`ui`] shows progress.
+//! [`ScaleSummary`] (data); [`render`] turns it into text or JSON; progress goes through
+//! [`crate::ui::Ui`].
 
 pub mod hpa;
 pub mod persist;
-pub mod quantity;
 pub mod render;
 pub mod target;
-pub mod ui;
 pub mod wait;
 
 use std::time::{Duration, Instant};
@@ -25,25 +24,32 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::{ListParams, LogParams, Patch, PatchParams, PostParams};
 
-use crate::cluster::{Action, Cluster, KubeArgs, retry};
-use crate::diagnose::{self, Platform, PodProblem};
-use crate::error::Error;
+use crate::chart::{self, Component};
+use crate::cluster::{Action, Cluster, ClusterError, KubeArgs, retry};
+use crate::diagnose::{self, PodProblem};
+use crate::error::{EXIT_INTERRUPTED, EXIT_OK, EXIT_UNHEALTHY, UserError};
+use crate::quantity;
+use crate::release::ReleaseError;
 use crate::rollout::Replicas;
+use crate::ui::Ui;
 use hpa::{HpaBounds, HpaDecision};
-use target::{Component, Target};
-use ui::Ui;
+use target::Target;
 
 /// The field manager recorded on the objects a scale changes.
 pub const FIELD_MANAGER: &str = "kubectl-todo-scale";
 /// How many times a 409 Conflict on the scale subresource is retried (re-read, re-apply).
 pub const CONFLICT_ATTEMPTS: u32 = 5;
-/// Exit code when Ctrl-C stopped the wait (128 + SIGINT, as shells report it).
-pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Why a scale could not be done. Display is the one-line cause; [`ScaleError::hint`] says
-/// what to do next. All of these exit with 2 (usage / configuration).
+/// Why a scale could not be done. Display is the one-line cause; [`UserError::hint`] says
+/// what to do next. All of these exit with 2 (usage, configuration or connection).
 #[derive(Debug, thiserror::Error)]
 pub enum ScaleError {
+    /// Talking to the cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The release could not be found or read.
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
     /// TARGET is not `frontend`, `backend`, `all` or a Deployment name.
     #[error("invalid target {0:?}: expected frontend, backend, all or a Deployment name")]
     InvalidTarget(String),
@@ -62,20 +68,9 @@ pub enum ScaleError {
     /// The user answered no at the zero-replicas prompt.
     #[error("scale to 0 cancelled")]
     Declined,
-    /// No todo-chatbot release in the namespace.
-    #[error("no todo-chatbot release found in namespace {namespace:?}")]
-    NoRelease {
-        /// The namespace searched.
-        namespace: String,
-    },
-    /// Several releases and no `--release`.
-    #[error("{} todo-chatbot releases in namespace {namespace:?} ({}); which one?", releases.len(), releases.join(", "))]
-    AmbiguousRelease {
-        /// The namespace searched.
-        namespace: String,
-        /// The releases found.
-        releases: Vec<String>,
-    },
+    /// The confirmation prompt failed (Ctrl-C, terminal error).
+    #[error(transparent)]
+    Prompt(#[from] crate::ui::PromptError),
     /// The release has no Deployment for the component.
     #[error("release {release:?} has no {component} Deployment in namespace {namespace:?}")]
     ComponentNotFound {
@@ -143,24 +138,20 @@ pub enum ScaleError {
     },
 }
 
-impl ScaleError {
-    /// What the user should do next.
-    pub fn hint(&self) -> Option<String> {
+impl UserError for ScaleError {
+    fn hint(&self) -> Option<String> {
         Some(match self {
+            ScaleError::Cluster(e) => return e.hint(),
+            ScaleError::Release(e) => return e.hint(),
+            ScaleError::Prompt(_) => return None,
             ScaleError::InvalidTarget(_) => "kubectl todo scale frontend 2, kubectl todo scale all 1, or kubectl todo scale deployment/NAME 3".into(),
             ScaleError::InvalidReplicas(_) | ScaleError::MissingReplicas => {
                 "give the replica count as a whole number from 0 up: `kubectl todo scale backend 3` or `--replicas 3`".into()
             }
             ScaleError::ZeroNeedsYes { .. } => "add --yes if you mean it (scale back up later with `kubectl todo scale ... N`)".into(),
             ScaleError::Declined => return None,
-            ScaleError::NoRelease { namespace } => format!(
-                "install it (`helm install todo charts/todo-chatbot -n {namespace}`), pick the namespace with -n, or name a Deployment: `kubectl todo scale deployment/NAME N`"
-            ),
-            ScaleError::AmbiguousRelease { releases, .. } => {
-                format!("pick one with --release (e.g. --release {})", releases.first().map(String::as_str).unwrap_or("todo"))
-            }
             ScaleError::ComponentNotFound { namespace, .. } => {
-                format!("list the Deployments with `kubectl get deployments -n {namespace} -l app.kubernetes.io/name=todo-chatbot`")
+                format!("list the Deployments with `kubectl get deployments -n {namespace} -l {}={}`", chart::LABEL_NAME, chart::CHART_NAME)
             }
             ScaleError::HpaManaged { hpa, .. } => format!(
                 "rerun with --hpa to set the autoscaler's minReplicas to N (and maxReplicas to at least N) instead, or change it yourself: `kubectl edit hpa {}`",
@@ -293,9 +284,9 @@ impl ScaleSummary {
             .iter()
             .any(|t| matches!(t.outcome, Outcome::Failed | Outcome::TimedOut))
         {
-            crate::error::EXIT_UNHEALTHY
+            EXIT_UNHEALTHY
         } else {
-            0
+            EXIT_OK
         }
     }
 }
@@ -315,14 +306,13 @@ pub async fn run(
     cluster: &Cluster,
     req: &ScaleRequest,
     ui: &dyn Ui,
-) -> Result<ScaleSummary, Error> {
+) -> Result<ScaleSummary, ScaleError> {
     let started = Instant::now();
     let ns = cluster.namespace.as_str();
-    if req.replicas == 0 && !req.assume_yes && !ui.can_confirm() {
+    if req.replicas == 0 && !req.assume_yes && !ui.can_prompt() {
         return Err(ScaleError::ZeroNeedsYes {
             targets: describe_target(&req.target),
-        }
-        .into());
+        });
     }
     let deployments_api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let resolved = resolve(cluster, &deployments_api, req).await?;
@@ -347,15 +337,13 @@ pub async fn run(
                 return Err(ScaleError::HpaManaged {
                     deployment: r.name.clone(),
                     hpa: bounds.clone(),
-                }
-                .into());
+                });
             }
             HpaDecision::Patch { before, .. } if req.replicas == 0 => {
                 return Err(ScaleError::HpaZero {
                     deployment: r.name.clone(),
                     hpa: before.name.clone(),
-                }
-                .into());
+                });
             }
             _ => {}
         }
@@ -388,8 +376,8 @@ pub async fn run(
             .join(", ");
         let warning =
             format!("scaling {names} to 0 replicas: the app stops serving until scaled up again");
-        if !req.assume_yes && !ui.confirm(&format!("{warning}. Continue?")) {
-            return Err(ScaleError::Declined.into());
+        if !req.assume_yes && !ui.confirm(&format!("{warning}. Continue?"), false)? {
+            return Err(ScaleError::Declined);
         }
         warnings.push(warning);
     }
@@ -532,7 +520,7 @@ pub async fn run(
 
 fn describe_target(target: &Target) -> String {
     match target {
-        Target::Component(c) => c.as_str().to_owned(),
+        Target::Component(c) => c.name().to_owned(),
         Target::All => "frontend and backend".to_owned(),
         Target::Deployment(n) => format!("deployment/{n}"),
     }
@@ -543,7 +531,7 @@ async fn resolve(
     cluster: &Cluster,
     api: &Api<Deployment>,
     req: &ScaleRequest,
-) -> Result<Vec<Resolved>, Error> {
+) -> Result<Vec<Resolved>, ScaleError> {
     let ns = cluster.namespace.as_str();
     let action = Action::new("list", "deployments", Some(ns));
     let params = ListParams::default();
@@ -554,11 +542,9 @@ async fn resolve(
     let of = |d: &Deployment| Resolved {
         deployment: d.clone(),
         name: d.metadata.name.clone().unwrap_or_default(),
-        component: target::label(d, target::LABEL_COMPONENT).and_then(Component::from_label),
-        release: target::label(d, target::LABEL_INSTANCE)
-            .filter(|_| {
-                target::label(d, target::LABEL_NAME).is_none_or(|n| n == target::CHART_NAME)
-            })
+        component: target::label(d, chart::LABEL_COMPONENT).and_then(Component::from_name),
+        release: target::label(d, chart::LABEL_INSTANCE)
+            .filter(|_| target::label(d, chart::LABEL_NAME).is_none_or(|n| n == chart::CHART_NAME))
             .map(str::to_owned),
     };
     match &req.target {
@@ -566,12 +552,10 @@ async fn resolve(
             let d = deployments
                 .iter()
                 .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
-                .ok_or_else(|| {
-                    Error::from(crate::cluster::ClusterError::NotFound {
-                        resource: "deployments".into(),
-                        name: name.clone(),
-                        namespace: Some(ns.to_owned()),
-                    })
+                .ok_or_else(|| ClusterError::NotFound {
+                    resource: "deployments".into(),
+                    name: name.clone(),
+                    namespace: Some(ns.to_owned()),
                 })?;
             Ok(vec![of(d)])
         }
@@ -580,9 +564,9 @@ async fn resolve(
             // The Deployments' labels answer without reading Helm's Secrets; Helm's own
             // record is the fallback (unlabelled objects, fullnameOverride).
             let mut helm_release = None;
-            let release = match target::choose_release(req.release.as_deref(), &releases, ns) {
+            let release = match crate::release::choose(req.release.as_deref(), &releases, ns) {
                 Ok(r) => r,
-                Err(e @ ScaleError::NoRelease { .. }) => {
+                Err(e @ ReleaseError::NotFound { .. }) => {
                     match crate::release::find(cluster, None).await {
                         Ok(rel) => {
                             let name = rel.name.clone();
@@ -602,7 +586,7 @@ async fn resolve(
                         helm_release = crate::release::find(cluster, Some(&release)).await.ok();
                     }
                     if let Some(rel) = &helm_release {
-                        let name = format!("{}-{}", rel.fullname(), c.as_str());
+                        let name = rel.names().workload(c);
                         found = deployments
                             .iter()
                             .find(|d| d.metadata.name.as_deref() == Some(name.as_str()));
@@ -610,7 +594,7 @@ async fn resolve(
                 }
                 let d = found.ok_or_else(|| ScaleError::ComponentNotFound {
                     release: release.clone(),
-                    component: c.as_str(),
+                    component: c.name(),
                     namespace: ns.to_owned(),
                 })?;
                 let mut r = of(d);
@@ -658,7 +642,7 @@ fn prepare_persist(
     req: &ScaleRequest,
     resolved: &[Resolved],
     ns: &str,
-) -> Result<(std::path::PathBuf, Vec<String>), Error> {
+) -> Result<(std::path::PathBuf, Vec<String>), ScaleError> {
     let mut counts = Vec::new();
     let mut release = None;
     for r in resolved {
@@ -670,8 +654,7 @@ fn prepare_persist(
             _ => {
                 return Err(ScaleError::PersistNeedsComponent {
                     deployment: r.name.clone(),
-                }
-                .into());
+                });
             }
         }
     }
@@ -688,7 +671,7 @@ fn prepare_persist(
     ))
 }
 
-async fn patch_hpa(cluster: &Cluster, after: &HpaBounds, dry_run: bool) -> Result<(), Error> {
+async fn patch_hpa(cluster: &Cluster, after: &HpaBounds, dry_run: bool) -> Result<(), ScaleError> {
     let api: Api<HorizontalPodAutoscaler> =
         Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mut params = PatchParams {
@@ -718,7 +701,7 @@ async fn apply_scale(
     name: &str,
     n: i32,
     dry_run: bool,
-) -> Result<(i32, u32), Error> {
+) -> Result<(i32, u32), ScaleError> {
     let ns = cluster.namespace.as_str();
     let params = PostParams {
         dry_run,
@@ -752,8 +735,7 @@ async fn apply_scale(
                     return Err(ScaleError::Conflict {
                         deployment: name.to_owned(),
                         attempts: conflicts,
-                    }
-                    .into());
+                    });
                 }
             }
             Err(e) => return Err(cluster.error(&put_action, e).into()),
@@ -785,12 +767,7 @@ async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Vec<PodProble
             return Vec::new();
         }
     };
-    let platform = if cluster.minikube {
-        Platform::Minikube
-    } else {
-        Platform::Unknown
-    };
-    let mut problems = diagnose::pod_problems_on(&list, platform);
+    let mut problems = diagnose::pod_problems_on(&list, &cluster.platform);
     for p in problems.iter_mut().filter(|p| p.wants_logs()) {
         let params = LogParams {
             container: Some(p.container.clone()),
@@ -798,7 +775,7 @@ async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Vec<PodProble
             ..Default::default()
         };
         if let Ok(text) = pods.logs(&p.pod, &params).await {
-            p.log_tail = text.lines().map(diagnose::redact).collect();
+            p.log_tail = text.lines().map(crate::redact::sanitize).collect();
         }
     }
     problems

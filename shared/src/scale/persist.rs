@@ -5,11 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::ScaleError;
-use super::target::Component;
+use crate::chart::Component;
 use crate::cluster::KubeArgs;
 
-/// The chart directory used when neither `--chart` nor `TODO_CHART` is given.
-pub const DEFAULT_CHART_DIR: &str = "charts/todo-chatbot";
+use crate::chart::DEFAULT_CHART_DIR;
 
 /// The helm binary: `$HELM_BIN` (set by Helm for its plugins, or by the user), else `helm`
 /// on PATH.
@@ -64,7 +63,7 @@ pub fn upgrade_args(
     for (component, n) in counts {
         args.extend([
             "--set".into(),
-            format!("{}.replicaCount={n}", component.as_str()),
+            format!("{}={n}", component.replica_count_key()),
         ]);
     }
     if dry_run {

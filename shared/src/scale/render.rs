@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::ui::format_elapsed;
 use super::{Outcome, ScaleSummary};
+use crate::duration::format_duration as format_elapsed;
 
 /// The `-o json` document (pretty-printed, with a trailing newline).
 pub fn json(summary: &ScaleSummary) -> String {
@@ -126,7 +126,7 @@ mod tests {
             warnings: vec![],
             targets: vec![TargetSummary {
                 deployment: "todo-todo-chatbot-backend".into(),
-                component: Some(crate::scale::target::Component::Backend),
+                component: Some(crate::chart::Component::Backend),
                 from: 1,
                 to: 3,
                 hpa: None,

@@ -6,45 +6,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::apps::v1::Deployment;
 
 use super::ScaleError;
-use crate::release::fullname;
-
-/// Label keys of the chart contract.
-pub const LABEL_NAME: &str = "app.kubernetes.io/name";
-/// `app.kubernetes.io/instance` = the release name.
-pub const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
-/// `app.kubernetes.io/component` = frontend | backend.
-pub const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
-/// The chart's name, the value of `app.kubernetes.io/name`.
-pub const CHART_NAME: &str = "todo-chatbot";
-
-/// A component of the chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Component {
-    /// The Next.js frontend.
-    Frontend,
-    /// The FastAPI backend.
-    Backend,
-}
-
-impl Component {
-    /// The name used in labels, object names and values keys.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Component::Frontend => "frontend",
-            Component::Backend => "backend",
-        }
-    }
-
-    /// From a label value.
-    pub fn from_label(value: &str) -> Option<Component> {
-        match value {
-            "frontend" => Some(Component::Frontend),
-            "backend" => Some(Component::Backend),
-            _ => None,
-        }
-    }
-}
+use crate::chart::{
+    CHART_NAME, Component, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_NAME, ObjectNames,
+};
 
 /// The TARGET argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,25 +104,6 @@ pub fn releases_of(deployments: &[Deployment]) -> Vec<String> {
         .collect()
 }
 
-/// Pick the release: `--release` if given, else the only one in the namespace.
-pub fn choose_release(
-    flag: Option<&str>,
-    found: &[String],
-    namespace: &str,
-) -> Result<String, ScaleError> {
-    match (flag, found) {
-        (Some(r), _) => Ok(r.to_owned()),
-        (None, [only]) => Ok(only.clone()),
-        (None, []) => Err(ScaleError::NoRelease {
-            namespace: namespace.to_owned(),
-        }),
-        (None, many) => Err(ScaleError::AmbiguousRelease {
-            namespace: namespace.to_owned(),
-            releases: many.to_vec(),
-        }),
-    }
-}
-
 /// The Deployment of `component` in `release`: by labels first, then by the name
 /// `<fullname>-<component>`. `None` when neither matches.
 pub fn find_component<'a>(
@@ -170,11 +115,11 @@ pub fn find_component<'a>(
         .iter()
         .find(|d| {
             label(d, LABEL_INSTANCE) == Some(release)
-                && label(d, LABEL_COMPONENT) == Some(component.as_str())
+                && label(d, LABEL_COMPONENT) == Some(component.name())
                 && label(d, LABEL_NAME).is_none_or(|n| n == CHART_NAME)
         })
         .or_else(|| {
-            let name = format!("{}-{}", fullname(release), component.as_str());
+            let name = ObjectNames::for_release(release).workload(component);
             deployments
                 .iter()
                 .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
@@ -213,7 +158,7 @@ mod tests {
 
     fn chart_deployment(release: &str, component: &str) -> Deployment {
         deployment(
-            &format!("{}-{component}", fullname(release)),
+            &format!("{}-{component}", crate::chart::fullname(release, None)),
             &[
                 (LABEL_NAME, CHART_NAME),
                 (LABEL_INSTANCE, release),
@@ -310,21 +255,6 @@ mod tests {
             releases_of(&ds),
             vec!["staging".to_string(), "todo".to_string()]
         );
-    }
-
-    #[test]
-    fn release_choice_needs_flag_when_ambiguous() {
-        let two = vec!["a".to_string(), "b".to_string()];
-        assert_eq!(choose_release(Some("b"), &two, "ns").unwrap(), "b");
-        assert_eq!(choose_release(None, &two[..1], "ns").unwrap(), "a");
-        assert!(matches!(
-            choose_release(None, &two, "ns"),
-            Err(ScaleError::AmbiguousRelease { .. })
-        ));
-        assert!(matches!(
-            choose_release(None, &[], "ns"),
-            Err(ScaleError::NoRelease { .. })
-        ));
     }
 
     #[test]

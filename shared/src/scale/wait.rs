@@ -17,10 +17,10 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
 use super::Outcome;
-use super::ui::Ui;
+use super::ScaleError as Error;
 use crate::cluster::{Action, Cluster};
-use crate::error::Error;
 use crate::rollout::{self, RolloutState};
+use crate::ui::{Progress, Ui};
 
 /// How the wait for one Deployment ended.
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ pub async fn wait_all(
                     Outcome::TimedOut,
                     format!(
                         "timed out after {}: {}",
-                        super::ui::format_elapsed(timeout),
+                        crate::duration::format_duration(timeout),
                         slot.message
                     ),
                 ),
@@ -159,7 +159,11 @@ async fn wait_one(
             Some(_) => RolloutState::Failed(message.clone()),
             None => RolloutState::Waiting(message.clone()),
         };
-        ui.progress(name, &replicas, &state);
+        ui.progress(Progress::Rollout {
+            deployment: name,
+            replicas: &replicas,
+            state: &state,
+        });
         let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
         s.latest = Some(d);
         s.message = message.clone();

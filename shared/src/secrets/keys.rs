@@ -9,63 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::SecretsError;
 
-/// The LLM provider the backend talks to; it decides which API key the chart needs.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    /// OpenAI (`OPENAI_API_KEY`).
-    Openai,
-    /// OpenRouter (`OPENROUTER_API_KEY`).
-    Openrouter,
-    /// Cohere (`COHERE_API_KEY`).
-    Cohere,
-}
-
-impl Provider {
-    /// Every provider, in prompt order.
-    pub const ALL: [Provider; 3] = [Provider::Openai, Provider::Openrouter, Provider::Cohere];
-
-    /// The Secret key holding this provider's API key.
-    pub fn key_name(self) -> &'static str {
-        match self {
-            Provider::Openai => "OPENAI_API_KEY",
-            Provider::Openrouter => "OPENROUTER_API_KEY",
-            Provider::Cohere => "COHERE_API_KEY",
-        }
-    }
-
-    /// The value of `llm.provider`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Openai => "openai",
-            Provider::Openrouter => "openrouter",
-            Provider::Cohere => "cohere",
-        }
-    }
-
-    /// The name shown in prompts.
-    pub fn title(self) -> &'static str {
-        match self {
-            Provider::Openai => "OpenAI",
-            Provider::Openrouter => "OpenRouter",
-            Provider::Cohere => "Cohere",
-        }
-    }
-
-    /// Parse `openai` / `OpenAI` / ...
-    pub fn parse(text: &str) -> Option<Provider> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(text.trim()))
-    }
-
-    /// The provider whose API key is named `key`.
-    pub fn for_key(key: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.key_name() == key)
-    }
-}
+pub use crate::chart::Provider;
 
 /// How a value is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,10 +21,15 @@ pub mod sources;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::chart::{self, ObjectNames};
 use crate::cluster::{Action, Cluster, ClusterError, KubeArgs};
+use crate::error::UserError;
 use crate::seal::{self, CertError, Certificate, Scope};
+use crate::ui::{PromptError, Ui};
 use cert::CertSource;
 use files::{GitStatus, Mode, SealedFile};
 use keys::{KeyKind, KeySpec, Provider};
@@ -100,12 +105,15 @@ pub enum SecretsError {
     /// Plaintext output that git would pick up.
     #[error("refusing to write plaintext secrets to {0}: git does not ignore it")]
     NotIgnored(String),
-    /// The user stopped at a prompt.
-    #[error("interrupted: nothing was written")]
-    Interrupted,
-    /// The terminal failed while prompting.
-    #[error("prompt failed: {0}")]
-    Prompt(String),
+    /// A prompt gave no answer (Ctrl-C, or the terminal failed).
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// A background task (the prompts run on one) stopped abnormally.
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// The JSON report could not be written.
+    #[error("cannot render the report as JSON: {0}")]
+    Render(#[from] serde_json::Error),
     /// The crypto library failed.
     #[error(transparent)]
     Seal(#[from] seal::SealError),
@@ -118,9 +126,17 @@ impl SecretsError {
             source,
         }
     }
+}
 
-    /// What to do next.
-    pub fn hint(&self) -> Option<String> {
+impl UserError for SecretsError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            SecretsError::Prompt(PromptError::Interrupted) => crate::error::EXIT_INTERRUPTED,
+            _ => crate::error::EXIT_USAGE,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         Some(match self {
             SecretsError::Usage { hint, .. } => hint.clone(),
             SecretsError::Cluster(e) => return e.hint(),
@@ -142,7 +158,8 @@ impl SecretsError {
             ),
             SecretsError::Format { .. } => "was it written by `helm todo-secrets`? `init` writes a new one".into(),
             SecretsError::Schema { .. } => "fix the chart's values.schema.json or pass --chart DIR".into(),
-            SecretsError::Io { .. } | SecretsError::Interrupted | SecretsError::Prompt(_) | SecretsError::Seal(_) => {
+            SecretsError::Prompt(PromptError::NoTerminal) => "pass --from-env or --from-file FILE (dotenv), or run on a terminal".into(),
+            SecretsError::Io { .. } | SecretsError::Prompt(_) | SecretsError::Seal(_) | SecretsError::Task(_) | SecretsError::Render(_) => {
                 return None;
             }
         })
@@ -184,7 +201,7 @@ pub struct CommonArgs {
     #[arg(
         long,
         value_name = "DIR",
-        default_value = "charts/todo-chatbot",
+        default_value = chart::DEFAULT_CHART_DIR,
         global = true
     )]
     pub chart: PathBuf,
@@ -324,33 +341,25 @@ pub enum Command {
     FetchCert,
 }
 
-/// Run a subcommand; returns the exit code (0, or 1 when `status` finds a problem).
-pub async fn run(common: &CommonArgs, command: &Command) -> crate::Result<u8> {
-    let result = match command {
-        Command::Init(args) => init(common, args).await,
-        Command::Seal(args) => seal_one(common, args).await,
-        Command::Rotate(args) => rotate(common, args).await,
+/// Run a subcommand; returns the exit code (0, or 1 when `status` finds a problem). Prompts
+/// and warnings go through `ui`.
+pub async fn run(
+    common: &CommonArgs,
+    command: &Command,
+    ui: Arc<dyn Ui>,
+) -> Result<u8, SecretsError> {
+    match command {
+        Command::Init(args) => init(common, args, ui).await,
+        Command::Seal(args) => seal_one(common, args, ui).await,
+        Command::Rotate(args) => rotate(common, args, ui).await,
         Command::Status(args) => status(common, args).await,
         Command::FetchCert => fetch_cert(common).await,
-    };
-    result.map_err(crate::Error::from)
-}
-
-/// The chart's fullname for a release: the release name if it contains `todo-chatbot`,
-/// else `<release>-todo-chatbot`; at most 63 characters, no trailing `-`.
-pub fn fullname(release: &str) -> String {
-    let full = if release.contains("todo-chatbot") {
-        release.to_owned()
-    } else {
-        format!("{release}-todo-chatbot")
-    };
-    let cut: String = full.chars().take(63).collect();
-    cut.trim_end_matches('-').to_owned()
+    }
 }
 
 /// The Secret name the chart renders by default: `<fullname>-secrets`.
 pub fn default_secret_name(release: &str) -> String {
-    format!("{}-secrets", fullname(release))
+    ObjectNames::for_release(release).default_secret()
 }
 
 /// Where the values go: namespace, release and Secret name.
@@ -432,6 +441,7 @@ struct Ask {
     fallback_provider: Option<Provider>,
     kept: BTreeSet<String>,
     can_prompt: bool,
+    ui: Arc<dyn Ui>,
 }
 
 /// Gather the values: sources first, then prompts for what is missing (or an error listing
@@ -468,7 +478,7 @@ fn collect(ask: Ask) -> Result<(Provider, BTreeMap<String, SecretString>), Secre
         .or(inferred)
     {
         Some(p) => p,
-        None if ask.can_prompt => sources::prompt_provider(None)?,
+        None if ask.can_prompt => sources::prompt_provider(ask.ui.as_ref(), None)?,
         None => Provider::Openai,
     };
     let required = keys::required_keys(&ask.all, provider);
@@ -481,7 +491,7 @@ fn collect(ask: Ask) -> Result<(Provider, BTreeMap<String, SecretString>), Secre
                     reason,
                 })?
             {
-                sources::warn(&spec.name, &warning);
+                sources::warn(ask.ui.as_ref(), &spec.name, &warning);
             }
             values.insert(spec.name.clone(), value);
         }
@@ -503,7 +513,7 @@ fn collect(ask: Ask) -> Result<(Provider, BTreeMap<String, SecretString>), Secre
             ));
         }
         for spec in missing {
-            let value = sources::prompt_value(spec)?;
+            let value = sources::prompt_value(ask.ui.as_ref(), spec)?;
             values.insert(spec.name.clone(), value);
         }
     }
@@ -514,11 +524,9 @@ async fn collect_blocking(
     ask: Ask,
 ) -> Result<(Provider, BTreeMap<String, SecretString>), SecretsError> {
     if ask.can_prompt {
-        sources::exit_on_interrupt();
+        crate::term::exit_on_interrupt();
     }
-    tokio::task::spawn_blocking(move || collect(ask))
-        .await
-        .map_err(|e| SecretsError::Prompt(e.to_string()))?
+    tokio::task::spawn_blocking(move || collect(ask)).await?
 }
 
 fn seal_all(
@@ -553,7 +561,11 @@ fn short(fingerprint: &str) -> &str {
 }
 
 /// `init`: gather the values and write them in the chosen format.
-pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsError> {
+pub async fn init(
+    common: &CommonArgs,
+    args: &InitArgs,
+    ui: Arc<dyn Ui>,
+) -> Result<u8, SecretsError> {
     let target = Target::from_args(common);
     let default_out = match args.format {
         Format::Sealed => files::DEFAULT_SEALED_FILE,
@@ -564,7 +576,7 @@ pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsErr
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(default_out));
-    let can_prompt = !args.sources.non_interactive && sources::interactive_terminal();
+    let can_prompt = !args.sources.non_interactive && ui.can_prompt();
 
     if args.format == Format::Values && !args.force {
         match files::git_status(&output) {
@@ -594,10 +606,8 @@ pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsErr
             "{} exists; merge into it (keys you do not re-enter are kept)?",
             output.display()
         );
-        if !tokio::task::spawn_blocking(move || sources::confirm(&question, false))
-            .await
-            .map_err(|e| SecretsError::Prompt(e.to_string()))??
-        {
+        let asker = ui.clone();
+        if !tokio::task::spawn_blocking(move || asker.confirm(&question, false)).await?? {
             return Err(SecretsError::Usage {
                 message: format!("{} exists and was left unchanged", output.display()),
                 hint: "write another file with -o, or pass --force to merge".into(),
@@ -632,6 +642,7 @@ pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsErr
                     .map(|e| e.encrypted.keys().cloned().collect())
                     .unwrap_or_default(),
                 can_prompt,
+                ui: ui.clone(),
             };
             let (provider, values) = collect_blocking(ask).await?;
             let mut encrypted = existing.map(|e| e.encrypted).unwrap_or_default();
@@ -683,6 +694,7 @@ pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsErr
                 fallback_provider: old_provider,
                 kept: old_values.keys().cloned().collect(),
                 can_prompt,
+                ui: ui.clone(),
             };
             let (provider, values) = collect_blocking(ask).await?;
             let names = join(values.keys());
@@ -709,6 +721,7 @@ pub async fn init(common: &CommonArgs, args: &InitArgs) -> Result<u8, SecretsErr
                 fallback_provider: None,
                 kept: BTreeSet::new(),
                 can_prompt,
+                ui: ui.clone(),
             };
             let (provider, values) = collect_blocking(ask).await?;
             apply_secret(&cluster, &target, &values).await?;
@@ -807,10 +820,10 @@ async fn apply_secret(
     use kube::api::{Api, ObjectMeta, Patch, PatchParams};
 
     let labels: BTreeMap<String, String> = [
-        ("app.kubernetes.io/name", "todo-chatbot"),
-        ("app.kubernetes.io/instance", target.release.as_str()),
-        ("app.kubernetes.io/part-of", "todo-chatbot"),
-        ("app.kubernetes.io/managed-by", "helm-todo-secrets"),
+        (chart::LABEL_NAME, chart::CHART_NAME),
+        (chart::LABEL_INSTANCE, target.release.as_str()),
+        (chart::LABEL_PART_OF, chart::CHART_NAME),
+        (chart::LABEL_MANAGED_BY, "helm-todo-secrets"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -899,7 +912,11 @@ fn file_target(
 }
 
 /// `seal KEY`: seal one value into an existing sealed values file.
-pub async fn seal_one(common: &CommonArgs, args: &SealArgs) -> Result<u8, SecretsError> {
+pub async fn seal_one(
+    common: &CommonArgs,
+    args: &SealArgs,
+    ui: Arc<dyn Ui>,
+) -> Result<u8, SecretsError> {
     if !keys::valid_key_name(&args.key) {
         return Err(SecretsError::Usage {
             message: format!("{:?} is not a valid key name", args.key),
@@ -913,6 +930,7 @@ pub async fn seal_one(common: &CommonArgs, args: &SealArgs) -> Result<u8, Secret
         Some(spec) => spec.clone(),
         None => {
             sources::warn(
+                ui.as_ref(),
                 &args.key,
                 "is not a key the chart reads (not in its values schema)",
             );
@@ -946,17 +964,16 @@ pub async fn seal_one(common: &CommonArgs, args: &SealArgs) -> Result<u8, Secret
     } else if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         sources::read_stdin_value()?
     } else {
-        sources::exit_on_interrupt();
+        crate::term::exit_on_interrupt();
         let spec = spec.clone();
-        tokio::task::spawn_blocking(move || sources::prompt_value(&spec))
-            .await
-            .map_err(|e| SecretsError::Prompt(e.to_string()))??
+        let asker = ui.clone();
+        tokio::task::spawn_blocking(move || sources::prompt_value(asker.as_ref(), &spec)).await??
     };
     for warning in keys::check(spec.kind, &value).map_err(|reason| SecretsError::Invalid {
         key: spec.name.clone(),
         reason,
     })? {
-        sources::warn(&spec.name, &warning);
+        sources::warn(ui.as_ref(), &spec.name, &warning);
     }
     let sealed = seal::seal_value(
         &mut rand::rngs::OsRng,
@@ -978,7 +995,11 @@ pub async fn seal_one(common: &CommonArgs, args: &SealArgs) -> Result<u8, Secret
 }
 
 /// `rotate`: read every value again and re-seal all of them with the current certificate.
-pub async fn rotate(common: &CommonArgs, args: &RotateArgs) -> Result<u8, SecretsError> {
+pub async fn rotate(
+    common: &CommonArgs,
+    args: &RotateArgs,
+    ui: Arc<dyn Ui>,
+) -> Result<u8, SecretsError> {
     let old = read_sealed(&args.file)?;
     let target = file_target(common, &old, &args.file)?;
     let scope = args.scope.unwrap_or(old.scope);
@@ -990,7 +1011,8 @@ pub async fn rotate(common: &CommonArgs, args: &RotateArgs) -> Result<u8, Secret
         provider: args.provider,
         fallback_provider: old.provider,
         kept: BTreeSet::new(),
-        can_prompt: !args.sources.non_interactive && sources::interactive_terminal(),
+        can_prompt: !args.sources.non_interactive && ui.can_prompt(),
+        ui,
     };
     let (provider, values) = collect_blocking(ask).await?;
     let file = SealedFile {
@@ -1167,11 +1189,7 @@ pub async fn status(common: &CommonArgs, args: &StatusArgs) -> Result<u8, Secret
     };
     match args.output {
         StatusFormat::Text => print!("{}", report.render_text()),
-        StatusFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report)
-                .map_err(|e| SecretsError::Prompt(e.to_string()))?
-        ),
+        StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(report.exit_code())
 }
@@ -1207,13 +1225,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fullname_follows_the_chart_rule() {
-        assert_eq!(fullname("todo"), "todo-todo-chatbot");
-        assert_eq!(fullname("my-todo-chatbot"), "my-todo-chatbot");
-        let long = "a".repeat(60);
-        assert_eq!(fullname(&long).len(), 63);
-        let dashy = format!("{}-x", "b".repeat(49));
-        assert!(!fullname(&dashy).ends_with('-'));
+    fn default_secret_name_follows_the_chart() {
         assert_eq!(default_secret_name("todo"), "todo-todo-chatbot-secrets");
     }
 
@@ -1230,6 +1242,7 @@ mod tests {
             fallback_provider: None,
             kept: BTreeSet::new(),
             can_prompt: false,
+            ui: Arc::new(crate::ui::SilentUi),
         }
     }
 

@@ -1,16 +1,15 @@
-//! Where values come from: a dotenv file, the environment, and prompts on a terminal.
-//! Values are `SecretString` from the moment they are read; prompts never echo them.
+//! Where values come from: a dotenv file, the environment, and prompts (through
+//! [`crate::ui::Ui`]). Values are `SecretString` from the moment they are read; prompts never
+//! echo them.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
-use dialoguer::console::Term;
-use dialoguer::{Confirm, Password, Select};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::SecretsError;
 use super::keys::{self, GENERATED_LEN, KeySpec, Provider};
+use crate::ui::Ui;
 
 /// Environment variable / dotenv key that names the LLM provider.
 pub const PROVIDER_VAR: &str = "LLM_PROVIDER";
@@ -36,11 +35,6 @@ pub struct Found {
     pub values: BTreeMap<String, SecretString>,
     /// `LLM_PROVIDER`, if a source set it.
     pub provider: Option<String>,
-}
-
-/// Whether prompts can be shown: stdin and stderr are terminals.
-pub fn interactive_terminal() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// Read the dotenv file and/or the environment for `names` (and `LLM_PROVIDER`).
@@ -79,56 +73,25 @@ pub fn read(sources: &Sources, names: &[String]) -> Result<Found, SecretsError> 
     Ok(found)
 }
 
-/// Print a warning about a key on stderr (never the value).
-pub fn warn(key: &str, message: &str) {
-    let (yellow, reset) = if crate::error::stderr_colour() {
-        ("\x1b[33m", "\x1b[0m")
-    } else {
-        ("", "")
-    };
-    eprintln!("{yellow}warning{reset}: {key} {message}");
-}
-
-fn prompt_error(e: dialoguer::Error) -> SecretsError {
-    match e {
-        dialoguer::Error::IO(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-            SecretsError::Interrupted
-        }
-        dialoguer::Error::IO(e) => SecretsError::Prompt(e.to_string()),
-    }
+/// A warning about a key (never the value).
+pub fn warn(ui: &dyn Ui, key: &str, message: &str) {
+    ui.warn(&format!("{key} {message}"));
 }
 
 /// Ask which LLM provider the backend uses.
-pub fn prompt_provider(default: Option<Provider>) -> Result<Provider, SecretsError> {
+pub fn prompt_provider(ui: &dyn Ui, default: Option<Provider>) -> Result<Provider, SecretsError> {
     let items: Vec<&str> = Provider::ALL.iter().map(|p| p.title()).collect();
     let start = default
         .and_then(|d| Provider::ALL.iter().position(|p| *p == d))
         .unwrap_or(0);
-    let index = Select::new()
-        .with_prompt("LLM provider")
-        .items(&items)
-        .default(start)
-        .interact_on_opt(&Term::stderr())
-        .map_err(prompt_error)?
-        .ok_or(SecretsError::Interrupted)?;
-    Ok(Provider::ALL[index])
+    let index = ui.choose("LLM provider", &items, start)?;
+    Ok(Provider::ALL.get(index).copied().unwrap_or_default())
 }
 
-/// Ask a yes/no question on stderr; Esc or Ctrl-C interrupts.
-pub fn confirm(question: &str, default: bool) -> Result<bool, SecretsError> {
-    Confirm::new()
-        .with_prompt(question)
-        .default(default)
-        .interact_on_opt(&Term::stderr())
-        .map_err(prompt_error)?
-        .ok_or(SecretsError::Interrupted)
-}
-
-/// Ask for one value until it passes its check; warnings are shown and accepted.
-pub fn prompt_value(spec: &KeySpec) -> Result<SecretString, SecretsError> {
-    let term = Term::stderr();
+/// Ask for one value until it passes its check; warnings are shown and accepted on request.
+pub fn prompt_value(ui: &dyn Ui, spec: &KeySpec) -> Result<SecretString, SecretsError> {
     if spec.generate
-        && confirm(
+        && ui.confirm(
             &format!("Generate a random {GENERATED_LEN}-character {}?", spec.name),
             true,
         )?
@@ -136,25 +99,23 @@ pub fn prompt_value(spec: &KeySpec) -> Result<SecretString, SecretsError> {
         return Ok(keys::generate(GENERATED_LEN));
     }
     loop {
-        let value = Password::new()
-            .with_prompt(format!("{} - {}", spec.name, spec.description))
-            .report(false)
-            .interact_on(&term)
-            .map_err(prompt_error)?;
-        let value = SecretString::from(value);
+        let value = ui.secret(&format!("{} - {}", spec.name, spec.description))?;
         match keys::check(spec.kind, &value) {
             Ok(warnings) => {
                 for w in &warnings {
-                    warn(&spec.name, w);
+                    warn(ui, &spec.name, w);
                 }
                 if !warnings.is_empty()
-                    && !confirm(&format!("Use this {} anyway?", spec.name), false)?
+                    && !ui.confirm(&format!("Use this {} anyway?", spec.name), false)?
                 {
                     continue;
                 }
                 return Ok(value);
             }
-            Err(reason) => eprintln!("{} {reason}; try again (Ctrl-C to stop)", spec.name),
+            Err(reason) => ui.note(&format!(
+                "{} {reason}; try again (Ctrl-C to stop)",
+                spec.name
+            )),
         }
     }
 }
@@ -174,22 +135,4 @@ pub fn read_stdin_value() -> Result<SecretString, SecretsError> {
         .to_owned();
     zeroize::Zeroize::zeroize(&mut text);
     Ok(SecretString::from(trimmed))
-}
-
-/// Restore the terminal and exit 130 on Ctrl-C while a prompt is open, so that an
-/// interrupted prompt leaves neither a file nor a terminal with echo off.
-pub fn exit_on_interrupt() {
-    if !interactive_terminal() {
-        return;
-    }
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let term = Term::stderr();
-            let _ = term.show_cursor();
-            // Password prompts turn echo off; put it back (stty acts on stdin, the terminal).
-            let _ = std::process::Command::new("stty").arg("echo").status();
-            eprintln!("\ninterrupted: nothing was written");
-            std::process::exit(130);
-        }
-    });
 }

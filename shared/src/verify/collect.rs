@@ -11,7 +11,6 @@
 //! (Deployments, pods, Services) stop it with a [`ClusterError`].
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -20,58 +19,19 @@ use k8s_openapi::api::core::v1::{ConfigMap, Event, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, LogParams};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client};
 use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 
-use super::{ReleaseInfo, Selection, VerifyOptions};
-use crate::cluster::{Action, Cluster, ClusterError, retry};
-use crate::diagnose::{self, Platform, redact};
-use crate::error::{Error, Result};
-use crate::release::{self, Release};
+use super::{ReleaseInfo, Selection, VerifyError, VerifyOptions};
+use crate::chart::{self, Component, ObjectNames};
+use crate::cluster::{Action, Cluster, ClusterError, list_all, list_slim, retry};
+use crate::diagnose;
+use crate::error::UserError;
+use crate::platform::Platform;
+use crate::redact::sanitize as redact;
+use crate::release::{self, Release, ReleaseError};
 
-/// The two components of the chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Component {
-    /// The FastAPI backend.
-    Backend,
-    /// The Next.js frontend.
-    Frontend,
-}
-
-impl Component {
-    /// Both, in report order.
-    pub const ALL: [Component; 2] = [Component::Backend, Component::Frontend];
-
-    /// `backend` / `frontend`: the label value, values key and object-name suffix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Component::Backend => "backend",
-            Component::Frontend => "frontend",
-        }
-    }
-    /// The chart's default container and Service port.
-    pub fn port(self) -> i32 {
-        match self {
-            Component::Backend => 8000,
-            Component::Frontend => 3000,
-        }
-    }
-    /// The chart's default NodePort.
-    pub fn node_port(self) -> i32 {
-        match self {
-            Component::Backend => 30081,
-            Component::Frontend => 30080,
-        }
-    }
-    /// The health path the check GETs.
-    pub fn health_path(self) -> &'static str {
-        match self {
-            Component::Backend => "/health",
-            Component::Frontend => "/api/health",
-        }
-    }
-}
+type Result<T, E = VerifyError> = std::result::Result<T, E>;
 
 /// A read that did not succeed, for a check to report (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +47,7 @@ pub struct Unread {
 impl From<ClusterError> for Unread {
     fn from(e: ClusterError) -> Self {
         Unread {
-            forbidden: matches!(e, ClusterError::Forbidden { .. }),
+            forbidden: e.is_forbidden(),
             hint: e.hint(),
             message: e.to_string(),
         }
@@ -149,8 +109,8 @@ pub struct Snapshot {
     pub namespace: String,
     /// API server URL.
     pub server: String,
-    /// Whether the context is minikube's.
-    pub minikube: bool,
+    /// The platform (minikube, kind, k3d, ...).
+    pub platform: Platform,
     /// The server's git version, e.g. v1.33.1.
     pub server_version: String,
     /// The release name.
@@ -208,9 +168,14 @@ impl Snapshot {
         }
     }
 
+    /// The names of the release's objects.
+    pub fn names(&self) -> ObjectNames {
+        ObjectNames::new(self.fullname.clone())
+    }
+
     /// The Deployment of a component.
     pub fn deployment(&self, c: Component) -> Option<&Deployment> {
-        let name = format!("{}-{}", self.fullname, c.name());
+        let name = self.names().workload(c);
         self.deployments
             .iter()
             .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
@@ -218,7 +183,7 @@ impl Snapshot {
 
     /// The Service of a component.
     pub fn service(&self, c: Component) -> Option<&Service> {
-        let name = format!("{}-{}", self.fullname, c.name());
+        let name = self.names().workload(c);
         self.services
             .iter()
             .find(|s| s.metadata.name.as_deref() == Some(name.as_str()))
@@ -228,63 +193,13 @@ impl Snapshot {
     pub fn pods_of(&self, c: Component) -> Vec<&Pod> {
         self.pods
             .iter()
-            .filter(|p| component_label(&p.metadata) == Some(c.name()))
+            .filter(|p| crate::pod::component(p) == Some(c))
             .collect()
     }
 
-    /// The platform, for image hints.
-    pub fn platform(&self) -> Platform {
-        if self.minikube {
-            Platform::Minikube
-        } else {
-            Platform::Other
-        }
-    }
-
     /// `secrets.mode`, when the release record was readable.
-    pub fn secrets_mode(&self) -> Option<&str> {
-        self.release.as_ref().ok().map(|r| r.secrets_mode())
-    }
-}
-
-fn component_label(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<&str> {
-    meta.labels
-        .as_ref()?
-        .get("app.kubernetes.io/component")
-        .map(String::as_str)
-}
-
-/// List every object matching `lp`, page by page (a 1,000-pod namespace is never one huge
-/// response held at once), each page retried on 429/5xx.
-async fn list_all<K>(api: &Api<K>, lp: ListParams) -> std::result::Result<Vec<K>, kube::Error>
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    list_slim(api, lp, |_| {}).await
-}
-
-/// [`list_all`], passing each object through `slim` as its page arrives, so only what the
-/// checks read is kept.
-async fn list_slim<K>(
-    api: &Api<K>,
-    lp: ListParams,
-    slim: impl Fn(&mut K),
-) -> std::result::Result<Vec<K>, kube::Error>
-where
-    K: Resource + Clone + DeserializeOwned + Debug,
-{
-    let mut items = Vec::new();
-    let mut lp = lp.limit(250);
-    loop {
-        let mut page = retry(|| api.list(&lp)).await?;
-        page.items.iter_mut().for_each(&slim);
-        items.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => lp = lp.continue_token(&token),
-            None => return Ok(items),
-        }
+    pub fn secrets_mode(&self) -> Option<chart::SecretsMode> {
+        self.release.as_ref().ok().and_then(|r| r.secrets_mode())
     }
 }
 
@@ -305,15 +220,15 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
     let version = async {
         retry(|| client.apiserver_version())
             .await
-            .map_err(|e| Error::from(cluster.error(&Action::new("get", "version", None), e)))
+            .map_err(|e| VerifyError::from(cluster.error(&Action::new("get", "version", None), e)))
     };
     let release_read = async {
         match release::find(cluster, opts.release.as_deref()).await {
             Ok(r) => Ok(Ok(r)),
-            Err(Error::Cluster(e @ ClusterError::Forbidden { .. })) if opts.release.is_some() => {
+            Err(ReleaseError::Cluster(e)) if e.is_forbidden() && opts.release.is_some() => {
                 Ok(Err(Unread::from(e)))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(VerifyError::from(e)),
         }
     };
     let (version, release) = futures::try_join!(version, release_read)?;
@@ -323,23 +238,25 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
     };
     let fullname = match &release {
         Ok(r) => r.fullname(),
-        Err(_) => release::fullname(&release_name),
+        Err(_) => chart::fullname(&release_name, None),
     };
+    let names = ObjectNames::new(fullname.clone());
     let secret_name = match &release {
         Ok(r) => r.secret_name(),
-        Err(_) => format!("{fullname}-secrets"),
+        Err(_) => names.default_secret(),
     };
-    let sealed_mode = release.as_ref().is_ok_and(|r| r.secrets_mode() == "sealed");
+    let sealed_mode = release
+        .as_ref()
+        .is_ok_and(|r| r.secrets_mode() == Some(chart::SecretsMode::Sealed));
 
     // Round trip 2: everything else, concurrently.
-    let selector = format!(
-        "app.kubernetes.io/instance={release_name},app.kubernetes.io/name={}",
-        release::CHART_NAME
-    );
+    let selector = chart::release_selector(&release_name);
     let lp = ListParams::default().labels(&selector);
     let core = |verb: &'static str, resource: &'static str| {
         let ns = ns.clone();
-        move |e: kube::Error| Error::from(cluster.error(&Action::new(verb, resource, Some(&ns)), e))
+        move |e: kube::Error| {
+            VerifyError::from(cluster.error(&Action::new(verb, resource, Some(&ns)), e))
+        }
     };
     let deployments = async {
         list_all(
@@ -363,13 +280,11 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
             .await
             .map_err(core("list", "services"))
     };
-    let service_names: Vec<String> = Component::ALL
-        .iter()
-        .map(|c| format!("{fullname}-{}", c.name()))
-        .collect();
+    let service_names: Vec<String> = Component::ALL.iter().map(|c| names.workload(*c)).collect();
     let slices = async {
         let lp = ListParams::default().labels(&format!(
-            "kubernetes.io/service-name in ({})",
+            "{} in ({})",
+            chart::LABEL_SERVICE_NAME,
             service_names.join(",")
         ));
         list_all(&Api::<EndpointSlice>::namespaced(client.clone(), &ns), lp)
@@ -436,15 +351,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         Component::ALL
             .into_iter()
             .filter(|c| sel.wants(&format!("{}.health", c.name())))
-            .map(|c| {
-                probe(
-                    cluster,
-                    &ns,
-                    format!("{fullname}-{}", c.name()),
-                    c,
-                    opts.health_budget,
-                )
-            }),
+            .map(|c| probe(cluster, &ns, names.workload(c), c, opts.health_budget)),
     );
     let (
         deployments,
@@ -454,14 +361,14 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         config_maps,
         (secret, sealed, events, health),
     ) = futures::try_join!(deployments, pods, services, slices, config_maps, async {
-        Ok::<_, Error>(futures::join!(secret, sealed, events, health))
+        Ok::<_, VerifyError>(futures::join!(secret, sealed, events, health))
     })?;
 
     let mut snap = Snapshot {
         context: cluster.context.clone(),
         namespace: ns.clone(),
         server: cluster.server.clone(),
-        minikube: cluster.minikube,
+        platform: cluster.platform.clone(),
         server_version: version.git_version,
         release_name,
         release,
@@ -482,14 +389,15 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
 
     // Round trip 3, only when broken: log tails of crashing containers (one per component,
     // container and reason, so replicas do not multiply requests) and of a failing backend.
-    let problems = diagnose::pod_problems_on(&snap.pods, snap.platform());
+    let problems = diagnose::pod_problems_on(&snap.pods, &snap.platform);
     let mut wanted: BTreeMap<(String, String, String), (String, bool)> = BTreeMap::new();
     for p in problems.iter().filter(|p| p.wants_logs()) {
         let comp = snap
             .pods
             .iter()
             .find(|pod| pod.metadata.name.as_deref() == Some(&p.pod))
-            .and_then(|pod| component_label(&pod.metadata))
+            .and_then(crate::pod::component)
+            .map(|c| c.name())
             .unwrap_or("")
             .to_owned();
         wanted
@@ -507,13 +415,10 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         if has_problem {
             continue;
         }
-        let not_ready = snap.pods_of(c).into_iter().find(|p| {
-            let st = p.status.as_ref();
-            st.and_then(|s| s.phase.as_deref()) == Some("Running")
-                && !st
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        });
+        let not_ready = snap
+            .pods_of(c)
+            .into_iter()
+            .find(|p| crate::pod::phase(p) == "Running" && !crate::pod::is_ready(p));
         if let Some(name) = not_ready.and_then(|p| p.metadata.name.clone()) {
             wanted.insert(
                 (c.name().to_owned(), c.name().to_owned(), "NotReady".into()),
@@ -733,7 +638,7 @@ async fn probe(
         },
         ProbeRaw::TimedOut => HealthOutcome::TimedOut(budget),
         ProbeRaw::Failed(e) => HealthOutcome::Unread(Unread::from(
-            crate::cluster::classify_transport(&cluster.server, e),
+            crate::cluster::classify_transport(&cluster.server, None, e),
         )),
     };
     HealthProbe {

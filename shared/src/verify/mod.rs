@@ -24,8 +24,39 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 
+use crate::chart::LABEL_INSTANCE;
 use crate::cluster::{Cluster, ClusterError};
-use crate::error::{Error, Result};
+use crate::error::{EXIT_OK, EXIT_UNHEALTHY, UsageError, UserError};
+use crate::release::ReleaseError;
+use crate::ui::{Progress, Ui};
+
+/// What stops verify itself (exit 2): connection, credentials, RBAC on the core reads, the
+/// release not found or ambiguous, and `--only`/`--skip` naming no check. An unhealthy
+/// release is not an error: it is a [`Report`] with failures (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Talking to the cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The release could not be found or read.
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    /// The command line is wrong.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+}
+
+impl UserError for VerifyError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            VerifyError::Cluster(e) => e.hint(),
+            VerifyError::Release(e) => e.hint(),
+            VerifyError::Usage(e) => e.hint(),
+        }
+    }
+}
+
+type Result<T, E = VerifyError> = std::result::Result<T, E>;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -228,7 +259,7 @@ impl Selection {
         };
         for pattern in only.iter().chain(skip) {
             if !CHECKS.iter().any(|(id, _)| matches(pattern, id)) {
-                return Err(Error::usage(
+                return Err(VerifyError::from(UsageError::new(
                     format!("unknown check {pattern:?}"),
                     format!(
                         "use a check ID or group: {}",
@@ -238,7 +269,7 @@ impl Selection {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ),
-                ));
+                )));
             }
         }
         let enabled = CHECKS
@@ -343,9 +374,9 @@ impl Report {
     /// The process exit code: 0 healthy, 1 unhealthy.
     pub fn exit_code(&self) -> u8 {
         if self.healthy() {
-            0
+            EXIT_OK
         } else {
-            crate::error::EXIT_UNHEALTHY
+            EXIT_UNHEALTHY
         }
     }
 
@@ -379,25 +410,32 @@ async fn evaluate(
 }
 
 /// Run verify. Without `--wait`: one evaluation, bounded by the timeout. With `--wait`:
-/// evaluate, then re-evaluate on each change of the release's pods or Deployments, calling
-/// `progress` with each unhealthy intermediate report, until healthy or the timeout (then
-/// the last report is returned with `timed_out` set).
+/// evaluate, then re-evaluate on each change of the release's pods or Deployments, showing
+/// each unhealthy intermediate report through `ui`, until healthy or the timeout (then the
+/// last report is returned with `timed_out` set).
 ///
 /// Errors (exit code 2) are for what stops the check itself: connection, credentials, RBAC on
 /// the core reads, release not found or ambiguous, and `--only`/`--skip` naming no check.
-pub async fn run(
-    cluster: &Cluster,
-    opts: &VerifyOptions,
-    mut progress: impl FnMut(&Report, Duration),
-) -> Result<Report> {
+pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result<Report> {
     let selection = Selection::new(&opts.only, &opts.skip)?;
     let started = Instant::now();
     let deadline = started + opts.timeout;
     let timeout_err = || {
-        Error::from(ClusterError::Timeout {
+        VerifyError::from(ClusterError::Timeout {
+            server: cluster.server.clone(),
             what: "all of verify's requests".into(),
-            after: opts.timeout,
+            after: Some(opts.timeout),
+            source: None,
         })
+    };
+    let progress = |report: &Report| {
+        let elapsed = started.elapsed();
+        let line = progress_line(report, elapsed, opts.timeout);
+        ui.progress(Progress::Checks {
+            line: &line,
+            elapsed,
+            timeout: opts.timeout,
+        });
     };
     let first = tokio::time::timeout_at(
         deadline.into(),
@@ -408,9 +446,9 @@ pub async fn run(
     if !opts.wait || first.healthy() {
         return Ok(first);
     }
-    progress(&first, started.elapsed());
+    progress(&first);
 
-    let selector = format!("app.kubernetes.io/instance={}", first.release.name);
+    let selector = format!("{LABEL_INSTANCE}={}", first.release.name);
     let cfg = watcher::Config::default().labels(&selector);
     let pods = watcher(
         Api::<Pod>::namespaced(cluster.client.clone(), &cluster.namespace),
@@ -430,6 +468,7 @@ pub async fn run(
         let next = tokio::time::timeout_at(deadline.into(), changes.next()).await;
         match next {
             Err(_) | Ok(None) => {
+                ui.finish();
                 last.timed_out = true;
                 last.duration = started.elapsed();
                 return Ok(last);
@@ -450,19 +489,42 @@ pub async fn run(
         .await
         {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(e),
+            Ok(Err(e)) => {
+                ui.finish();
+                return Err(e);
+            }
             Err(_) => {
+                ui.finish();
                 last.timed_out = true;
                 last.duration = started.elapsed();
                 return Ok(last);
             }
         };
         if report.healthy() {
+            ui.finish();
             return Ok(report);
         }
-        progress(&report, started.elapsed());
+        progress(&report);
         last = report;
     }
+}
+
+/// The progress line shown while `--wait` waits: one line, no control characters.
+pub fn progress_line(report: &Report, elapsed: Duration, timeout: Duration) -> String {
+    let blocking: Vec<&CheckResult> = report.blocking().collect();
+    let first = blocking
+        .first()
+        .map(|c| format!(" (first: {}: {})", c.id, c.message))
+        .unwrap_or_default();
+    let line = format!(
+        "waiting for release {} [{:>3}s/{}s]: {} of {} checks not healthy{first}",
+        report.release.name,
+        elapsed.as_secs(),
+        timeout.as_secs(),
+        blocking.len(),
+        report.checks.len()
+    );
+    crate::redact::printable(&line).chars().take(200).collect()
 }
 
 #[cfg(test)]

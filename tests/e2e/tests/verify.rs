@@ -179,7 +179,7 @@ fn verify_reports_err_image_never_pull_with_the_load_fix() {
     let v = until_fails_with(&env, "backend.pods", "ErrImageNeverPull");
     let t = text(check(&v, "backend.pods"));
     assert!(
-        t.contains("minikube image load") && t.contains("eval $(minikube docker-env)"),
+        t.contains("minikube image load todo-chatbot-backend:1.0.0") && t.contains("docker-env)"),
         "{t}"
     );
 }

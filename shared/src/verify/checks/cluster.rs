@@ -3,15 +3,13 @@
 use crate::verify::CheckResult;
 use crate::verify::collect::Snapshot;
 
-/// The server, its version and the context; minikube is recognised by its kubeconfig
-/// provider extension.
+/// The server, its version, the context and the platform (see [`crate::platform`]).
 pub fn reachable(s: &Snapshot) -> CheckResult {
-    let minikube = if s.minikube { ", minikube" } else { "" };
     CheckResult::pass(
         "cluster.reachable",
         format!(
-            "{} answered (Kubernetes {}), context {:?}{minikube}",
-            s.server, s.server_version, s.context
+            "{} answered (Kubernetes {}), context {:?}, platform {}",
+            s.server, s.server_version, s.context, s.platform
         ),
     )
 }

@@ -3,6 +3,7 @@
 
 use secrecy::ExposeSecret;
 
+use crate::chart::SecretsMode;
 use crate::verify::CheckResult;
 use crate::verify::collect::{SecretData, Snapshot};
 
@@ -79,11 +80,11 @@ fn required_keys(s: &Snapshot) -> Vec<String> {
 fn set_values_hint(s: &Snapshot) -> String {
     let ns = &s.namespace;
     match s.secrets_mode() {
-        Some("existingSecret") => format!(
+        Some(SecretsMode::ExistingSecret) => format!(
             "fix Secret {} (`kubectl create secret generic {} -n {ns} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`), then restart the pods",
             s.secret_name, s.secret_name
         ),
-        Some("inline") => {
+        Some(SecretsMode::Inline) => {
             "set secrets.inline.<KEY> and `helm upgrade` (inline mode is for development only)"
                 .into()
         }
@@ -132,7 +133,7 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
         ),
         Some(Ok(None)) => {
             let hint = match s.secrets_mode() {
-                Some("sealed") | None => "the sealed-secrets controller creates it from the SealedSecret: see config.sealed-secret".to_owned(),
+                Some(SecretsMode::Sealed) | None => "the sealed-secrets controller creates it from the SealedSecret: see config.sealed-secret".to_owned(),
                 _ => set_values_hint(s),
             };
             CheckResult::fail(SECRETS, format!("Secret {name} does not exist"), hint)
@@ -172,7 +173,7 @@ pub fn sealed_secret(s: &Snapshot) -> CheckResult {
         None => {
             return CheckResult::skip(SEALED, "release values unreadable, secrets mode unknown");
         }
-        Some("sealed") => {}
+        Some(SecretsMode::Sealed) => {}
         Some(mode) => {
             return CheckResult::skip(SEALED, format!("secrets.mode is {mode}: no SealedSecret"));
         }
@@ -232,7 +233,7 @@ pub fn sealed_secret(s: &Snapshot) -> CheckResult {
                 SEALED,
                 format!(
                     "SealedSecret {name} is not synced: {}",
-                    crate::diagnose::redact(msg)
+                    crate::redact::sanitize(msg)
                 ),
                 format!(
                     "the controller cannot unseal it (sealed for another controller, name, namespace or scope?): re-seal with `helm todo-secrets init -n {ns}` and `helm upgrade`"

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::jiff::Timestamp;
 
-use crate::diagnose::redact;
+use crate::redact::sanitize as redact;
 use crate::verify::CheckResult;
 use crate::verify::collect::Snapshot;
 

@@ -2,8 +2,9 @@
 //! 2xx within the budget passes, with the latency.
 
 use super::component_id;
+use crate::chart::Component;
 use crate::verify::CheckResult;
-use crate::verify::collect::{Component, HealthOutcome, Snapshot};
+use crate::verify::collect::{HealthOutcome, Snapshot};
 
 /// See the module docs.
 pub fn health(s: &Snapshot, c: Component) -> CheckResult {

@@ -13,8 +13,9 @@ pub mod service;
 pub mod wiring;
 pub mod workload;
 
-use super::collect::{Component, Snapshot};
+use super::collect::Snapshot;
 use super::{CHECKS, CheckResult, Selection};
+use crate::chart::Component;
 
 /// Run every selected check on the snapshot, in report order.
 pub fn evaluate(snap: &Snapshot, sel: &Selection) -> Vec<CheckResult> {
@@ -83,9 +84,10 @@ pub(crate) mod fixture {
     use k8s_openapi::jiff::Timestamp;
     use secrecy::SecretString;
 
+    use crate::chart::Component;
     use crate::release::decode;
     use crate::release::tests::helm_secret;
-    use crate::verify::collect::{Component, HealthOutcome, HealthProbe, SecretData, Snapshot};
+    use crate::verify::collect::{HealthOutcome, HealthProbe, SecretData, Snapshot};
 
     pub const FULL: &str = "todo-todo-chatbot";
 
@@ -143,7 +145,7 @@ pub(crate) mod fixture {
             image: Some(format!("todo-chatbot-{}:1.0.0", c.name())),
             ports: Some(vec![ContainerPort {
                 name: Some("http".into()),
-                container_port: c.port(),
+                container_port: c.default_port(),
                 ..Default::default()
             }]),
             env_from: Some(vec![EnvFromSource {
@@ -261,9 +263,9 @@ pub(crate) mod fixture {
                 selector: labels(c.name()),
                 ports: Some(vec![ServicePort {
                     name: Some("http".into()),
-                    port: c.port(),
+                    port: c.default_port(),
                     target_port: Some(IntOrString::String("http".into())),
-                    node_port: Some(c.node_port()),
+                    node_port: Some(c.default_node_port()),
                     ..Default::default()
                 }]),
                 ..Default::default()
@@ -351,7 +353,9 @@ pub(crate) mod fixture {
             context: "todo-sandbox".into(),
             namespace: "todo".into(),
             server: "https://127.0.0.1:6443".into(),
-            minikube: true,
+            platform: crate::platform::Platform::Minikube {
+                profile: "minikube".into(),
+            },
             server_version: "v1.33.1".into(),
             release_name: "todo".into(),
             secret_name: release.secret_name(),

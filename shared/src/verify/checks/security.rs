@@ -3,8 +3,9 @@
 
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
+use crate::chart::Component;
 use crate::verify::CheckResult;
-use crate::verify::collect::{Component, Snapshot};
+use crate::verify::collect::Snapshot;
 
 const ID: &str = "security.posture";
 

@@ -4,8 +4,9 @@
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::component_id;
+use crate::chart::Component;
 use crate::verify::CheckResult;
-use crate::verify::collect::{Component, Snapshot};
+use crate::verify::collect::Snapshot;
 
 /// See the module docs.
 pub fn service(s: &Snapshot, c: Component) -> CheckResult {
@@ -107,7 +108,7 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
             .and_then(|r| r.value(&format!("{}.service.nodePort", c.name())))
             .and_then(|v| v.as_i64())
             .map(|v| v as i32)
-            .unwrap_or(c.node_port());
+            .unwrap_or(c.default_node_port());
         match port.node_port {
             Some(np) if np == configured => node_port_text = format!(", nodePort {np}"),
             Some(np) => {

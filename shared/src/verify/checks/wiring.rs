@@ -1,9 +1,10 @@
 //! `wiring.backend-url`: the frontend's BACKEND_URL names an existing Service and one of its
 //! ports.
 
-use crate::diagnose::redact;
+use crate::chart::Component;
+use crate::redact::sanitize as redact;
 use crate::verify::CheckResult;
-use crate::verify::collect::{Component, Snapshot};
+use crate::verify::collect::Snapshot;
 
 const ID: &str = "wiring.backend-url";
 

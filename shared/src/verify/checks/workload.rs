@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::component_id;
+use crate::chart::Component;
 use crate::diagnose::{PodProblem, pod_problems_on};
 use crate::rollout::{RolloutState, replicas, rollout_state};
 use crate::verify::CheckResult;
-use crate::verify::collect::{Component, Snapshot};
+use crate::verify::collect::Snapshot;
 
 /// The Deployment is rolled out by `kubectl rollout status`'s criteria, and every desired
 /// replica is ready and available.
@@ -111,7 +112,7 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
     }
     let total = pods.len();
     let ready = pods.iter().filter(|p| is_ready(p)).count();
-    let mut problems = pod_problems_on(&pods, s.platform());
+    let mut problems = pod_problems_on(&pods, &s.platform);
     for p in &mut problems {
         if let Some(tail) = s.logs.get(&(p.pod.clone(), p.container.clone())) {
             p.log_tail = tail.clone();

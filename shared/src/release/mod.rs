@@ -5,20 +5,22 @@
 //! API base64-encodes Secret data once more and k8s-openapi undoes that layer, so the bytes we
 //! get are the base64 text of the gzip stream.
 //!
-//! [`decode`] and [`pick`] are pure; [`find`] lists the Secrets (one request) and picks.
+//! [`decode`], [`pick`] and [`choose`] are pure; [`find`] (in [`lookup`]) lists the Secrets
+//! (one request) and picks.
+
+pub mod lookup;
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use kube::api::ListParams;
 
-use crate::cluster::{Action, Cluster, retry};
+use crate::chart::{self, CHART_NAME, ObjectNames, Provider, SecretsMode};
+use crate::cluster::ClusterError;
+use crate::error::UserError;
 
-/// The chart a todo-chatbot release is made from.
-pub const CHART_NAME: &str = "todo-chatbot";
+pub use lookup::find;
 
 /// Decompressed releases larger than this are refused (a corrupt or hostile Secret must not
 /// exhaust memory).
@@ -65,20 +67,22 @@ impl Release {
             .unwrap_or(default)
     }
 
-    /// The chart's full name (contract: `fullnameOverride`, else the release name when it
-    /// contains "todo-chatbot", else `<release>-todo-chatbot`; 63 chars, no trailing '-').
+    /// The chart's full name for this release (`fullnameOverride` honoured).
     pub fn fullname(&self) -> String {
-        let over = self.str_value("fullnameOverride", "");
-        if over.is_empty() {
-            fullname(&self.name)
-        } else {
-            truncate63(over)
-        }
+        chart::fullname(
+            &self.name,
+            self.value("fullnameOverride").and_then(|v| v.as_str()),
+        )
+    }
+
+    /// The names of this release's objects.
+    pub fn names(&self) -> ObjectNames {
+        ObjectNames::new(self.fullname())
     }
 
     /// The Secret the pods read, per the chart contract.
     pub fn secret_name(&self) -> String {
-        if self.secrets_mode() == "existingSecret" {
+        if self.secrets_mode() == Some(SecretsMode::ExistingSecret) {
             let name = self.str_value("secrets.existingSecret", "");
             if !name.is_empty() {
                 return name.to_owned();
@@ -86,39 +90,27 @@ impl Release {
         }
         let name = self.str_value("secrets.name", "");
         if name.is_empty() {
-            format!("{}-secrets", self.fullname())
+            self.names().default_secret()
         } else {
             name.to_owned()
         }
     }
 
-    /// `secrets.mode` (default `sealed`).
-    pub fn secrets_mode(&self) -> &str {
-        self.str_value("secrets.mode", "sealed")
+    /// `secrets.mode` (sealed when unset); `None` for a value the chart does not know.
+    pub fn secrets_mode(&self) -> Option<SecretsMode> {
+        SecretsMode::parse(self.value("secrets.mode").and_then(|v| v.as_str()))
     }
 
-    /// The LLM API key name the backend gets, from `llm.provider` (default openai).
+    /// The LLM provider (`llm.provider`, default openai; an unknown value reads as openai,
+    /// which the chart's schema refuses at install time anyway).
+    pub fn provider(&self) -> Provider {
+        Provider::parse(self.str_value("llm.provider", "openai")).unwrap_or_default()
+    }
+
+    /// The LLM API key name the backend gets, from `llm.provider`.
     pub fn llm_key(&self) -> &'static str {
-        match self.str_value("llm.provider", "openai") {
-            "openrouter" => "OPENROUTER_API_KEY",
-            "cohere" => "COHERE_API_KEY",
-            _ => "OPENAI_API_KEY",
-        }
+        self.provider().key_name()
     }
-}
-
-/// The contract's full name for a release without `fullnameOverride`.
-pub fn fullname(release: &str) -> String {
-    if release.contains(CHART_NAME) {
-        truncate63(release)
-    } else {
-        truncate63(&format!("{release}-{CHART_NAME}"))
-    }
-}
-
-fn truncate63(name: &str) -> String {
-    let cut: String = name.chars().take(63).collect();
-    cut.trim_end_matches('-').to_owned()
 }
 
 /// Why no single release could be read.
@@ -158,6 +150,9 @@ pub enum ReleaseError {
         /// What went wrong.
         detail: String,
     },
+    /// The release Secrets could not be read.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 fn not_found_message(namespace: &str, name: &Option<String>, candidates: &[String]) -> String {
@@ -172,12 +167,13 @@ fn not_found_message(namespace: &str, name: &Option<String>, candidates: &[Strin
     }
 }
 
-impl ReleaseError {
-    /// What to do next.
-    pub fn hint(&self) -> Option<String> {
+impl UserError for ReleaseError {
+    fn hint(&self) -> Option<String> {
         Some(match self {
+            ReleaseError::Cluster(e) => return e.hint(),
             ReleaseError::NotFound { namespace, .. } => format!(
-                "check the namespace (`-n`) and the name (`helm list -n {namespace}`), or install it: `helm install todo charts/todo-chatbot -n {namespace}`"
+                "check the namespace (`-n`) and the name (`helm list -n {namespace}`), or install it: `helm install todo {} -n {namespace}`",
+                chart::DEFAULT_CHART_DIR
             ),
             ReleaseError::Ambiguous { candidates, .. } => format!(
                 "choose one with --release {}",
@@ -354,20 +350,26 @@ pub fn pick(
     }
 }
 
-/// List the Helm release Secrets in the cluster's namespace (one request, retried on
-/// 429/5xx) and [`pick`] the release.
-pub async fn find(cluster: &Cluster, name: Option<&str>) -> crate::Result<Release> {
-    let ns = cluster.namespace.as_str();
-    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
-    let selector = match name {
-        Some(n) => format!("owner=helm,name={n}"),
-        None => "owner=helm".to_owned(),
-    };
-    let lp = ListParams::default().labels(&selector);
-    let list = retry(|| api.list(&lp))
-        .await
-        .map_err(|e| cluster.error(&Action::new("list", "secrets", Some(ns)), e))?;
-    Ok(pick(&list.items, ns, name)?)
+/// Pick the release from candidate names (found from labels): `--release` if given, else
+/// the only one.
+pub fn choose(
+    flag: Option<&str>,
+    found: &[String],
+    namespace: &str,
+) -> Result<String, ReleaseError> {
+    match (flag, found) {
+        (Some(r), _) => Ok(r.to_owned()),
+        (None, [only]) => Ok(only.clone()),
+        (None, []) => Err(ReleaseError::NotFound {
+            namespace: namespace.to_owned(),
+            name: None,
+            candidates: Vec::new(),
+        }),
+        (None, many) => Err(ReleaseError::Ambiguous {
+            namespace: namespace.to_owned(),
+            candidates: many.to_vec(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -506,10 +508,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn fullname_and_secret_name_follow_the_contract() {
-        assert_eq!(fullname("todo"), "todo-todo-chatbot");
-        assert_eq!(fullname("my-todo-chatbot"), "my-todo-chatbot");
-        assert_eq!(fullname(&"x".repeat(70)).len(), 63);
+    fn secret_name_follows_the_contract() {
         let r = decode(&helm_secret(
             "todo",
             1,
@@ -519,12 +518,27 @@ pub(crate) mod tests {
         ))
         .unwrap();
         assert_eq!(r.secret_name(), "todo-todo-chatbot-secrets");
-        assert_eq!(r.secrets_mode(), "sealed");
+        assert_eq!(r.secrets_mode(), Some(SecretsMode::Sealed));
         let cfg = serde_json::json!({"fullnameOverride": "app", "secrets": {"mode": "existingSecret", "existingSecret": "mine"}});
         let r = decode(&helm_secret("todo", 1, CHART_NAME, "deployed", cfg)).unwrap();
         assert_eq!(
             (r.fullname().as_str(), r.secret_name().as_str()),
             ("app", "mine")
         );
+    }
+
+    #[test]
+    fn choose_needs_the_flag_when_ambiguous() {
+        let two = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(choose(Some("b"), &two, "ns").unwrap(), "b");
+        assert_eq!(choose(None, &two[..1], "ns").unwrap(), "a");
+        assert!(matches!(
+            choose(None, &two, "ns"),
+            Err(ReleaseError::Ambiguous { .. })
+        ));
+        assert!(matches!(
+            choose(None, &[], "ns"),
+            Err(ReleaseError::NotFound { .. })
+        ));
     }
 }
