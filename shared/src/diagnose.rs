@@ -28,9 +28,61 @@ pub struct PodProblem {
     pub hint: String,
     /// The container's last log lines, redacted; filled in by the caller when wanted.
     pub log_tail: Vec<String>,
+    /// The container's restart count (0 for pod-level problems).
+    pub restarts: i32,
 }
 
+/// When a wait stops waiting for a failure that cannot heal (`scale`, `verify --wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailFast {
+    /// A crash loop is permanent once the container restarted this many times.
+    pub max_restarts: i32,
+    /// An OOM kill is permanent once the container was killed this many times.
+    pub max_oom_kills: i32,
+}
+
+impl Default for FailFast {
+    fn default() -> Self {
+        FailFast {
+            max_restarts: 3,
+            max_oom_kills: 2,
+        }
+    }
+}
+
+/// What the kubelet and runtimes say when the registry answered and refused: the image or tag
+/// does not exist, or access is denied. A timeout or a connection error is not among them.
+const PULL_REFUSED: [&str; 8] = [
+    "not found",
+    "manifest unknown",
+    "pull access denied",
+    "repository does not exist",
+    "unauthorized",
+    "authentication required",
+    "access denied",
+    "denied:",
+];
+
 impl PodProblem {
+    /// Whether waiting longer cannot fix this problem: an image the node will never get
+    /// (`ErrImageNeverPull`, `InvalidImageName`, a pull the registry refused as not found or
+    /// denied), a Secret, ConfigMap or key that does not exist, a crash loop that reached
+    /// `policy.max_restarts`, an OOM kill repeated `policy.max_oom_kills` times. A pull in
+    /// progress, a registry timeout or a probe failing during start are transient.
+    pub fn is_permanent(&self, policy: &FailFast) -> bool {
+        let message = self.message.to_ascii_lowercase();
+        match self.reason.as_str() {
+            "ErrImageNeverPull" | "InvalidImageName" => true,
+            "ErrImagePull" | "ImagePullBackOff" => PULL_REFUSED.iter().any(|m| message.contains(m)),
+            "CreateContainerConfigError" => {
+                KEY_NOT_FOUND.is_match(&self.message) || SECRET_NOT_FOUND.is_match(&self.message)
+            }
+            "CrashLoopBackOff" | "Error" => self.restarts >= policy.max_restarts,
+            "OOMKilled" => self.restarts >= policy.max_oom_kills,
+            _ => false,
+        }
+    }
+
     /// Whether the last log lines would explain this problem (crashes and OOM kills).
     pub fn wants_logs(&self) -> bool {
         matches!(
@@ -63,6 +115,7 @@ pub fn pod_problems_on(pods: &[Pod], platform: &Platform) -> Vec<PodProblem> {
                 message: one_line(cond.message.as_deref().unwrap_or("no node can run the pod")),
                 hint: "no node has room: lower <component>.resources.requests, scale down other workloads, or add capacity (`kubectl describe nodes` shows what is allocated)".into(),
                 log_tail: Vec::new(),
+                restarts: 0,
             });
         }
         let statuses = status
@@ -95,6 +148,7 @@ fn container_problem(
         message: one_line(&message),
         hint,
         log_tail: Vec::new(),
+        restarts: cs.restart_count,
     };
     if let Some(w) = &state.waiting {
         let reason = w.reason.as_deref().unwrap_or("");
@@ -208,9 +262,11 @@ pub fn image_hint(image: &str, platform: &Platform) -> String {
     format!("{what}; {}", platform.image_load_hint(image))
 }
 
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static SECRET_NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(secret|configmap) "([^"]+)" not found"#).expect("constant regex")
 });
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static KEY_NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"couldn't find key (\S+) in (Secret|ConfigMap) ([^/\s]+)/(\S+)")
         .expect("constant regex")
@@ -427,6 +483,68 @@ pub(crate) mod tests {
             ("Unschedulable", "")
         );
         assert!(p.message.contains("Insufficient memory"));
+    }
+
+    fn problem(reason: &str, message: &str, restarts: i32) -> PodProblem {
+        PodProblem {
+            pod: "p".into(),
+            container: "c".into(),
+            reason: reason.into(),
+            message: message.into(),
+            hint: String::new(),
+            log_tail: Vec::new(),
+            restarts,
+        }
+    }
+
+    #[test]
+    fn permanent_failures_are_told_from_transient_ones() {
+        let policy = FailFast::default();
+        let permanent = [
+            problem(
+                "ErrImageNeverPull",
+                "not present with pull policy of Never",
+                0,
+            ),
+            problem("InvalidImageName", "couldn't parse image name", 0),
+            problem(
+                "ErrImagePull",
+                "failed to pull image \"x:9\": rpc error: docker.io/library/x:9: not found",
+                0,
+            ),
+            problem(
+                "ImagePullBackOff",
+                "Back-off pulling image \"x\": pull access denied",
+                0,
+            ),
+            problem(
+                "CreateContainerConfigError",
+                "couldn't find key OPENAI_API_KEY in Secret todo/s",
+                0,
+            ),
+            problem("CreateContainerConfigError", "secret \"s\" not found", 0),
+            problem("CrashLoopBackOff", "back-off", 3),
+            problem("OOMKilled", "killed", 2),
+        ];
+        for p in &permanent {
+            assert!(p.is_permanent(&policy), "{p:?}");
+        }
+        let transient = [
+            problem("ErrImagePull", "dial tcp: i/o timeout", 0),
+            problem("ImagePullBackOff", "Back-off pulling image \"x\"", 0),
+            problem("CrashLoopBackOff", "back-off", 2),
+            problem("OOMKilled", "killed", 1),
+            problem("Unschedulable", "0/1 nodes are available", 0),
+            problem("CreateContainerConfigError", "something else", 0),
+        ];
+        for p in &transient {
+            assert!(!p.is_permanent(&policy), "{p:?}");
+        }
+        let patient = FailFast {
+            max_restarts: 10,
+            ..policy
+        };
+        assert!(!problem("CrashLoopBackOff", "back-off", 3).is_permanent(&patient));
     }
 
     #[test]

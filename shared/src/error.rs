@@ -10,7 +10,7 @@
 //! [`EXIT_UNHEALTHY`] the thing checked is unhealthy (or a rollout failed), [`EXIT_USAGE`]
 //! usage, configuration or connection error, [`EXIT_INTERRUPTED`] stopped by Ctrl-C.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 
 /// Exit code for success / healthy.
@@ -82,21 +82,28 @@ pub fn error_lines(program: &str, err: &dyn UserError) -> (String, Option<String
     (format!("{program}: {cause}"), hint)
 }
 
-/// Print `error: <program>: <cause>` and `hint: <hint>` on stderr and return the exit code.
+/// Print `error: <program>: <cause>` and `hint: <hint>` on stderr (never failing, never
+/// panicking, even with stderr closed) and return the error's exit code.
 ///
 /// `program` is the name shown first, kubectl-style (`kubectl todo verify`).
-pub fn report(program: &str, err: &dyn UserError) -> ExitCode {
+pub fn print_error(program: &str, err: &dyn UserError) -> u8 {
     let (red, yellow, reset) = if stderr_colour() {
         ("\x1b[31m", "\x1b[33m", "\x1b[0m")
     } else {
         ("", "", "")
     };
     let (cause, hint) = error_lines(program, err);
-    eprintln!("{red}error{reset}: {cause}");
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{red}error{reset}: {cause}");
     if let Some(hint) = hint {
-        eprintln!("{yellow}hint{reset}: {hint}");
+        let _ = writeln!(stderr, "{yellow}hint{reset}: {hint}");
     }
-    ExitCode::from(err.exit_code())
+    err.exit_code()
+}
+
+/// [`print_error`], as the process exit code.
+pub fn report(program: &str, err: &dyn UserError) -> ExitCode {
+    ExitCode::from(print_error(program, err))
 }
 
 #[cfg(test)]

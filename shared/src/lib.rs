@@ -16,7 +16,9 @@
 //! message, a hint and an exit code with [`error::report`].
 
 pub mod chart;
+pub mod cli;
 pub mod cluster;
+pub mod deadline;
 pub mod diagnose;
 pub mod dispatch;
 pub mod duration;

@@ -10,17 +10,21 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(\S+)@").expect("constant regex")
 });
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?i)([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key)[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
     )
     .expect("constant regex")
 });
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static BEARER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*").expect("constant regex"));
+#[allow(clippy::expect_used)] // a constant pattern, tested below
 static SK_KEY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bsk-[A-Za-z0-9_\-]{8,}").expect("constant regex"));
 

@@ -1,6 +1,6 @@
 //! The dispatcher binary end to end: it runs a sibling binary found beside its real path,
 //! with arguments, stdio and exit code passed through.
-
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 #![cfg(unix)]
 
 use std::os::unix::fs::{PermissionsExt, symlink};

@@ -160,6 +160,7 @@ mod tests {
     fn timeout_lists_pod_problems_with_hints() {
         let mut s = summary(Outcome::TimedOut);
         s.targets[0].problems.push(PodProblem {
+            restarts: 0,
             pod: "b-1".into(),
             container: "backend".into(),
             reason: "ImagePullBackOff".into(),

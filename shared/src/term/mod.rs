@@ -4,7 +4,7 @@
 //! and when `NO_COLOR` is unset. The only module that uses indicatif and dialoguer.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -70,14 +70,14 @@ impl ConsoleUi {
             // Printed above the bars so they are not torn.
             let _ = self.multi.println(text);
         } else {
-            eprintln!("{text}");
+            err_line(text);
         }
     }
 
     fn clear_status(&self) {
         let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
         if *shown {
-            eprint!("\r\x1b[2K");
+            err_text("\r\x1b[2K");
             *shown = false;
         }
     }
@@ -117,7 +117,10 @@ impl ConsoleUi {
             );
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.get(deployment) != Some(&text) {
-                eprintln!("[{}] {text}", format_duration(self.started.elapsed()));
+                err_line(&format!(
+                    "[{}] {text}",
+                    format_duration(self.started.elapsed())
+                ));
                 last.insert(deployment.to_owned(), text);
             }
         }
@@ -126,12 +129,24 @@ impl ConsoleUi {
     fn checks(&self, line: &str) {
         if self.terminal {
             let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
-            eprint!("\r\x1b[2K{line}");
+            err_text(&format!("\r\x1b[2K{line}"));
             *shown = true;
         } else {
-            eprintln!("{line}");
+            err_line(line);
         }
     }
+}
+
+/// A line on stderr; a closed or full stderr is ignored (nothing to report it on).
+fn err_line(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// Text on stderr without a newline, flushed.
+fn err_text(text: &str) {
+    let mut e = std::io::stderr();
+    let _ = e.write_all(text.as_bytes());
+    let _ = e.flush();
 }
 
 fn prompt_error(e: dialoguer::Error) -> PromptError {
@@ -181,7 +196,7 @@ impl Ui for ConsoleUi {
         drop(bars);
         let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
         if *shown {
-            eprintln!();
+            err_line("");
             *shown = false;
         }
     }
@@ -239,8 +254,8 @@ pub fn exit_on_interrupt() {
             let _ = term.show_cursor();
             // Password prompts turn echo off; put it back (stty acts on stdin, the terminal).
             let _ = std::process::Command::new("stty").arg("echo").status();
-            eprintln!("\ninterrupted: nothing was written");
-            std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
+            err_line("\ninterrupted: nothing was written");
+            crate::cli::finish(crate::error::EXIT_INTERRUPTED);
         }
     });
 }

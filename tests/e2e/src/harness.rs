@@ -1,5 +1,6 @@
 //! The test environment: a sandbox (or a real cluster), PATH with the built plugins and the
 //! helm shim, and helpers to install the chart and run commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,5 +1,6 @@
 //! The todo-chatbot chart on the sandbox with real Helm: installs, pods become Ready,
 //! `helm test` passes, upgrades roll the pods, and values select what is rendered.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! API conventions the plugins depend on, checked over raw HTTP (curl) against the sandbox:
 //! resourceVersion and generation, conflicts, patch flavours, watch resumption and
 //! bookmarks, garbage collection, Status errors, and the fault injection tests rely on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Command;
 

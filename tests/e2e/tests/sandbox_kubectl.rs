@@ -1,5 +1,6 @@
 //! Fidelity of the sandbox: the real kubectl and real Helm (v4, through helm-python-sdk)
 //! work against it the way they work against a cluster.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

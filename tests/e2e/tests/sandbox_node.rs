@@ -1,6 +1,7 @@
 //! Fidelity of the simulated node: the scheduler's capacity checks (pods that do not fit
 //! stay Pending as Unschedulable) and the kubelet's liveness probes (a failing container is
 //! killed and restarted), seen through the real kubectl.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! `kubectl todo scale` end to end: the real kubectl runs the built plugin against the
 //! sandbox (or a real cluster with TODO_E2E_REAL_CLUSTER=1; fault tests then return early).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 //! with the sealed file, the sandbox's sealed-secrets controller unseals it, and
 //! `kubectl todo verify` passes the configuration checks. The sealed file never holds a
 //! plaintext value.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! sandbox (or a real cluster with TODO_E2E_REAL_CLUSTER=1; fault tests then return early).
 //! Each failure mode is injected through the scenario or the chart values and must fail the
 //! right check with the right hint.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::time::Duration;
 

@@ -1,0 +1,165 @@
+//! The edge every binary goes through: parse the flags (usage errors get a `hint:` line and
+//! exit 2), run the flow on a runtime under its whole-run [`Deadline`], write what it produced
+//! to stdout (a closed pipe ends quietly, a full disk is exit 2, never a lost report with exit
+//! 0), report errors with [`crate::error::report`], and exit without waiting for threads a
+//! hung call may still hold.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::time::Duration;
+
+use crate::deadline::{Deadline, cleanup};
+use crate::error::{EXIT_OK, EXIT_USAGE, UserError, print_error};
+
+/// Exit code after a write to a closed pipe (`| head`): 128 + SIGPIPE, what a shell reports
+/// for a program the pipe stopped. Nothing is printed.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// What a flow produced: the text for stdout and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Written to stdout as is (empty: nothing is written).
+    pub stdout: String,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl Output {
+    /// Text with exit code 0.
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        Output {
+            stdout: stdout.into(),
+            code: EXIT_OK,
+        }
+    }
+
+    /// Text with an exit code.
+    pub fn with_code(stdout: impl Into<String>, code: u8) -> Self {
+        Output {
+            stdout: stdout.into(),
+            code,
+        }
+    }
+}
+
+/// Parse the command line into `C`. `--help` and `--version` print and exit 0; a usage error
+/// prints `error: <program>: <what>` and a `hint:` line, and exits 2.
+pub fn parse<C: clap::Parser>(program: &str) -> C {
+    match C::try_parse() {
+        Ok(c) => c,
+        Err(e) => exit_usage(program, e),
+    }
+}
+
+/// Print a clap error kubectl-style and exit (0 for help and version).
+pub fn exit_usage(program: &str, e: clap::Error) -> ! {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let text = e.render().to_string();
+        finish(write_stdout(&text).map_or_else(|code| code, |_| EXIT_OK));
+    }
+    let rendered = e.render().to_string();
+    let mut lines = rendered
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
+    let first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_owned();
+    let tip = lines
+        .find_map(|l| l.trim_start().strip_prefix("tip: ").map(str::to_owned))
+        .map(|t| format!("{t}; "))
+        .unwrap_or_default();
+    let err = crate::error::UsageError::new(
+        first,
+        format!("{tip}run `{program} --help` for the flags and examples"),
+    );
+    finish(print_error(program, &err))
+}
+
+/// Write `text` to stdout and flush. `Err(code)` is the exit code to use when that failed: a
+/// closed pipe gives [`EXIT_BROKEN_PIPE`] quietly, any other failure (`/dev/full`) prints why
+/// and gives [`EXIT_USAGE`].
+pub fn write_stdout(text: &str) -> Result<(), u8> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(EXIT_BROKEN_PIPE),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write the output to stdout: {}",
+                crate::redact::printable(&e.to_string())
+            );
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// Exit now with `code`, after removing the [`cleanup`] files. Skips the runtime's shutdown,
+/// which would wait for a blocking call (an exec plugin) that may never return.
+pub fn finish(code: u8) -> ! {
+    cleanup::remove_all();
+    let _ = std::io::stderr().flush();
+    std::process::exit(i32::from(code))
+}
+
+/// Run a flow on a fresh runtime under a whole-run deadline of `timeout`, then write its
+/// output and exit. `flow` gets the [`Deadline`]; if the deadline passes first, the run ends
+/// with the deadline's error (exit 2) naming what did not answer.
+pub fn run<E, F, Fut>(program: &'static str, timeout: Duration, flow: F) -> !
+where
+    E: UserError,
+    F: FnOnce(Deadline) -> Fut,
+    Fut: Future<Output = Result<Output, E>>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let err = crate::error::UsageError::new(
+                format!("cannot start the async runtime: {e}"),
+                "the system is out of threads or file descriptors; retry",
+            );
+            finish(print_error(program, &err))
+        }
+    };
+    let deadline = Deadline::start(program, timeout);
+    let result = runtime.block_on(deadline.bound(flow(deadline.clone())));
+    let code = match result {
+        Ok(Ok(output)) => match write_stdout(&output.stdout) {
+            Ok(()) => output.code,
+            Err(code) => code,
+        },
+        Ok(Err(e)) => print_error(program, &e),
+        Err(expired) => print_error(program, &expired),
+    };
+    finish(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_carries_text_and_code() {
+        assert_eq!(Output::ok("x").code, EXIT_OK);
+        assert_eq!(Output::with_code("", 1).code, 1);
+    }
+
+    #[test]
+    fn empty_output_writes_nothing() {
+        assert_eq!(write_stdout(""), Ok(()));
+    }
+}
