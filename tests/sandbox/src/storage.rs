@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use crate::resources::ResourceType;
+use crate::resources::Resource;
 
 /// How many past events a watch can resume from.
 const HISTORY: usize = 20_000;
@@ -42,8 +42,8 @@ pub struct Event {
     pub rv: u64,
     /// What happened.
     pub kind: EventType,
-    /// The resource's storage key (`apps/deployments`).
-    pub resource: &'static str,
+    /// The object's type.
+    pub resource: Resource,
     /// The object after the change (before it, for deletes, with the delete's rv).
     pub object: Value,
     /// For modifications, what selectors can match of the object before the change (name,
@@ -69,8 +69,8 @@ fn selectable(obj: &Value) -> Value {
 /// Storage key of an object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Key {
-    /// `ResourceType::key` (`v1/pods`, `apps/deployments`).
-    pub resource: &'static str,
+    /// The object's type.
+    pub resource: Resource,
     /// Namespace, empty for cluster-scoped.
     pub namespace: String,
     /// Name.
@@ -78,11 +78,11 @@ pub struct Key {
 }
 
 impl Key {
-    /// Key of an object of `rt` in `namespace` (ignored when cluster-scoped).
-    pub fn new(rt: &ResourceType, namespace: &str, name: &str) -> Self {
+    /// Key of an object of type `resource` in `namespace` (ignored when cluster-scoped).
+    pub fn new(resource: Resource, namespace: &str, name: &str) -> Self {
         Key {
-            resource: rt.key,
-            namespace: if rt.namespaced {
+            resource,
+            namespace: if resource.namespaced {
                 namespace.to_owned()
             } else {
                 String::new()
@@ -155,7 +155,7 @@ impl Store {
         &self,
         inner: &mut Inner,
         kind: EventType,
-        resource: &'static str,
+        resource: Resource,
         object: Value,
         old: Option<&Value>,
     ) {
@@ -184,7 +184,7 @@ impl Store {
     }
 
     /// All objects of a resource, optionally in one namespace, and the list resourceVersion.
-    pub fn list(&self, resource: &'static str, namespace: Option<&str>) -> (Vec<Value>, u64) {
+    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> (Vec<Value>, u64) {
         let inner = self.lock();
         let items = inner
             .objects
@@ -331,11 +331,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> Key {
-        Key {
-            resource: "v1/configmaps",
-            namespace: "default".into(),
-            name: name.into(),
-        }
+        Key::new(Resource::ConfigMap, "default", name)
     }
 
     fn cm(name: &str) -> Value {

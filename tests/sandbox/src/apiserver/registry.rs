@@ -4,79 +4,33 @@
 
 use serde_json::{Value, json};
 
-use crate::defaults;
-use crate::resources::ResourceType;
+use crate::apiserver::admission;
+use crate::apiserver::status::ApiError;
+use crate::resources::{Resource, Subresource};
 use crate::state::{State, now};
-use crate::status::ApiError;
-use crate::store::{Key, StoreError};
+use crate::storage::{Key, StoreError};
 
 /// Create `obj` of type `rt` in `namespace` (ignored for cluster-scoped types). Fills in
 /// metadata and defaults, validates, and stores it unless `dry_run`.
 pub fn create(
     state: &State,
-    rt: &ResourceType,
+    rt: Resource,
     namespace: &str,
     mut obj: Value,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
-    if !obj.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-        ));
-    }
-    obj["apiVersion"] = json!(rt.api_version());
-    obj["kind"] = json!(rt.kind);
-    if !obj.get("metadata").is_some_and(Value::is_object) {
-        obj["metadata"] = json!({});
-    }
-    let meta = &mut obj["metadata"];
-    if rt.namespaced {
-        if let Some(ns) = meta.get("namespace").and_then(Value::as_str)
-            && !ns.is_empty()
-            && ns != namespace
-        {
-            return Err(ApiError::bad_request(&format!(
-                "the namespace of the provided object does not match the namespace sent on the request ({ns} != {namespace})"
-            )));
-        }
-        meta["namespace"] = json!(namespace);
-    } else if let Some(m) = meta.as_object_mut() {
-        m.remove("namespace");
-    }
-    let name = meta
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let name = if name.is_empty() {
-        match meta.get("generateName").and_then(Value::as_str) {
-            Some(prefix) if !prefix.is_empty() => format!("{prefix}{}", state.suffix(5)),
-            _ => {
-                return Err(ApiError::invalid(
-                    rt,
-                    "",
-                    "metadata.name",
-                    "Required value: name or generateName is required",
-                ));
-            }
-        }
-    } else {
-        name
-    };
-    if let Some(reason) = defaults::invalid_name(rt, &name) {
+    stamp_type(rt, &mut obj)?;
+    let name = place(state, rt, namespace, &mut obj["metadata"])?;
+    if let Some(reason) = admission::invalid_name(rt, &name) {
         return Err(ApiError::invalid(
-            rt,
+            &rt,
             &name,
             "metadata.name",
             &format!("Invalid value: {name:?}: {reason}"),
         ));
     }
-    if rt.namespaced && rt.kind != "Namespace" {
-        let ns_key = Key {
-            resource: "v1/namespaces",
-            namespace: String::new(),
-            name: namespace.to_owned(),
-        };
+    if rt.namespaced && rt != Resource::Namespace {
+        let ns_key = Key::new(Resource::Namespace, "", namespace);
         if state.store.get(&ns_key).is_none() {
             return Err(ApiError::not_found_ns(namespace));
         }
@@ -93,7 +47,7 @@ pub fn create(
     if rt.generation {
         obj["metadata"]["generation"] = json!(1);
     }
-    defaults::apply(state, rt, namespace, &mut obj, None)?;
+    admission::apply(state, rt, namespace, &mut obj, None)?;
     if dry_run {
         return Ok(obj);
     }
@@ -101,9 +55,73 @@ pub fn create(
         .store
         .create(Key::new(rt, namespace, &name), obj)
         .map_err(|e| match e {
-            StoreError::AlreadyExists => ApiError::already_exists(rt, &name),
+            StoreError::AlreadyExists => ApiError::already_exists(&rt, &name),
             other => ApiError::internal(&format!("{other:?}")),
         })
+}
+
+/// Body checks every write shares: a JSON object, with this type's apiVersion and kind and a
+/// metadata map.
+fn stamp_type(rt: Resource, obj: &mut Value) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    obj["apiVersion"] = json!(rt.api_version());
+    obj["kind"] = json!(rt.kind);
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    Ok(())
+}
+
+/// A new object's namespace (the request's; a different one in the body is an error) and
+/// name (or one generated from `generateName`).
+fn place(
+    state: &State,
+    rt: Resource,
+    namespace: &str,
+    meta: &mut Value,
+) -> Result<String, ApiError> {
+    if rt.namespaced {
+        if let Some(ns) = meta.get("namespace").and_then(Value::as_str)
+            && !ns.is_empty()
+            && ns != namespace
+        {
+            return Err(ApiError::bad_request(&format!(
+                "the namespace of the provided object does not match the namespace sent on the request ({ns} != {namespace})"
+            )));
+        }
+        meta["namespace"] = json!(namespace);
+    } else if let Some(m) = meta.as_object_mut() {
+        m.remove("namespace");
+    }
+    let name = meta.get("name").and_then(Value::as_str).unwrap_or("");
+    if !name.is_empty() {
+        return Ok(name.to_owned());
+    }
+    match meta.get("generateName").and_then(Value::as_str) {
+        Some(prefix) if !prefix.is_empty() => Ok(format!("{prefix}{}", state.suffix(5))),
+        _ => Err(ApiError::invalid(
+            &rt,
+            "",
+            "metadata.name",
+            "Required value: name or generateName is required",
+        )),
+    }
+}
+
+/// `obj[key] = value`, or no `key` when None.
+fn set_or_remove(obj: &mut Value, key: &str, value: Option<Value>) {
+    match value {
+        Some(v) => obj[key] = v,
+        None => {
+            if let Some(m) = obj.as_object_mut() {
+                m.remove(key);
+            }
+        }
+    }
 }
 
 /// Which part of an object an update may change.
@@ -120,7 +138,7 @@ pub enum Part {
 /// Replace an object. `obj`'s resourceVersion, when set, must match (409 otherwise).
 pub fn update(
     state: &State,
-    rt: &ResourceType,
+    rt: Resource,
     namespace: &str,
     name: &str,
     mut obj: Value,
@@ -129,24 +147,15 @@ pub fn update(
 ) -> Result<Value, ApiError> {
     let key = Key::new(rt, namespace, name);
     let Some(current) = state.store.get(&key) else {
-        return Err(ApiError::not_found(rt, name));
+        return Err(ApiError::not_found(&rt, name));
     };
-    if !obj.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-        ));
-    }
+    stamp_type(rt, &mut obj)?;
     if let Some(body_name) = obj.pointer("/metadata/name").and_then(Value::as_str)
         && body_name != name
     {
         return Err(ApiError::bad_request(&format!(
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
         )));
-    }
-    obj["apiVersion"] = json!(rt.api_version());
-    obj["kind"] = json!(rt.kind);
-    if !obj.get("metadata").is_some_and(Value::is_object) {
-        obj["metadata"] = json!({});
     }
     // Immutable metadata is kept from the stored object.
     for field in [
@@ -157,52 +166,28 @@ pub fn update(
         "generation",
         "deletionTimestamp",
     ] {
-        match current["metadata"].get(field) {
-            Some(v) => obj["metadata"][field] = v.clone(),
-            None => {
-                if let Some(m) = obj["metadata"].as_object_mut() {
-                    m.remove(field);
-                }
-            }
-        }
+        set_or_remove(
+            &mut obj["metadata"],
+            field,
+            current["metadata"].get(field).cloned(),
+        );
     }
-    if let Some(m) = obj["metadata"].as_object_mut() {
-        m.remove("managedFields");
-    }
+    set_or_remove(&mut obj["metadata"], "managedFields", None);
     match part {
-        Part::Main if rt.subresources.contains(&"status") => match current.get("status") {
-            Some(s) => obj["status"] = s.clone(),
-            None => {
-                if let Some(o) = obj.as_object_mut() {
-                    o.remove("status");
-                }
-            }
-        },
+        Part::Main if rt.has(Subresource::Status) => {
+            set_or_remove(&mut obj, "status", current.get("status").cloned());
+        }
         Part::Status => {
             let status = obj.get("status").cloned();
             let rv = obj.pointer("/metadata/resourceVersion").cloned();
             obj = current.clone();
-            match status {
-                Some(s) => obj["status"] = s,
-                None => {
-                    if let Some(o) = obj.as_object_mut() {
-                        o.remove("status");
-                    }
-                }
-            }
-            match rv {
-                Some(rv) => obj["metadata"]["resourceVersion"] = rv,
-                None => {
-                    if let Some(m) = obj["metadata"].as_object_mut() {
-                        m.remove("resourceVersion");
-                    }
-                }
-            }
+            set_or_remove(&mut obj, "status", status);
+            set_or_remove(&mut obj["metadata"], "resourceVersion", rv);
         }
         _ => {}
     }
     if part != Part::Status {
-        defaults::apply(state, rt, namespace, &mut obj, Some(&current))?;
+        admission::apply(state, rt, namespace, &mut obj, Some(&current))?;
     }
     if rt.generation && obj.get("spec") != current.get("spec") {
         let generation = current
@@ -215,8 +200,8 @@ pub fn update(
         return Ok(obj);
     }
     state.store.update(&key, obj).map_err(|e| match e {
-        StoreError::Conflict => ApiError::conflict(rt, name),
-        StoreError::NotFound => ApiError::not_found(rt, name),
+        StoreError::Conflict => ApiError::conflict(&rt, name),
+        StoreError::NotFound => ApiError::not_found(&rt, name),
         other => ApiError::internal(&format!("{other:?}")),
     })
 }
@@ -225,7 +210,7 @@ pub fn update(
 /// propagation) or orphaned (`orphan`).
 pub fn delete(
     state: &State,
-    rt: &ResourceType,
+    rt: Resource,
     namespace: &str,
     name: &str,
     orphan: bool,
@@ -236,12 +221,12 @@ pub fn delete(
         return state
             .store
             .get(&key)
-            .ok_or_else(|| ApiError::not_found(rt, name));
+            .ok_or_else(|| ApiError::not_found(&rt, name));
     }
     let deleted = state
         .store
         .delete(&key)
-        .map_err(|_| ApiError::not_found(rt, name))?;
+        .map_err(|_| ApiError::not_found(&rt, name))?;
     let uid = deleted
         .pointer("/metadata/uid")
         .and_then(Value::as_str)
@@ -266,7 +251,7 @@ pub fn delete(
             }
         }
     }
-    if rt.kind == "Namespace" {
+    if rt == Resource::Namespace {
         for (k, _) in state.store.all() {
             if k.namespace == name {
                 let _ = state.store.delete(&k);

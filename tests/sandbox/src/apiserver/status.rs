@@ -184,31 +184,6 @@ impl ApiError {
             details: Value::Null,
         }
     }
-    /// An injected fault with code `code`.
-    pub fn injected(code: u16) -> Self {
-        let (reason, message) = match code {
-            429 => (
-                "TooManyRequests",
-                "the server has received too many requests and has asked us to try again later",
-            ),
-            500 => ("InternalError", "Internal error occurred: injected fault"),
-            503 => (
-                "ServiceUnavailable",
-                "the server is currently unable to handle the request",
-            ),
-            504 => (
-                "Timeout",
-                "the server was unable to return a response in the time allotted",
-            ),
-            _ => ("InternalError", "injected fault"),
-        };
-        ApiError {
-            code,
-            reason,
-            message: message.into(),
-            details: Value::Null,
-        }
-    }
     /// 503 for a Service without ready endpoints (service proxy).
     pub fn no_endpoints(service: &str) -> Self {
         ApiError {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::ResourceType;
+use crate::resources::{Resource, ResourceType};
 
 fn age(obj: &Value) -> String {
     let Some(ts) = obj
@@ -38,8 +38,8 @@ fn i(v: Option<&Value>) -> i64 {
 }
 
 fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
-    match rt.kind {
-        "Pod" => vec![
+    match rt.resource {
+        Resource::Pod => vec![
             ("Name", "string"),
             ("Ready", "string"),
             ("Status", "string"),
@@ -48,7 +48,7 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
             ("IP", "string"),
             ("Node", "string"),
         ],
-        "Node" => vec![
+        Resource::Node => vec![
             ("Name", "string"),
             ("Status", "string"),
             ("Roles", "string"),
@@ -57,21 +57,21 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
             ("Internal-IP", "string"),
             ("Container-Runtime", "string"),
         ],
-        "Deployment" => vec![
+        Resource::Deployment => vec![
             ("Name", "string"),
             ("Ready", "string"),
             ("Up-to-date", "integer"),
             ("Available", "integer"),
             ("Age", "string"),
         ],
-        "ReplicaSet" => vec![
+        Resource::ReplicaSet => vec![
             ("Name", "string"),
             ("Desired", "integer"),
             ("Current", "integer"),
             ("Ready", "integer"),
             ("Age", "string"),
         ],
-        "Service" => vec![
+        Resource::Service => vec![
             ("Name", "string"),
             ("Type", "string"),
             ("Cluster-IP", "string"),
@@ -79,15 +79,15 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
             ("Port(s)", "string"),
             ("Age", "string"),
         ],
-        "Namespace" => vec![("Name", "string"), ("Status", "string"), ("Age", "string")],
-        "Secret" => vec![
+        Resource::Namespace => vec![("Name", "string"), ("Status", "string"), ("Age", "string")],
+        Resource::Secret => vec![
             ("Name", "string"),
             ("Type", "string"),
             ("Data", "string"),
             ("Age", "string"),
         ],
-        "ConfigMap" => vec![("Name", "string"), ("Data", "string"), ("Age", "string")],
-        "Event" => vec![
+        Resource::ConfigMap => vec![("Name", "string"), ("Data", "string"), ("Age", "string")],
+        Resource::Event => vec![
             ("Last Seen", "string"),
             ("Type", "string"),
             ("Reason", "string"),
@@ -100,65 +100,10 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str)> {
 
 fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
     let name = s(o.pointer("/metadata/name"));
-    match rt.kind {
-        "Pod" => {
-            let statuses: Vec<&Value> = o
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
-            let total = o
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = statuses.iter().filter(|c| c["ready"] == true).count();
-            let restarts: i64 = statuses.iter().map(|c| i(c.get("restartCount"))).sum();
-            let reason = statuses
-                .iter()
-                .find_map(|c| {
-                    c.pointer("/state/waiting/reason")
-                        .or(c.pointer("/state/terminated/reason"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| s(o.pointer("/status/phase")));
-            vec![
-                json!(name),
-                json!(format!("{ready}/{total}")),
-                json!(reason),
-                json!(restarts.to_string()),
-                json!(age(o)),
-                json!(or_none(s(o.pointer("/status/podIP")))),
-                json!(or_none(s(o.pointer("/spec/nodeName")))),
-            ]
-        }
-        "Node" => {
-            let ready = o
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            let ip = o
-                .pointer("/status/addresses")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|a| a["type"] == "InternalIP")
-                .map(|a| s(a.get("address")))
-                .unwrap_or_default();
-            vec![
-                json!(name),
-                json!(if ready { "Ready" } else { "NotReady" }),
-                json!("control-plane"),
-                json!(age(o)),
-                json!(s(o.pointer("/status/nodeInfo/kubeletVersion"))),
-                json!(ip),
-                json!(s(o.pointer("/status/nodeInfo/containerRuntimeVersion"))),
-            ]
-        }
-        "Deployment" => vec![
+    match rt.resource {
+        Resource::Pod => pod_cells(o, name),
+        Resource::Node => node_cells(o, name),
+        Resource::Deployment => vec![
             json!(name),
             json!(format!(
                 "{}/{}",
@@ -169,44 +114,20 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
             json!(i(o.pointer("/status/availableReplicas"))),
             json!(age(o)),
         ],
-        "ReplicaSet" => vec![
+        Resource::ReplicaSet => vec![
             json!(name),
             json!(i(o.pointer("/spec/replicas"))),
             json!(i(o.pointer("/status/replicas"))),
             json!(i(o.pointer("/status/readyReplicas"))),
             json!(age(o)),
         ],
-        "Service" => {
-            let ports: Vec<String> = o
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|p| match p.get("nodePort") {
-                    Some(np) => format!(
-                        "{}:{}/{}",
-                        s(p.get("port")),
-                        s(Some(np)),
-                        s(p.get("protocol"))
-                    ),
-                    None => format!("{}/{}", s(p.get("port")), s(p.get("protocol"))),
-                })
-                .collect();
-            vec![
-                json!(name),
-                json!(s(o.pointer("/spec/type"))),
-                json!(s(o.pointer("/spec/clusterIP"))),
-                json!("<none>"),
-                json!(ports.join(",")),
-                json!(age(o)),
-            ]
-        }
-        "Namespace" => vec![
+        Resource::Service => service_cells(o, name),
+        Resource::Namespace => vec![
             json!(name),
             json!(s(o.pointer("/status/phase"))),
             json!(age(o)),
         ],
-        "Secret" => vec![
+        Resource::Secret => vec![
             json!(name),
             json!(s(o.get("type"))),
             json!(
@@ -217,7 +138,7 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
             ),
             json!(age(o)),
         ],
-        "ConfigMap" => vec![
+        Resource::ConfigMap => vec![
             json!(name),
             json!(
                 o.get("data")
@@ -227,7 +148,7 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
             ),
             json!(age(o)),
         ],
-        "Event" => vec![
+        Resource::Event => vec![
             json!(age(o)),
             json!(s(o.get("type"))),
             json!(s(o.get("reason"))),
@@ -240,6 +161,94 @@ fn cells(rt: &ResourceType, o: &Value) -> Vec<Value> {
         ],
         _ => vec![json!(name), json!(age(o))],
     }
+}
+
+/// `kubectl get pods` (and `-o wide`) columns.
+fn pod_cells(o: &Value, name: String) -> Vec<Value> {
+    let statuses: Vec<&Value> = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = statuses.iter().filter(|c| c["ready"] == true).count();
+    let restarts: i64 = statuses.iter().map(|c| i(c.get("restartCount"))).sum();
+    let reason = statuses
+        .iter()
+        .find_map(|c| {
+            c.pointer("/state/waiting/reason")
+                .or(c.pointer("/state/terminated/reason"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| s(o.pointer("/status/phase")));
+    vec![
+        json!(name),
+        json!(format!("{ready}/{total}")),
+        json!(reason),
+        json!(restarts.to_string()),
+        json!(age(o)),
+        json!(or_none(s(o.pointer("/status/podIP")))),
+        json!(or_none(s(o.pointer("/spec/nodeName")))),
+    ]
+}
+
+/// `kubectl get nodes` (and `-o wide`) columns.
+fn node_cells(o: &Value, name: String) -> Vec<Value> {
+    let ready = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    let ip = o
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|a| a["type"] == "InternalIP")
+        .map(|a| s(a.get("address")))
+        .unwrap_or_default();
+    vec![
+        json!(name),
+        json!(if ready { "Ready" } else { "NotReady" }),
+        json!("control-plane"),
+        json!(age(o)),
+        json!(s(o.pointer("/status/nodeInfo/kubeletVersion"))),
+        json!(ip),
+        json!(s(o.pointer("/status/nodeInfo/containerRuntimeVersion"))),
+    ]
+}
+
+/// `kubectl get services` columns.
+fn service_cells(o: &Value, name: String) -> Vec<Value> {
+    let ports: Vec<String> = o
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| match p.get("nodePort") {
+            Some(np) => format!(
+                "{}:{}/{}",
+                s(p.get("port")),
+                s(Some(np)),
+                s(p.get("protocol"))
+            ),
+            None => format!("{}/{}", s(p.get("port")), s(p.get("protocol"))),
+        })
+        .collect();
+    vec![
+        json!(name),
+        json!(s(o.pointer("/spec/type"))),
+        json!(s(o.pointer("/spec/clusterIP"))),
+        json!("<none>"),
+        json!(ports.join(",")),
+        json!(age(o)),
+    ]
 }
 
 fn or_none(v: String) -> String {

@@ -1,15 +1,20 @@
-//! Simulated application images: what they answer over HTTP, whether they are healthy, and
-//! what they log. Behaviour is chosen by image (`Scenario::app_for`), plus the emulated
-//! sealed-secrets controller image.
+//! Simulated application images: what a container answers over HTTP, whether it is healthy,
+//! what it logs and how its run ends. Behaviour is chosen by image (`Scenario::app_for`):
+//! the Todo Chatbot's images ([`todo`]), the http-check job ([`http_check`]), crashers and a
+//! generic server, plus the sealed-secrets controller's image.
+
+pub mod http_check;
+pub mod todo;
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{ProxyError, ProxyResponse, SimState, service_proxy_now};
+use self::todo::{Database, backend_database, database_log};
+use crate::addons::sealed_secrets;
+use crate::network::ProxyResponse;
 use crate::scenario::{AppKind, Scenario, image_repository, normalize_image};
-use crate::state::State;
+use crate::state::SimState;
 
 /// What a container does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,67 +41,6 @@ pub fn digest(image: &str) -> String {
 }
 
 /// The todo backend's view of its database.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Database {
-    /// Connected.
-    Connected,
-    /// DATABASE_URL is not set.
-    NotSet,
-    /// DATABASE_URL is not a PostgreSQL URL with a host and a database.
-    Invalid,
-    /// A valid URL for a database the scenario does not declare reachable.
-    Unreachable(String),
-}
-
-/// Check the backend's DATABASE_URL against the scenario's reachable databases.
-pub fn backend_database(env: &BTreeMap<String, String>, scenario: &Scenario) -> Database {
-    let Some(raw) = env.get("DATABASE_URL").filter(|v| !v.trim().is_empty()) else {
-        return Database::NotSet;
-    };
-    let Ok(url) = url::Url::parse(raw.trim()) else {
-        return Database::Invalid;
-    };
-    if !matches!(url.scheme(), "postgresql" | "postgres") {
-        return Database::Invalid;
-    }
-    let host = url.host_str().unwrap_or("");
-    let db = url.path().trim_start_matches('/');
-    if host.is_empty() || db.is_empty() || db.contains('/') {
-        return Database::Invalid;
-    }
-    let target = format!("{host}/{db}");
-    if scenario
-        .databases
-        .iter()
-        .any(|d| d.eq_ignore_ascii_case(&target))
-    {
-        Database::Connected
-    } else {
-        Database::Unreachable(raw.trim().to_owned())
-    }
-}
-
-fn database_log(db: &Database) -> Option<String> {
-    match db {
-        Database::Connected => None,
-        Database::NotSet => Some("ERROR: DATABASE_URL is not set".into()),
-        Database::Invalid => Some("ERROR: DATABASE_URL is not a valid PostgreSQL URL".into()),
-        Database::Unreachable(url) => Some(format!(
-            "ERROR:app.db:could not connect to {url}: connection refused"
-        )),
-    }
-}
-
-fn database_detail(db: &Database) -> &'static str {
-    match db {
-        Database::Connected => "",
-        Database::NotSet => "DATABASE_URL is not set",
-        Database::Invalid => "DATABASE_URL is not a valid PostgreSQL URL",
-        Database::Unreachable(_) => "database unreachable: connection refused",
-    }
-}
-
-/// Answer an HTTP request.
 pub fn handle(
     b: Behaviour,
     env: &BTreeMap<String, String>,
@@ -108,54 +52,9 @@ pub fn handle(
     let path = path.split('?').next().unwrap_or("/");
     let _ = method;
     match b {
-        Behaviour::SealedController => match path {
-            "/v1/cert.pem" => match &sim.sealing {
-                Some(key) => ProxyResponse::text(200, "application/x-pem-file", &key.cert_pem),
-                None => ProxyResponse::text(
-                    503,
-                    "text/plain; charset=utf-8",
-                    "controller is starting: key not generated yet\n",
-                ),
-            },
-            "/healthz" => ProxyResponse::text(200, "text/plain; charset=utf-8", "ok"),
-            _ => ProxyResponse::text(404, "text/plain; charset=utf-8", "404 page not found\n"),
-        },
-        Behaviour::App(AppKind::TodoBackend) => match path {
-            "/health" | "/ready" | "/healthz" | "/api/health" => {
-                let db = backend_database(env, scenario);
-                if db == Database::Connected {
-                    ProxyResponse::json(200, &json!({"status": "ok", "database": "connected"}))
-                } else {
-                    ProxyResponse::json(
-                        503,
-                        &json!({"status": "unhealthy", "detail": database_detail(&db)}),
-                    )
-                }
-            }
-            "/" => ProxyResponse::json(
-                200,
-                &json!({"message": "Todo Chatbot API", "version": "1.0.0"}),
-            ),
-            "/docs" => ProxyResponse::text(
-                200,
-                "text/html; charset=utf-8",
-                "<!DOCTYPE html><html><head><title>Todo Chatbot API - Swagger UI</title></head><body></body></html>",
-            ),
-            _ => ProxyResponse::json(404, &json!({"detail": "Not Found"})),
-        },
-        Behaviour::App(AppKind::TodoFrontend) => match path {
-            "/api/health" => ProxyResponse::json(200, &json!({"status": "ok"})),
-            "/" | "/login" | "/chat" => ProxyResponse::text(
-                200,
-                "text/html; charset=utf-8",
-                "<!DOCTYPE html><html><head><title>Todo Chatbot</title></head><body><div id=\"__next\"></div></body></html>",
-            ),
-            _ => ProxyResponse::text(
-                404,
-                "text/html; charset=utf-8",
-                "<!DOCTYPE html><html><body><h1>404</h1><h2>This page could not be found.</h2></body></html>",
-            ),
-        },
+        Behaviour::SealedController => sealed_secrets::serve(sim, path),
+        Behaviour::App(AppKind::TodoBackend) => todo::backend(env, scenario, path),
+        Behaviour::App(AppKind::TodoFrontend) => todo::frontend(path),
         Behaviour::App(AppKind::Generic) => {
             ProxyResponse::text(200, "text/plain; charset=utf-8", "ok\n")
         }
@@ -268,132 +167,12 @@ pub fn lifetime(b: Behaviour) -> Lifetime {
     }
 }
 
-/// The first `http://` or `https://` URL in a command line.
-pub fn find_url(argv: &[String]) -> Option<String> {
-    argv.iter()
-        .flat_map(|a| a.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ';'))
-        .find_map(|tok| {
-            tok.find("http://")
-                .or_else(|| tok.find("https://"))
-                .map(|i| tok[i..].to_owned())
-        })
-}
-
-/// Resolve `<svc>[.<ns>[.svc[.cluster.local]]]` to (namespace, service).
-pub fn resolve_service_host(host: &str, pod_namespace: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = host.split('.').collect();
-    let svc = *parts.first()?;
-    if svc.is_empty() || svc.parse::<u8>().is_ok() {
-        return None;
-    }
-    match parts.len() {
-        1 => Some((pod_namespace.to_owned(), svc.to_owned())),
-        2 => Some((parts[1].to_owned(), svc.to_owned())),
-        3 if parts[2] == "svc" => Some((parts[1].to_owned(), svc.to_owned())),
-        5 if parts[2] == "svc" && parts[3] == "cluster" && parts[4] == "local" => {
-            Some((parts[1].to_owned(), svc.to_owned()))
-        }
-        _ => None,
-    }
-}
-
-/// Run the http-check app: GET the URL in `argv` through the simulated Services. Returns
-/// the exit code and the log lines.
-pub fn http_check(
-    state: &State,
-    sim: &SimState,
-    pod_namespace: &str,
-    argv: &[String],
-) -> (i32, Vec<String>) {
-    let Some(raw) = find_url(argv) else {
-        return (
-            2,
-            vec!["curl: try 'curl --help' or 'curl --manual' for more information".into()],
-        );
-    };
-    let Ok(url) = url::Url::parse(&raw) else {
-        return (
-            3,
-            vec![format!(
-                "curl: (3) URL rejected: Malformed input to a URL function: {raw}"
-            )],
-        );
-    };
-    let host = url.host_str().unwrap_or("").to_owned();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let mut path = url.path().to_owned();
-    if let Some(q) = url.query() {
-        path = format!("{path}?{q}");
-    }
-    let Some((ns, svc)) = resolve_service_host(&host, pod_namespace) else {
-        return (1, vec![format!("curl: (6) Could not resolve host: {host}")]);
-    };
-    let refused = || {
-        (
-            1,
-            vec![format!(
-                "curl: (7) Failed to connect to {host} port {port} after 1 ms: Couldn't connect to server"
-            )],
-        )
-    };
-    match service_proxy_now(state, sim, &ns, &svc, Some(&port.to_string()), "GET", &path) {
-        Ok(resp) if (200..300).contains(&resp.status) => {
-            (0, vec![String::from_utf8_lossy(&resp.body).into_owned()])
-        }
-        Ok(resp) => (
-            1,
-            vec![format!(
-                "curl: (22) The requested URL returned error: {}",
-                resp.status
-            )],
-        ),
-        Err(ProxyError::ServiceNotFound) => {
-            (1, vec![format!("curl: (6) Could not resolve host: {host}")])
-        }
-        Err(_) => refused(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn env(url: &str) -> BTreeMap<String, String> {
         BTreeMap::from([("DATABASE_URL".to_owned(), url.to_owned())])
-    }
-
-    #[test]
-    fn backend_is_healthy_only_with_a_reachable_database() {
-        let s = Scenario::default();
-        assert_eq!(
-            backend_database(
-                &env(
-                    "postgresql://u:p@ep-demo-123456.us-east-2.aws.neon.tech/todo?sslmode=require"
-                ),
-                &s
-            ),
-            Database::Connected
-        );
-        assert_eq!(
-            backend_database(
-                &env("postgres://u:p@ep-demo-123456.us-east-2.aws.neon.tech:5432/todo"),
-                &s
-            ),
-            Database::Connected
-        );
-        assert!(matches!(
-            backend_database(&env("postgresql://u:p@other.example/todo"), &s),
-            Database::Unreachable(_)
-        ));
-        assert_eq!(
-            backend_database(&env("mysql://u:p@h/db"), &s),
-            Database::Invalid
-        );
-        assert_eq!(
-            backend_database(&env("postgresql://u:p@host"), &s),
-            Database::Invalid
-        );
-        assert_eq!(backend_database(&BTreeMap::new(), &s), Database::NotSet);
     }
 
     #[test]
@@ -406,32 +185,5 @@ mod tests {
             "backend",
         );
         assert!(logs.iter().any(|l| l == "ERROR:app.db:could not connect to postgresql://user:hunter2@db.example/todo: connection refused"));
-    }
-
-    #[test]
-    fn service_hosts_resolve_with_and_without_domain() {
-        assert_eq!(
-            resolve_service_host("todo-backend", "todo"),
-            Some(("todo".into(), "todo-backend".into()))
-        );
-        assert_eq!(
-            resolve_service_host("b.other.svc.cluster.local", "todo"),
-            Some(("other".into(), "b".into()))
-        );
-        assert_eq!(resolve_service_host("example.com.evil", "todo"), None);
-        assert_eq!(resolve_service_host("10.0.0.1", "todo"), None);
-    }
-
-    #[test]
-    fn url_is_found_inside_a_shell_command() {
-        let argv = vec![
-            "sh".to_owned(),
-            "-c".to_owned(),
-            "curl -fsS 'http://todo-backend:8000/health' && echo ok".to_owned(),
-        ];
-        assert_eq!(
-            find_url(&argv).as_deref(),
-            Some("http://todo-backend:8000/health")
-        );
     }
 }

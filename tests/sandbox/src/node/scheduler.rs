@@ -1,35 +1,19 @@
 //! Scheduling by capacity on the one node, like kube-scheduler's `NodeResourcesFit` and
 //! pod-count checks: a pod fits when the requests of the pods already bound to the node
-//! (and not finished), plus its own, fit the node's allocatable.
+//! (and not finished), plus its own ([`crate::quantity::pod_requests`]), fit the node's
+//! allocatable. A pod that does not fit stays Pending with `PodScheduled=False`
+//! (Unschedulable) and a FailedScheduling event, and is retried.
+
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::{Ctx, PodRuntime, status};
+use crate::events::{Level, Source};
+use crate::fields::meta;
+use crate::quantity::{Requests, milli_cpu, parse_quantity, whole};
 use crate::scenario::NodeSpec;
-
-/// Resource requests: milli-CPU and memory bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Requests {
-    /// CPU in millicores.
-    pub milli_cpu: i64,
-    /// Memory in bytes.
-    pub memory: i64,
-}
-
-impl Requests {
-    fn add(self, other: Requests) -> Requests {
-        Requests {
-            milli_cpu: self.milli_cpu.saturating_add(other.milli_cpu),
-            memory: self.memory.saturating_add(other.memory),
-        }
-    }
-
-    fn max(self, other: Requests) -> Requests {
-        Requests {
-            milli_cpu: self.milli_cpu.max(other.milli_cpu),
-            memory: self.memory.max(other.memory),
-        }
-    }
-}
+use crate::state::{SimState, now};
 
 /// The node's allocatable resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,103 +30,11 @@ impl Allocatable {
     /// The allocatable of the scenario's node; an unparsable quantity means no limit.
     pub fn of(node: &NodeSpec) -> Allocatable {
         Allocatable {
-            milli_cpu: milli_cpu(&node.cpu).unwrap_or(i64::MAX),
-            memory: bytes(&node.memory).unwrap_or(i64::MAX),
-            pods: bytes(&node.pods).unwrap_or(i64::MAX),
+            milli_cpu: parse_quantity(&node.cpu).map_or(i64::MAX, milli_cpu),
+            memory: parse_quantity(&node.memory).map_or(i64::MAX, whole),
+            pods: parse_quantity(&node.pods).map_or(i64::MAX, whole),
         }
     }
-}
-
-/// The value of a Kubernetes quantity (`500m`, `2`, `128Mi`, `1e9`, `512M`) in base units.
-pub fn parse_quantity(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let end = q
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || ((c == '+' || c == '-') && i == 0)))
-        .map_or(q.len(), |(i, _)| i);
-    let (num, suffix) = q.split_at(end);
-    if num.is_empty() || num == "+" || num == "-" || num == "." {
-        return None;
-    }
-    let value: f64 = num.parse().ok()?;
-    let multiplier = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        s if s.len() > 1 && (s.starts_with('e') || s.starts_with('E')) => {
-            let exp: i32 = s[1..].parse().ok()?;
-            10f64.powi(exp)
-        }
-        _ => return None,
-    };
-    let v = value * multiplier;
-    v.is_finite().then_some(v)
-}
-
-/// A CPU quantity in millicores (rounded up, as Kubernetes does).
-pub fn milli_cpu(q: &str) -> Option<i64> {
-    parse_quantity(q).map(|v| (v * 1000.0 - 1e-9).ceil() as i64)
-}
-
-/// A memory (or count) quantity in base units (rounded up).
-pub fn bytes(q: &str) -> Option<i64> {
-    parse_quantity(q).map(|v| (v - 1e-9).ceil() as i64)
-}
-
-/// A container's requests; a resource with a limit but no request requests its limit (the
-/// API server's defaulting).
-pub fn container_requests(c: &Value) -> Requests {
-    let get = |res: &str| {
-        c.pointer(&format!("/resources/requests/{res}"))
-            .or_else(|| c.pointer(&format!("/resources/limits/{res}")))
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-    };
-    Requests {
-        milli_cpu: get("cpu").and_then(|q| milli_cpu(&q)).unwrap_or(0),
-        memory: get("memory").and_then(|q| bytes(&q)).unwrap_or(0),
-    }
-}
-
-/// A pod's effective requests: the sum over containers, at least the largest init
-/// container, plus the pod overhead.
-pub fn pod_requests(pod: &Value) -> Requests {
-    let list = |field: &str| {
-        pod.pointer(&format!("/spec/{field}"))
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-            .iter()
-            .map(container_requests)
-            .collect::<Vec<_>>()
-    };
-    let sum = list("containers")
-        .into_iter()
-        .fold(Requests::default(), Requests::add);
-    let init = list("initContainers")
-        .into_iter()
-        .fold(Requests::default(), Requests::max);
-    let overhead = pod
-        .pointer("/spec/overhead")
-        .map(|o| container_requests(&serde_json::json!({"resources": {"requests": o}})))
-        .unwrap_or_default();
-    sum.max(init).add(overhead)
 }
 
 /// Why a pod with `pod` requests does not fit a node with `node` allocatable on which
@@ -176,72 +68,112 @@ pub fn unschedulable_message(reasons: &[&str]) -> String {
     )
 }
 
+/// The scheduler's turn for a pod not yet bound: bind it to the node (true) or leave it
+/// Pending as Unschedulable until the next attempt (false). A pod created with
+/// `spec.nodeName` is bound without checks, as the kubelet admits it directly.
+pub fn schedule(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime) -> bool {
+    if ctx.now < rt.schedule_at {
+        return false;
+    }
+    let source = Source {
+        object: pod,
+        field_path: None,
+        component: "default-scheduler",
+    };
+    if !rt.node_preset
+        && let Some(msg) = unschedulable(ctx, sim, rt)
+    {
+        // Retried soon, as the scheduler does on cluster events.
+        rt.schedule_at = ctx.now + Duration::from_millis(ctx.scenario.timings.schedule_ms.max(100));
+        if rt.unschedulable.as_deref() != Some(msg.as_str()) {
+            rt.unschedulable = Some(msg.clone());
+            status::set_condition(rt, "PodScheduled", false);
+            rt.changed = true;
+        }
+        let every = Duration::from_secs(10);
+        sim.events.record(
+            ctx.state,
+            &source,
+            Level::Warning,
+            "FailedScheduling",
+            &msg,
+            every,
+        );
+        return false;
+    }
+    rt.unschedulable = None;
+    rt.scheduled = true;
+    rt.start_time = now();
+    let n = sim.next_ip;
+    sim.next_ip += 1;
+    rt.ip = format!("10.244.{}.{}", n / 250, n % 250 + 3);
+    rt.changed = true;
+    let msg = format!(
+        "Successfully assigned {}/{} to {}",
+        meta(pod, "namespace"),
+        meta(pod, "name"),
+        ctx.scenario.node.name
+    );
+    sim.events
+        .emit(ctx.state, &source, Level::Normal, "Scheduled", &msg);
+    true
+}
+
+/// The scheduler's verdict for `rt` given the pods already bound to the node: `None` when
+/// it fits, else the FailedScheduling message.
+fn unschedulable(ctx: &Ctx<'_>, sim: &SimState, rt: &PodRuntime) -> Option<String> {
+    let bound: Vec<&PodRuntime> = sim
+        .pods
+        .values()
+        .filter(|p| p.scheduled && !p.finished())
+        .collect();
+    let used = bound
+        .iter()
+        .fold(Requests::default(), |acc, p| acc.plus(p.requests));
+    let reasons = insufficient(
+        Allocatable::of(&ctx.scenario.node),
+        used,
+        bound.len(),
+        rt.requests,
+    );
+    (!reasons.is_empty()).then(|| unschedulable_message(&reasons))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::apiserver::registry;
+    use crate::controllers::reconcile_all;
+    use crate::fields::{condition_true, pod_ready};
+    use crate::resources::Resource;
+    use crate::state::State;
+    use crate::storage::Key;
+    use crate::test_support::{fast_state, run_until};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
 
-    #[test]
-    fn quantities_parse_like_kubernetes() {
-        assert_eq!(milli_cpu("2"), Some(2000));
-        assert_eq!(milli_cpu("500m"), Some(500));
-        assert_eq!(milli_cpu("0.1"), Some(100));
-        assert_eq!(milli_cpu("1.5"), Some(1500));
-        assert_eq!(bytes("128Mi"), Some(128 * 1024 * 1024));
-        assert_eq!(bytes("1Gi"), Some(1024 * 1024 * 1024));
-        assert_eq!(bytes("3920Mi"), Some(3920 * 1024 * 1024));
-        assert_eq!(bytes("1e9"), Some(1_000_000_000));
-        assert_eq!(bytes("512M"), Some(512_000_000));
-        assert_eq!(bytes("64Ki"), Some(65536));
-        assert_eq!(bytes("110"), Some(110));
-        assert_eq!(bytes("1E"), Some(1_000_000_000_000_000_000));
-        assert_eq!(bytes("2E3"), Some(2000));
-        assert_eq!(bytes(""), None);
-        assert_eq!(bytes("lots"), None);
-        assert_eq!(bytes("12Xi"), None);
-    }
-
-    #[test]
-    fn pod_requests_sum_containers_and_default_to_limits() {
-        let pod = json!({"spec": {
-            "initContainers": [{"resources": {"requests": {"cpu": "3"}}}],
-            "containers": [
-                {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}}},
-                {"resources": {"limits": {"cpu": "200m", "memory": "64Mi"}}},
-                {"name": "no-requests"}
-            ]
-        }});
-        assert_eq!(
-            pod_requests(&pod),
-            Requests {
-                milli_cpu: 3000,
-                memory: 320 * 1024 * 1024
-            }
-        );
-        assert_eq!(pod_requests(&json!({"spec": {}})), Requests::default());
-        let numeric = json!({"resources": {"requests": {"cpu": 1}}});
-        assert_eq!(container_requests(&numeric).milli_cpu, 1000);
-    }
+    const MI: i64 = 1024 * 1024;
+    const GI: i64 = 1024 * MI;
 
     #[test]
     fn fit_checks_cpu_memory_and_pod_count() {
         let node = Allocatable {
             milli_cpu: 2000,
-            memory: bytes("3920Mi").unwrap(),
+            memory: 3920 * MI,
             pods: 3,
         };
         let used = Requests {
             milli_cpu: 1500,
-            memory: bytes("3Gi").unwrap(),
+            memory: 3 * GI,
         };
         let small = Requests {
             milli_cpu: 500,
-            memory: bytes("128Mi").unwrap(),
+            memory: 128 * MI,
         };
         assert!(insufficient(node, used, 1, small).is_empty());
         let big = Requests {
             milli_cpu: 501,
-            memory: bytes("1Gi").unwrap(),
+            memory: GI,
         };
         assert_eq!(
             insufficient(node, used, 1, big),
@@ -279,5 +211,89 @@ mod tests {
         assert_eq!(a.milli_cpu, 2000);
         assert_eq!(a.memory, 3920 * 1024 * 1024);
         assert_eq!(a.pods, 110);
+    }
+
+    fn cpu_pod(name: &str, cpu: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "demo"}, "spec": {"containers": [{"name": "c",
+            "image": "todo-chatbot-frontend:1.0.0", "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}})
+    }
+
+    #[test]
+    fn pods_that_do_not_fit_stay_pending_until_capacity_frees_up() {
+        let state = fast_state();
+        let pods = Resource::Pod;
+        registry::create(&state, pods, "demo", cpu_pod("big", "1500m"), false).unwrap();
+        let big = Key::new(pods, "demo", "big");
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&big).unwrap()
+        )));
+        registry::create(&state, pods, "demo", cpu_pod("next", "600m"), false).unwrap();
+        registry::create(&state, pods, "demo", cpu_pod("free", "0"), false).unwrap();
+        let next = Key::new(pods, "demo", "next");
+        let free = Key::new(pods, "demo", "free");
+        let unschedulable = |state: &Arc<State>| {
+            state
+                .store
+                .get(&next)
+                .unwrap()
+                .pointer("/status/conditions/0/reason")
+                == Some(&json!("Unschedulable"))
+        };
+        assert!(run_until(&state, || unschedulable(&state)
+            && pod_ready(&state.store.get(&free).unwrap())));
+        let p = state.store.get(&next).unwrap();
+        assert_eq!(p["status"]["phase"], json!("Pending"));
+        assert_eq!(p["status"]["conditions"][0]["type"], json!("PodScheduled"));
+        assert_eq!(p["status"]["conditions"][0]["status"], json!("False"));
+        let msg = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+        assert_eq!(p["status"]["conditions"][0]["message"], json!(msg));
+        assert!(p.pointer("/spec/nodeName").is_none());
+        // Many more passes: still one FailedScheduling event (aggregated).
+        for _ in 0..50 {
+            reconcile_all(&state, true);
+        }
+        let (evs, _) = state.store.list(Resource::Event, Some("demo"));
+        let failed: Vec<&Value> = evs
+            .iter()
+            .filter(|e| e["reason"] == json!("FailedScheduling"))
+            .collect();
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0]["message"], json!(msg));
+        assert_eq!(failed[0]["type"], json!("Warning"));
+        assert_eq!(failed[0]["source"]["component"], json!("default-scheduler"));
+        registry::delete(&state, pods, "demo", "big", false, false).unwrap();
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&next).unwrap()
+        )));
+        let p = state.store.get(&next).unwrap();
+        assert_eq!(p["spec"]["nodeName"], json!("minikube"));
+        assert!(condition_true(&p, "PodScheduled"));
+    }
+
+    #[test]
+    fn pod_count_and_memory_are_checked_too() {
+        let state = fast_state();
+        state.scenario_mut().node.pods = "1".into();
+        let pods = Resource::Pod;
+        registry::create(&state, pods, "demo", cpu_pod("a", "0"), false).unwrap();
+        assert!(run_until(&state, || pod_ready(
+            &state.store.get(&Key::new(pods, "demo", "a")).unwrap()
+        )));
+        let mut b = cpu_pod("b", "3");
+        b["spec"]["containers"][0]["resources"]["requests"]["memory"] = json!("8Gi");
+        registry::create(&state, pods, "demo", b, false).unwrap();
+        let key = Key::new(pods, "demo", "b");
+        assert!(run_until(&state, || state
+            .store
+            .get(&key)
+            .unwrap()
+            .pointer("/status/conditions/0/message")
+            .is_some()));
+        assert_eq!(
+            state.store.get(&key).unwrap()["status"]["conditions"][0]["message"],
+            json!(
+                "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+            )
+        );
     }
 }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
 use todo_e2e::harness::{TestEnv, run};
 
 const UNSCHEDULABLE_CPU: &str = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
@@ -111,7 +112,7 @@ fn unschedulable(p: &Value) -> Option<&Value> {
 
 #[test]
 fn a_pod_requesting_more_cpu_than_the_node_has_stays_pending_as_unschedulable() {
-    let env = TestEnv::start("");
+    let env = TestEnv::sandbox_only("");
     apply(&env, "hog.yaml", &deployment("hog", 1, "3"));
     let pod = wait_for(Duration::from_secs(20), || {
         pods(&env, Some("app=hog"))
@@ -155,10 +156,7 @@ fn a_pod_requesting_more_cpu_than_the_node_has_stays_pending_as_unschedulable() 
 
 #[test]
 fn scaling_down_leaves_no_pod_pending() {
-    let env = TestEnv::start("");
-    if !env.is_sandbox() {
-        return; // depends on the node's exact capacity
-    }
+    let env = TestEnv::sandbox_only("");
     // 2 CPUs: two 800m pods fit, the third does not.
     apply(&env, "web.yaml", &deployment("web", 3, "800m"));
     let settled = wait_for(Duration::from_secs(20), || {
@@ -202,10 +200,7 @@ fn scaling_down_leaves_no_pod_pending() {
 
 #[test]
 fn deleting_a_big_pod_lets_a_pending_pod_schedule() {
-    let env = TestEnv::start("");
-    if !env.is_sandbox() {
-        return; // depends on the node's exact capacity
-    }
+    let env = TestEnv::sandbox_only("");
     apply(&env, "big.yaml", &pod("big", "1500m"));
     assert!(
         wait_for(Duration::from_secs(20), || {
@@ -256,10 +251,7 @@ fn deleting_a_big_pod_lets_a_pending_pod_schedule() {
 
 #[test]
 fn a_failing_liveness_probe_restarts_the_container() {
-    let env = TestEnv::start("databases: []\n");
-    if !env.is_sandbox() {
-        return; // needs an unreachable database
-    }
+    let env = TestEnv::sandbox_only("databases: []\n");
     let manifest = r#"apiVersion: v1
 kind: Pod
 metadata:
@@ -330,7 +322,7 @@ spec:
 
 #[test]
 fn a_passing_liveness_probe_never_restarts() {
-    let env = TestEnv::start("");
+    let env = TestEnv::sandbox_only("");
     let manifest = r#"apiVersion: v1
 kind: Pod
 metadata:

@@ -5,18 +5,6 @@ use std::time::Duration;
 
 use todo_e2e::harness::{TestEnv, run};
 
-/// The sandbox for these fidelity tests; None (the test returns early) when the suite runs
-/// against a real cluster (TODO_E2E_REAL_CLUSTER=1), which needs no proof of fidelity.
-fn sandbox(scenario: &str) -> Option<TestEnv> {
-    let env = TestEnv::start(scenario);
-    if env.is_sandbox() {
-        Some(env)
-    } else {
-        eprintln!("skipped: sandbox fidelity test on a real cluster");
-        None
-    }
-}
-
 const WEB: &str = r#"apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -42,16 +30,16 @@ fn registry_scenario() -> &'static str {
     "registry: [nginx:1.27]\n"
 }
 
-fn env_with_web() -> Option<TestEnv> {
-    let env = sandbox(registry_scenario())?;
+fn env_with_web() -> TestEnv {
+    let env = TestEnv::sandbox_only(registry_scenario());
     let file = env.write("web.yaml", WEB);
     run(env.kubectl().args(["create", "-f"]).arg(&file)).expect_code(0);
-    Some(env)
+    env
 }
 
 #[test]
 fn kubectl_get_reads_objects_as_json_and_jsonpath() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let r = run(env.kubectl().args(["get", "namespaces", "-o", "json"])).expect_code(0);
     let names: Vec<String> = r.json()["items"]
         .as_array()
@@ -73,7 +61,7 @@ fn kubectl_get_reads_objects_as_json_and_jsonpath() {
 
 #[test]
 fn kubectl_create_then_get_reports_not_found_and_already_exists() {
-    let Some(env) = env_with_web() else { return };
+    let env = env_with_web();
     let file = env.tmp().join("web.yaml");
     let r = run(env.kubectl().args(["create", "-f"]).arg(&file));
     assert_eq!(r.code, 1);
@@ -93,7 +81,7 @@ fn kubectl_create_then_get_reports_not_found_and_already_exists() {
 
 #[test]
 fn kubectl_rollout_status_returns_when_pods_are_ready() {
-    let Some(env) = env_with_web() else { return };
+    let env = env_with_web();
     let r = run(env
         .kubectl()
         .args(["rollout", "status", "deployment/web", "--timeout=30s"]))
@@ -113,7 +101,7 @@ fn kubectl_rollout_status_returns_when_pods_are_ready() {
 
 #[test]
 fn kubectl_scale_changes_replicas_and_rollout_follows() {
-    let Some(env) = env_with_web() else { return };
+    let env = env_with_web();
     run(env
         .kubectl()
         .args(["scale", "deployment/web", "--replicas=4"]))
@@ -131,7 +119,7 @@ fn kubectl_scale_changes_replicas_and_rollout_follows() {
 
 #[test]
 fn kubectl_rollout_status_fails_on_progress_deadline() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let broken = WEB
         .replace("nginx:1.27", "nginx:does-not-exist")
         .replace("replicas: 2", "replicas: 1\n  progressDeadlineSeconds: 2");
@@ -150,9 +138,7 @@ fn kubectl_rollout_status_fails_on_progress_deadline() {
 
 #[test]
 fn kubectl_apply_server_side_creates_and_updates() {
-    let Some(env) = sandbox(registry_scenario()) else {
-        return;
-    };
+    let env = TestEnv::sandbox_only(registry_scenario());
     let file = env.write("web.yaml", WEB);
     run(env
         .kubectl()
@@ -179,7 +165,7 @@ fn kubectl_apply_server_side_creates_and_updates() {
 
 #[test]
 fn deleted_pod_is_replaced_by_its_replicaset() {
-    let Some(env) = env_with_web() else { return };
+    let env = env_with_web();
     run(env
         .kubectl()
         .args(["rollout", "status", "deployment/web", "--timeout=30s"]))
@@ -215,7 +201,7 @@ fn deleted_pod_is_replaced_by_its_replicaset() {
 
 #[test]
 fn kubectl_logs_reads_the_container_log() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let pod = r#"apiVersion: v1
 kind: Pod
 metadata: {name: crash, namespace: default}
@@ -239,7 +225,7 @@ spec:
 
 #[test]
 fn viewer_may_read_but_not_write_nor_read_secrets() {
-    let Some(env) = env_with_web() else { return };
+    let env = env_with_web();
     run(env
         .kubectl()
         .args(["--context", "todo-sandbox-viewer", "get", "deployments"]))
@@ -267,7 +253,7 @@ fn viewer_may_read_but_not_write_nor_read_secrets() {
 
 #[test]
 fn bad_token_gets_401() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let r = run(env
         .kubectl()
         .args(["get", "pods", "--token", "not-a-token"]));
@@ -281,10 +267,8 @@ fn bad_token_gets_401() {
 
 #[test]
 fn helm_installs_upgrades_and_uninstalls_a_chart() {
-    let Some(env) = sandbox(registry_scenario()) else {
-        return;
-    };
-    let chart = todo_e2e::harness::repo_root().join("tests/e2e/fixtures/mini");
+    let env = TestEnv::sandbox_only(registry_scenario());
+    let chart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
     let r = run(env
         .helm()
         .args(["install", "mini"])
@@ -326,7 +310,7 @@ fn helm_installs_upgrades_and_uninstalls_a_chart() {
 
 #[test]
 fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let can = |ctx: &str, args: &[&str]| {
         run(env
             .kubectl()
@@ -359,7 +343,7 @@ fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
 
 #[test]
 fn kubectl_generators_that_send_protobuf_work() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     run(env.kubectl().args([
         "create",
         "deployment",
@@ -422,7 +406,7 @@ fn kubectl_generators_that_send_protobuf_work() {
 
 #[test]
 fn server_side_apply_removes_what_the_manager_no_longer_applies() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let both = env.write("both.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: default}\ndata: {a: '1', b: '2'}\n");
     run(env
         .kubectl()

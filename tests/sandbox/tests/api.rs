@@ -5,19 +5,8 @@
 use std::process::Command;
 
 use serde_json::{Value, json};
-use todo_e2e::harness::{TestEnv, run};
 
-/// The sandbox for these fidelity tests; None (the test returns early) when the suite runs
-/// against a real cluster (TODO_E2E_REAL_CLUSTER=1), which needs no proof of fidelity.
-fn sandbox(scenario: &str) -> Option<TestEnv> {
-    let env = TestEnv::start(scenario);
-    if env.is_sandbox() {
-        Some(env)
-    } else {
-        eprintln!("skipped: sandbox fidelity test on a real cluster");
-        None
-    }
-}
+use todo_e2e::harness::{TestEnv, run};
 
 struct Api<'a> {
     env: &'a TestEnv,
@@ -26,7 +15,7 @@ struct Api<'a> {
 
 impl<'a> Api<'a> {
     fn new(env: &'a TestEnv) -> Self {
-        let sb = env.sandbox().expect("sandbox-only test");
+        let sb = env.sandbox().expect("a sandbox");
         let ca = env.write("ca.pem", sb.ca_pem());
         Api { env, ca }
     }
@@ -39,7 +28,7 @@ impl<'a> Api<'a> {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> (u16, String) {
-        let sb = self.env.sandbox().expect("sandbox");
+        let sb = self.env.sandbox().expect("a sandbox");
         let mut cmd = Command::new("curl");
         cmd.args([
             "-sS",
@@ -97,7 +86,7 @@ fn deployment(name: &str) -> Value {
 
 #[test]
 fn stale_resource_version_update_is_a_409_conflict_status() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     let (code, created) = api.json(
         "POST",
@@ -137,7 +126,7 @@ fn stale_resource_version_update_is_a_409_conflict_status() {
 
 #[test]
 fn invalid_objects_get_422_and_unknown_ones_404() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     let (code, status) = api.json(
         "POST",
@@ -157,7 +146,7 @@ fn invalid_objects_get_422_and_unknown_ones_404() {
 
 #[test]
 fn generation_bumps_on_spec_changes_only() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     assert_eq!(api.json("POST", DEPLOY, Some(&deployment("g"))).0, 201);
     let (_, d) = api.with_type(
@@ -192,7 +181,7 @@ fn generation_bumps_on_spec_changes_only() {
 
 #[test]
 fn scale_subresource_reads_and_writes_replicas() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     api.json("POST", DEPLOY, Some(&deployment("s")));
     let (code, scale) = api.json("GET", &format!("{DEPLOY}/s/scale"), None);
@@ -229,7 +218,7 @@ fn scale_subresource_reads_and_writes_replicas() {
 
 #[test]
 fn watch_resumes_from_a_resource_version_and_sends_bookmarks() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     let (_, first) = api.json(
         "POST",
@@ -274,7 +263,7 @@ fn watch_resumes_from_a_resource_version_and_sends_bookmarks() {
 
 #[test]
 fn deleting_an_owner_garbage_collects_its_dependents() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     api.json("POST", DEPLOY, Some(&deployment("gc")));
     let count = |api: &Api| {
@@ -304,13 +293,11 @@ fn deleting_an_owner_garbage_collects_its_dependents() {
 
 #[test]
 fn injected_429_carries_retry_after_and_stats_count_requests() {
-    let Some(env) =
-        sandbox("faults:\n  errors: [{code: 429, count: 2, pathContains: /configmaps}]\n")
-    else {
-        return;
-    };
+    let env = TestEnv::sandbox_only(
+        "faults:\n  errors: [{code: 429, count: 2, pathContains: /configmaps}]\n",
+    );
     let api = Api::new(&env);
-    let sb = env.sandbox().expect("sandbox");
+    let sb = env.sandbox().expect("a sandbox");
     sb.reset_request_count();
     let (a, _) = api.json("GET", "/api/v1/namespaces/default/configmaps", None);
     let (b, _) = api.json("GET", "/api/v1/namespaces/default/configmaps", None);
@@ -328,11 +315,45 @@ fn injected_429_carries_retry_after_and_stats_count_requests() {
     assert_eq!(code, 401);
 }
 
+/// The Todo backend (healthy with the scenario's reachable database) behind a Service whose
+/// port is named `http`.
+const BACKEND: &str = r#"apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: todo}
+stringData:
+  DATABASE_URL: postgresql://todo:pw@ep-demo-123456.us-east-2.aws.neon.tech/todo?sslmode=require
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: todo-todo-chatbot-backend, namespace: todo, labels: {app: backend}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: backend}}
+  template:
+    metadata: {labels: {app: backend}}
+    spec:
+      containers:
+      - name: backend
+        image: todo-chatbot-backend:1.0.0
+        ports: [{name: http, containerPort: 8000}]
+        envFrom: [{secretRef: {name: db}}]
+        readinessProbe: {httpGet: {path: /health, port: http}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: todo-todo-chatbot-backend, namespace: todo}
+spec:
+  selector: {app: backend}
+  ports: [{name: http, port: 8000, targetPort: http}]
+"#;
+
 #[test]
 fn service_proxy_reaches_the_simulated_backend_or_says_no_endpoints() {
-    let Some(env) = sandbox("") else { return };
-    env.install_chart("todo", "todo", "", std::time::Duration::from_secs(30))
-        .expect_code(0);
+    let env = TestEnv::sandbox_only("");
+    run(env.kubectl().args(["create", "namespace", "todo"])).expect_code(0);
+    let file = env.write("backend.yaml", BACKEND);
+    run(env.kubectl().args(["apply", "-f"]).arg(&file)).expect_code(0);
+    assert!(env.wait_rolled_out("todo", "app=backend", std::time::Duration::from_secs(30)));
     let api = Api::new(&env);
     let (code, body) = api.curl(
         "GET",
@@ -375,7 +396,7 @@ fn service_proxy_reaches_the_simulated_backend_or_says_no_endpoints() {
 
 #[test]
 fn sealed_secrets_certificate_is_served_through_the_service_proxy() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     let (code, pem) = api.curl("GET", "/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem", "", None, None);
     assert_eq!(code, 200);
@@ -384,7 +405,7 @@ fn sealed_secrets_certificate_is_served_through_the_service_proxy() {
 
 #[test]
 fn filtered_watch_sees_objects_enter_and_leave_the_selection() {
-    let Some(env) = sandbox("") else { return };
+    let env = TestEnv::sandbox_only("");
     let api = Api::new(&env);
     let mut cm = configmap("sel");
     cm["metadata"]["labels"] = json!({"tier": "web"});
