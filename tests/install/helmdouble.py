@@ -401,6 +401,8 @@ class Helm:
         base = os.path.basename(os.path.abspath(source) if kind in ("dir", "archive") else source)
         if kind == "archive" or kind == "http":
             return self.data_home / "plugins" / strip_plugin_name(base)
+        if kind == "dir" and not self.helm3:  # LocalInstaller.Path overrides base.Path
+            return self.data_home / "plugins" / base
         return self.plugins_dir / base
 
     def _install_dir(self, source: str, path: Path) -> None:
@@ -563,7 +565,8 @@ class Helm:
     def run(self, name: str, args: list[str], **kw) -> subprocess.CompletedProcess:
         """`helm NAME ARGS`: load_plugins.go:55-165@v4.2.4 and :55-100@v3.21.4 (flag parsing
         off; Helm's own flags taken out by manuallyProcessArgs; the command expanded with the
-        plugin environment, split on spaces, then the remaining args appended)."""
+        plugin environment, split on spaces, then the remaining args appended). Only
+        `command:` is reproduced, not platformCommand selection: our plugin.yaml has none."""
         try:
             plugins = self.load_all()
         except HelmError as err:

@@ -5,6 +5,7 @@ krew manifest and index, and which platforms this machine leaves to CI."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -75,14 +76,16 @@ def test_prov_is_helm_provenance_and_verifies_with_helm(release):
     assert result["signed_by"] == ["todo-kube test release key <release-test@example.invalid>"]
 
 
-def test_signing_key_id_in_gnupghome_works_too(checkout, bin_dir, signing, tmp_path):
+def test_signing_key_id_in_gnupghome_works_too(checkout, release, signing, tmp_path):
     """TODO_SIGNING_KEY may name a key in $GNUPGHOME instead of a key file."""
     if signing is None:
         pytest.skip("GnuPG (gpg) is not installed and tests/run.sh could not install it")
+    shutil.copy2(release.archive, tmp_path / release.archive.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TODO_")}
     env.update(GNUPGHOME=str(signing.home), TODO_SIGNING_KEY=signing.uid)
-    build_release(checkout, tmp_path, "--bin-dir", str(bin_dir), env=env)
-    assert (tmp_path / f"{TARBALL}.prov").is_file()
+    build_release(checkout, tmp_path, "--finish", env=env)
+    helm_python = pytest.importorskip("helm_python")
+    assert helm_python.verify(tmp_path / TARBALL, signing.keyring)["file_name"] == TARBALL
 
 
 def fake_archives(folder: Path, platforms: list[str]) -> dict[str, str]:
