@@ -10,7 +10,7 @@ same (archive bytes, .prov bytes, file name) as internal/plugin/verify.go:27@v4.
 Where the tags differ, `Helm.tag` decides: v3.21.4 (pkg/plugin, cmd/helm) or v4.x
 (internal/plugin, pkg/cmd). Between v4.0.0 and v4.2.4 the installers differ only in error
 wording, except that a missing .prov is a warning up to v4.1.3 and an error from v4.1.4
-(internal/plugin/installer/installer.go:99-101@v4.1.4, :102-105@v4.1.3).
+(internal/plugin/installer/installer.go:99-101@v4.1.4, :99-102@v4.1.3).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from installlib import clean_env
 from releaselib import TARBALL, VERSION
 
 # The tags whose rules differ: Helm 3; Helm 4 before and after a missing .prov became an
-# error (installer.go:102-105@v4.1.3 → :99-101@v4.1.4); the newest.
+# error (installer.go:99-102@v4.1.3 → :99-101@v4.1.4); the newest.
 TAGS = ["v3.21.4", "v4.0.0", "v4.1.3", "v4.1.4", "v4.2.4"]
 HELM4 = [t for t in TAGS if t.startswith("v4")]
 
@@ -132,7 +132,7 @@ def test_local_tarball_with_provenance_installs_verified(tag, release, tmp_path)
 
 @pytest.mark.parametrize("tag", HELM4)
 def test_local_tarball_without_provenance(tag, release, tmp_path):
-    """No .prov beside the tarball: a warning up to v4.1.3 (installer.go:102-105@v4.1.3), an
+    """No .prov beside the tarball: a warning up to v4.1.3 (installer.go:99-102@v4.1.3), an
     error from v4.1.4 (installer.go:99-101@v4.1.4); --verify=false installs on every tag."""
     tarball = release.copy_to(tmp_path / "download", prov=False)
     helm = release_helm(tag, tmp_path, release)
