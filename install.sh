@@ -289,7 +289,7 @@ install_helm_plugin() {
     ensure_dir "$_dir/bin" || die "cannot create $_dir/bin" "pass another --helm-plugins DIR"
     put_file "$_yaml" "$_dir/plugin.yaml" 644
     put_file "$bin_dir/helm-todo-secrets" "$_dir/bin/helm-todo-secrets" 755
-    # The install/update hook plugin.yaml names, so `helm plugin update` finds it.
+    # The hook plugin.yaml names (it finds the binary already in bin/ on a rerun).
     _hook=$(dirname "$_yaml")/scripts/install-hook.sh
     if [ -f "$_hook" ]; then
         ensure_dir "$_dir/scripts" || die "cannot create $_dir/scripts"
