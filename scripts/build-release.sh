@@ -162,11 +162,17 @@ package() {
     cp "$root/LICENSE" "$root/plugins/helm-todo-secrets/plugin.yaml" "$_stage/"
     cp "$root/install.sh" "$_stage/install.sh"
     cp "$root/plugins/helm-todo-secrets/scripts/install-hook.sh" "$_stage/scripts/"
+    # kubectl's completion helpers (kubectl_complete-todo*), beside the binaries.
+    _shims=$(cd "$root/plugins/kubectl-todo/completion" && ls kubectl_complete-*)
+    for _s in $_shims; do
+        cp "$root/plugins/kubectl-todo/completion/$_s" "$_stage/$_s"
+        chmod 755 "$_stage/$_s"
+    done
     chmod 755 "$_stage/install.sh" "$_stage/scripts/install-hook.sh"
     chmod 644 "$_stage/LICENSE" "$_stage/plugin.yaml"
     _archive=$out/todo-kube-$1.tar.gz
-    # shellcheck disable=SC2086 # a list of file names on purpose
-    tar_gz "$_stage" "$_archive" $BINARIES LICENSE install.sh plugin.yaml scripts scripts/install-hook.sh
+    # shellcheck disable=SC2086 # lists of file names on purpose
+    tar_gz "$_stage" "$_archive" $BINARIES $_shims LICENSE install.sh plugin.yaml scripts scripts/install-hook.sh
     sha256 "$_archive" >"$_archive.sha256"
     step "$_archive (sha256 $(cat "$_archive.sha256"))"
 }

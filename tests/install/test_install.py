@@ -241,8 +241,10 @@ def test_kubectl_completes_todo_subcommands(installer):
     installer.ok("--completions")
     run = kubectl(installer, default_prefix(installer), "__complete", "todo", "ve")
     assert run.returncode == 0, run.stderr
-    assert "verify" in run.stdout.splitlines()
-    assert "scale" not in run.stdout.splitlines()
+    names = [line.split("\t")[0] for line in run.stdout.splitlines()]
+    assert names.count("verify") == 1, run.stdout
+    assert "scale" not in names
+    assert names[-1] == ":4", run.stdout
 
 
 def path_without_cargo(installer: Installer, tmp_path: Path) -> str:
