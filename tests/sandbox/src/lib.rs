@@ -14,9 +14,11 @@ pub mod controllers;
 pub mod events;
 pub mod faults;
 pub mod fields;
+pub mod image_ref;
 pub mod kubeconfig;
 pub mod network;
 pub mod node;
+pub mod platform;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;
@@ -113,7 +115,6 @@ impl Sandbox {
             admin_token: kubeconfig::random_token(),
             viewer_token: kubeconfig::random_token(),
         });
-        let minikube = scenario.minikube;
         let seeds = scenario.objects.clone();
         let state = Arc::new(State::new(scenario));
         bootstrap::bootstrap(&state, &seeds)?;
@@ -128,11 +129,11 @@ impl Sandbox {
         };
         let server = format!("https://127.0.0.1:{}", addr.port());
         let text = kubeconfig::kubeconfig_yaml(
+            &state.topology,
             &server,
             &tls.ca_pem,
             &ctx.admin_token,
             &ctx.viewer_token,
-            minikube,
         );
         kubeconfig::write_private(&kubeconfig, &text)?;
 
@@ -215,6 +216,18 @@ impl Sandbox {
     /// The CA certificate (PEM) that signed the server certificate.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+    /// The admin context of the kubeconfig (also its current context).
+    pub fn context(&self) -> &str {
+        &self.state.topology.context
+    }
+    /// The viewer context of the kubeconfig.
+    pub fn viewer_context(&self) -> &str {
+        &self.state.topology.viewer_context
+    }
+    /// The platform, nodes and kubeconfig names this sandbox plays.
+    pub fn topology(&self) -> &platform::Topology {
+        &self.state.topology
     }
     /// The shared state (store, scenario), for white-box tests.
     pub fn state(&self) -> &Arc<State> {
