@@ -75,3 +75,32 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn minikube_s_kubeconfig_has_its_two_extensions_and_kind_s_none() {
+        let t = Topology::of(&Scenario::from_yaml("platform: {name: minikube}\n").unwrap());
+        let text = kubeconfig_yaml(&t, "https://127.0.0.1:1", "ca", "a", "v");
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(doc["current-context"], "minikube");
+        let ext = |path: &str| doc.pointer(path).cloned().unwrap_or_default();
+        assert_eq!(ext("/clusters/0/cluster/extensions/0/name"), "cluster_info");
+        assert_eq!(ext("/contexts/0/context/extensions/0/name"), "context_info");
+        assert_eq!(
+            ext("/contexts/0/context/extensions/0/extension/provider"),
+            "minikube.sigs.k8s.io"
+        );
+        assert_eq!(ext("/contexts/1/name"), "minikube-viewer");
+        let t =
+            Topology::of(&Scenario::from_yaml("platform: {name: kind, cluster: dev}\n").unwrap());
+        let text = kubeconfig_yaml(&t, "https://127.0.0.1:1", "ca", "a", "v");
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(doc["contexts"][0]["name"], "kind-dev");
+        assert_eq!(doc["users"][0]["name"], "kind-dev");
+        assert!(!text.contains("extensions"));
+    }
+}

@@ -253,6 +253,14 @@ impl Sandbox {
     pub fn set_databases(&self, dbs: Vec<String>) {
         self.state.scenario_mut().databases = dbs;
     }
+    /// Replace the images the registry serves.
+    pub fn set_registry(&self, images: Vec<String>) {
+        self.state.scenario_mut().registry = images;
+    }
+    /// Replace the pull errors (e.g. let a registry that timed out answer again).
+    pub fn set_pull_errors(&self, errors: Vec<scenario::PullErrorSpec>) {
+        self.state.scenario_mut().pull_errors = errors;
+    }
     /// Keep the kubeconfig directory after drop (for `todo-sandbox up`).
     pub fn keep_files(&mut self) {
         if let Some(d) = self.dir.take() {

@@ -205,7 +205,8 @@ pub struct Scenario {
     pub databases: Vec<String>,
     /// Faults.
     pub faults: Faults,
-    /// Whether the kubeconfig marks the context as minikube's.
+    /// Whether the kubeconfig marks the context as minikube's (without a `platform`; with
+    /// one, the platform decides).
     pub minikube: bool,
     /// Objects created at start.
     pub objects: Vec<Value>,

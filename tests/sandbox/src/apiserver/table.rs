@@ -453,3 +453,86 @@ pub fn table(
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta.unwrap_or(json!({})), "columnDefinitions": cols, "rows": rows})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_kubectl_prints_them() {
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (3 * 3600 + 120, "3h2m"),
+            (10 * 3600, "10h"),
+            (3 * 86_400 + 3600, "3d1h"),
+            (30 * 86_400, "30d"),
+            (3 * 365 * 86_400, "3y"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs), want, "{secs}");
+        }
+    }
+
+    fn row(o: Value) -> Vec<Value> {
+        pod_cells(&o, "p".into())
+    }
+
+    #[test]
+    fn pods_show_init_progress_failures_and_sidecars() {
+        let spec = json!({"initContainers": [{"name": "migrate"}, {"name": "proxy", "restartPolicy": "Always"}], "containers": [{"name": "app"}]});
+        let st = |name: &str, state: Value, started: bool, restarts: i64| json!({"name": name, "state": state, "started": started, "ready": started, "restartCount": restarts});
+        let waiting = |r: &str| json!({"waiting": {"reason": r}});
+        let running = json!({"running": {}});
+        let pod = |init: Vec<Value>, app: Value, initialized: bool| {
+            let status = if initialized { "True" } else { "False" };
+            json!({"spec": spec, "status": {"phase": "Pending",
+                "conditions": [{"type": "Initialized", "status": status}],
+                "initContainerStatuses": init, "containerStatuses": [app]}})
+        };
+        let app_waiting = st("app", waiting("PodInitializing"), false, 0);
+        let proxy_waiting = st("proxy", waiting("PodInitializing"), false, 0);
+        let crashed = st("migrate", waiting("CrashLoopBackOff"), false, 2);
+        let cells = row(pod(
+            vec![crashed, proxy_waiting.clone()],
+            app_waiting.clone(),
+            false,
+        ));
+        assert_eq!(
+            (cells[1].clone(), cells[2].clone(), cells[3].clone()),
+            (json!("0/2"), json!("Init:CrashLoopBackOff"), json!("2"))
+        );
+        let migrating = st("migrate", running.clone(), true, 0);
+        let cells = row(pod(
+            vec![migrating, proxy_waiting.clone()],
+            app_waiting.clone(),
+            false,
+        ));
+        assert_eq!(cells[2], "Init:0/2");
+        let failed = json!({"terminated": {"exitCode": 1, "reason": "Error"}});
+        let cells = row(pod(
+            vec![st("migrate", failed, false, 0), proxy_waiting],
+            app_waiting,
+            false,
+        ));
+        assert_eq!(cells[2], "Init:Error");
+        let done = json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+        let init = vec![
+            st("migrate", done, false, 0),
+            st("proxy", running.clone(), true, 0),
+        ];
+        let mut ready = pod(init, st("app", running, true, 0), true);
+        ready["status"]["phase"] = json!("Running");
+        ready["status"]["conditions"] =
+            json!([{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}]);
+        let cells = row(ready.clone());
+        assert_eq!(
+            (cells[1].clone(), cells[2].clone()),
+            (json!("2/2"), json!("Running"))
+        );
+        ready["metadata"] = json!({"deletionTimestamp": "2026-01-01T00:00:00Z"});
+        assert_eq!(row(ready)[2], "Terminating");
+    }
+}

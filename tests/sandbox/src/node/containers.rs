@@ -203,11 +203,18 @@ fn start(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime, sl
     };
     c.startup = clock("startupProbe");
     c.liveness = clock("livenessProbe");
-    let lines = c
-        .profile
-        .logs
-        .clone()
-        .unwrap_or_else(|| apps::startup_logs(c.behaviour, &c.env, &ctx.scenario, &c.name));
+    // A job logs what it does as it starts (the http-check job when it has run); services
+    // and crashers log their start-up.
+    let job = apps::lifetime(c.behaviour, c.role, &c.profile) == Lifetime::Job;
+    let lines = c.profile.logs.clone().unwrap_or_else(|| {
+        if job {
+            apps::complete(c.behaviour, &c.profile, &c.env, &ctx.scenario)
+                .map(|(_, lines)| lines)
+                .unwrap_or_default()
+        } else {
+            apps::startup_logs(c.behaviour, &c.env, &ctx.scenario, &c.name)
+        }
+    });
     for line in lines {
         c.log(line);
     }
@@ -255,7 +262,9 @@ fn running(
 /// [`apps::complete`] says.
 fn run_job(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime, slot: Slot) {
     let c = rt.get(slot);
-    let outcome = apps::complete(c.behaviour, &c.profile, &c.env, &ctx.scenario);
+    // Lines other than the http-check's were logged at start.
+    let outcome = apps::complete(c.behaviour, &c.profile, &c.env, &ctx.scenario)
+        .map(|(code, _)| (code, Vec::new()));
     let (code, lines) = outcome.unwrap_or_else(|| {
         let argv: Vec<String> = ["command", "args"]
             .iter()

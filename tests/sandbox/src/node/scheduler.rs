@@ -295,6 +295,69 @@ mod tests {
     }
 
     #[test]
+    fn the_message_counts_reasons_across_nodes_and_says_what_preemption_cannot_do() {
+        let taint = "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }";
+        let m = unschedulable_message(&[
+            vec![taint.to_owned()],
+            vec!["Insufficient cpu".to_owned()],
+            vec![
+                "Insufficient cpu".to_owned(),
+                "Insufficient memory".to_owned(),
+            ],
+        ]);
+        assert_eq!(
+            m,
+            "0/3 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
+        );
+    }
+
+    #[test]
+    fn tolerations_match_taints_by_key_value_and_effect() {
+        let cp = [json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})];
+        assert!(untolerated_taint(&cp, &[]).is_some());
+        let exists = json!({"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"});
+        assert!(untolerated_taint(&cp, &[exists]).is_none());
+        let everything = json!({"operator": "Exists"});
+        assert!(untolerated_taint(&cp, &[everything]).is_none());
+        let other_effect = json!({"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoExecute"});
+        assert!(untolerated_taint(&cp, &[other_effect]).is_some());
+        let prefer = [json!({"key": "k", "effect": "PreferNoSchedule"})];
+        assert!(
+            untolerated_taint(&prefer, &[]).is_none(),
+            "only NoSchedule/NoExecute block"
+        );
+        let equal = [json!({"key": "k", "value": "v", "effect": "NoSchedule"})];
+        assert!(untolerated_taint(&equal, &[json!({"key": "k", "value": "v"})]).is_none());
+        assert!(untolerated_taint(&equal, &[json!({"key": "k", "value": "w"})]).is_some());
+    }
+
+    #[test]
+    fn pods_spread_to_the_node_with_the_most_room() {
+        let state = crate::test_support::fast_state_with("nodes: [{cpu: \"4\"}, {cpu: \"2\"}]\n");
+        let pods = Resource::Pod;
+        for (name, cpu) in [("a", "1"), ("b", "1"), ("c", "1")] {
+            registry::create(&state, pods, "demo", cpu_pod(name, cpu), false).unwrap();
+        }
+        let node_of = |n: &str| {
+            state
+                .store
+                .get(&Key::new(pods, "demo", n))
+                .and_then(|p| p["spec"]["nodeName"].as_str().map(str::to_owned))
+        };
+        assert!(run_until(&state, || ["a", "b", "c"]
+            .iter()
+            .all(|n| node_of(n).is_some())));
+        let on_first = ["a", "b", "c"]
+            .iter()
+            .filter(|n| node_of(n).as_deref() == Some("minikube"))
+            .count();
+        assert_eq!(
+            on_first, 2,
+            "3 left on minikube, 2 on minikube-m02, then 2 and 2, then 1 and 2"
+        );
+    }
+
+    #[test]
     fn default_node_allocatable_parses() {
         let a = Allocatable::of(&NodeSpec::default());
         assert_eq!(a.milli_cpu, 2000);

@@ -115,8 +115,9 @@ pub fn step(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime)
             return;
         }
         Some(mut t) if grace < t.grace_seconds => {
-            // A shorter grace period: the deadline moves earlier, never later.
-            t.deadline = t.deadline.min(t.since + scaled(ctx, grace as f64));
+            // A shorter grace period restarts the kill with it: the deadline moves earlier,
+            // never later.
+            t.deadline = t.deadline.min(ctx.now + scaled(ctx, grace as f64));
             t.grace_seconds = grace;
             t
         }

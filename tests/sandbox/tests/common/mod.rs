@@ -160,14 +160,21 @@ pub fn can(env: &TestEnv, ctx: &str, args: &[&str]) -> String {
     .to_owned()
 }
 
-/// The row of `kubectl get pods` (the table kubectl prints) for pod `name`, split in cells.
-pub fn pod_row(env: &TestEnv, name: &str) -> Vec<String> {
+/// The rows of `kubectl get pods` in `default` (the table kubectl prints), split in cells.
+pub fn pod_rows(env: &TestEnv) -> Vec<Vec<String>> {
     let r = run(env
         .kubectl()
         .args(["get", "pods", "-n", "default", "--no-headers"]));
     r.stdout
         .lines()
         .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The row of `kubectl get pods` for pod `name`, split in cells (empty when not listed).
+pub fn pod_row(env: &TestEnv, name: &str) -> Vec<String> {
+    pod_rows(env)
+        .into_iter()
         .find(|cells| cells.first().map(String::as_str) == Some(name))
         .unwrap_or_default()
 }
