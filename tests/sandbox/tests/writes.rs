@@ -365,3 +365,45 @@ fn the_review_carries_the_reason_and_the_real_request_agrees() {
     ]))
     .expect_code(0);
 }
+
+#[test]
+fn a_dry_run_pod_delete_answers_as_a_graceful_delete_and_keeps_the_pod() {
+    let env = settled_web();
+    let api = Api::new(&env);
+    let (_, list) = api.json("GET", "/api/v1/namespaces/default/pods", None);
+    let name = list["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/namespaces/default/pods/{name}");
+    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": ["All"]});
+    let (code, answer) = api.json("DELETE", &path, Some(&body));
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(
+        answer["metadata"]["deletionGracePeriodSeconds"], 30,
+        "{answer}"
+    );
+    assert!(
+        answer["metadata"]["deletionTimestamp"].is_string(),
+        "{answer}"
+    );
+    let (code, stored) = api.json("GET", &path, None);
+    assert_eq!(code, 200);
+    assert!(
+        stored["metadata"]["deletionTimestamp"].is_null(),
+        "{stored}"
+    );
+    let r = run(env
+        .kubectl()
+        .args(["delete", "pod", &name, "--dry-run=server"]))
+    .expect_code(0);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("pod \"{name}\" deleted (server dry run)")
+    );
+    let (_, stored) = api.json("GET", &path, None);
+    assert!(
+        stored["metadata"]["deletionTimestamp"].is_null(),
+        "{stored}"
+    );
+}

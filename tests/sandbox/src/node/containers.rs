@@ -340,6 +340,8 @@ pub fn exit(
     }
     c.last_terminated = Some(term);
     c.restart_count += 1;
+    // The kubelet ensures the image again before each start (an event, or a pull for Always).
+    c.image_ready = false;
     c.previous_logs = Some(std::mem::take(&mut c.logs));
     let delay = backoff(ctx, c.backoff_n);
     let shown = shown_backoff(c.backoff_n);
