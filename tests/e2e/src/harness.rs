@@ -219,6 +219,20 @@ impl TestEnv {
         }
     }
 
+    /// The kubeconfig's admin context on the sandbox (`todo-sandbox` by default, else the
+    /// scenario platform's name, e.g. `kind-dev`); None on a real cluster.
+    pub fn context(&self) -> Option<String> {
+        self.sandbox.as_ref().map(|sb| sb.context().to_owned())
+    }
+
+    /// The sandbox's read-only context (`todo-sandbox-viewer` by default); None on a real
+    /// cluster.
+    pub fn viewer_context(&self) -> Option<String> {
+        self.sandbox
+            .as_ref()
+            .map(|sb| sb.viewer_context().to_owned())
+    }
+
     /// Create a namespace (ignoring "already exists").
     pub fn create_namespace(&self, ns: &str) {
         let r = run(self.kubectl().args(["create", "namespace", ns]));

@@ -156,9 +156,15 @@ fn event_object(
     {
         o.remove("namespace");
     }
+    // The kubelet reports as its node: the one the pod is bound to.
+    let host = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|_| src.component == "kubelet")
+        .unwrap_or("");
     let mut source = json!({"component": src.component});
-    if src.component == "kubelet" {
-        source["host"] = json!("minikube");
+    if !host.is_empty() {
+        source["host"] = json!(host);
     }
     json!({
         "metadata": {"name": name, "namespace": namespace},
@@ -172,7 +178,7 @@ fn event_object(
         "type": match level { Level::Normal => "Normal", Level::Warning => "Warning" },
         "eventTime": null,
         "reportingComponent": src.component,
-        "reportingInstance": if src.component == "kubelet" { "minikube".to_owned() } else { String::new() },
+        "reportingInstance": host,
     })
 }
 

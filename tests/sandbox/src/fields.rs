@@ -63,6 +63,16 @@ pub fn pod_finished(pod: &Value) -> bool {
     )
 }
 
+/// Whether a pod is being deleted (has a deletionTimestamp).
+pub fn terminating(pod: &Value) -> bool {
+    pod.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+/// `IsPodActive`: not finished and not being deleted (what controllers count).
+pub fn pod_active(pod: &Value) -> bool {
+    !pod_finished(pod) && !terminating(pod)
+}
+
 /// Group objects by namespace.
 pub fn by_namespace(items: &[Value]) -> HashMap<&str, Vec<&Value>> {
     let mut out: HashMap<&str, Vec<&Value>> = HashMap::new();

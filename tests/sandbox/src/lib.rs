@@ -14,9 +14,11 @@ pub mod controllers;
 pub mod events;
 pub mod faults;
 pub mod fields;
+pub mod image_ref;
 pub mod kubeconfig;
 pub mod network;
 pub mod node;
+pub mod platform;
 pub mod quantity;
 pub mod resources;
 pub mod scenario;
@@ -113,7 +115,6 @@ impl Sandbox {
             admin_token: kubeconfig::random_token(),
             viewer_token: kubeconfig::random_token(),
         });
-        let minikube = scenario.minikube;
         let seeds = scenario.objects.clone();
         let state = Arc::new(State::new(scenario));
         bootstrap::bootstrap(&state, &seeds)?;
@@ -128,11 +129,11 @@ impl Sandbox {
         };
         let server = format!("https://127.0.0.1:{}", addr.port());
         let text = kubeconfig::kubeconfig_yaml(
+            &state.topology,
             &server,
             &tls.ca_pem,
             &ctx.admin_token,
             &ctx.viewer_token,
-            minikube,
         );
         kubeconfig::write_private(&kubeconfig, &text)?;
 
@@ -216,6 +217,18 @@ impl Sandbox {
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
     }
+    /// The admin context of the kubeconfig (also its current context).
+    pub fn context(&self) -> &str {
+        &self.state.topology.context
+    }
+    /// The viewer context of the kubeconfig.
+    pub fn viewer_context(&self) -> &str {
+        &self.state.topology.viewer_context
+    }
+    /// The platform, nodes and kubeconfig names this sandbox plays.
+    pub fn topology(&self) -> &platform::Topology {
+        &self.state.topology
+    }
     /// The shared state (store, scenario), for white-box tests.
     pub fn state(&self) -> &Arc<State> {
         &self.state
@@ -239,6 +252,14 @@ impl Sandbox {
     /// Replace the reachable databases.
     pub fn set_databases(&self, dbs: Vec<String>) {
         self.state.scenario_mut().databases = dbs;
+    }
+    /// Replace the images the registry serves.
+    pub fn set_registry(&self, images: Vec<String>) {
+        self.state.scenario_mut().registry = images;
+    }
+    /// Replace the pull errors (e.g. let a registry that timed out answer again).
+    pub fn set_pull_errors(&self, errors: Vec<scenario::PullErrorSpec>) {
+        self.state.scenario_mut().pull_errors = errors;
     }
     /// Keep the kubeconfig directory after drop (for `todo-sandbox up`).
     pub fn keep_files(&mut self) {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::addons::sealed_secrets;
 use crate::apps;
-use crate::fields::{meta, pod_ready};
+use crate::fields::{meta, pod_ready, terminating};
 use crate::resources::Resource;
 use crate::selectors::service_selects;
 use crate::state::{SimState, State};
@@ -140,8 +140,7 @@ fn ask_app(
         .get(meta(pod, "uid"))
         .ok_or(ProxyError::PodNotRunning)?;
     let c = rt
-        .containers
-        .iter()
+        .all()
         .find(|c| c.name == container)
         .ok_or(ProxyError::PodNotRunning)?;
     if !c.is_running() {
@@ -183,7 +182,11 @@ pub fn service_proxy_now(
     let (pods, _) = state.store.list(Resource::Pod, Some(namespace));
     let ready: Vec<&Value> = pods
         .iter()
-        .filter(|p| service_selects(selector, p.pointer("/metadata/labels")) && pod_ready(p))
+        .filter(|p| {
+            service_selects(selector, p.pointer("/metadata/labels"))
+                && pod_ready(p)
+                && !terminating(p)
+        })
         .collect();
     if ready.is_empty() {
         return Err(ProxyError::NoEndpoints);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::platform::Topology;
 use crate::scenario::Scenario;
 use crate::storage::{Key, Store};
 
@@ -17,6 +18,8 @@ pub struct State {
     pub store: Store,
     /// The scenario (faults and databases can change at run time).
     pub scenario: RwLock<Scenario>,
+    /// The platform and nodes the scenario describes (fixed for the sandbox's life).
+    pub topology: Topology,
     /// Controller-private simulation state (pod runtimes, logs, sealing key).
     pub sim: Mutex<SimState>,
     /// API requests served (excluding the `/sandbox` test API).
@@ -33,6 +36,7 @@ impl State {
     pub fn new(scenario: Scenario) -> Self {
         State {
             store: Store::new(),
+            topology: Topology::of(&scenario),
             scenario: RwLock::new(scenario),
             sim: Mutex::new(SimState::default()),
             requests: AtomicU64::new(0),
@@ -84,15 +88,15 @@ impl State {
 pub struct SimState {
     /// Pod runtimes keyed by pod uid.
     pub pods: HashMap<String, crate::node::PodRuntime>,
-    /// Pod IPs handed out so far.
-    pub next_ip: u32,
+    /// Pod IPs handed out so far, per node.
+    pub next_ip: HashMap<String, u32>,
     /// Event aggregation.
     pub events: crate::events::Recorder,
     /// The sealing key, once generated or loaded.
     pub sealing: Option<Arc<crate::addons::sealed_secrets::SealingKey>>,
     /// Why key generation failed, if it did.
     pub sealing_error: Option<String>,
-    /// Images on the node beyond the scenario's (preloaded or pulled).
+    /// Images on the nodes beyond the scenario's (preloaded or pulled): references.
     pub extra_images: HashSet<String>,
     /// EndpointSlice names by `namespace/service`.
     pub slices: HashMap<String, String>,
@@ -106,16 +110,6 @@ pub struct SimState {
     pub gc_due: bool,
     /// Inputs of each Service's endpoints at the last sync (`namespace/name` → hash).
     pub endpoint_fingerprints: HashMap<String, u64>,
-}
-
-impl SimState {
-    /// Whether the node holds `image` (scenario image store, preloaded or pulled).
-    pub fn node_has_image(&self, scenario: &crate::scenario::Scenario, image: &str) -> bool {
-        scenario.node_has_image(image)
-            || self
-                .extra_images
-                .contains(&crate::scenario::normalize_image(image))
-    }
 }
 
 /// Now, RFC 3339 with seconds, as Kubernetes writes timestamps.

@@ -13,9 +13,14 @@ use crate::state::State;
 
 /// A state with fast pod timings and a namespace `demo`.
 pub fn fast_state() -> Arc<State> {
-    let scenario = Scenario::from_yaml(
-        "timings: {scheduleMs: 1, startMs: 1, readyMs: 1, crashBackoffMs: 5}\n",
-    )
+    fast_state_with("")
+}
+
+/// [`fast_state`] with more scenario (YAML, without `timings`).
+pub fn fast_state_with(extra: &str) -> Arc<State> {
+    let scenario = Scenario::from_yaml(&format!(
+        "timings: {{scheduleMs: 1, startMs: 1, readyMs: 1, crashBackoffMs: 5, stopMs: 1}}\n{extra}"
+    ))
     .unwrap();
     let state = Arc::new(State::new(scenario));
     registry::create(

@@ -3,75 +3,12 @@
 //! bookmarks, garbage collection, Status errors, and the fault injection tests rely on.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::process::Command;
+mod common;
 
 use serde_json::{Value, json};
 
+use common::Api;
 use todo_e2e::harness::{TestEnv, run};
-
-struct Api<'a> {
-    env: &'a TestEnv,
-    ca: std::path::PathBuf,
-}
-
-impl<'a> Api<'a> {
-    fn new(env: &'a TestEnv) -> Self {
-        let sb = env.sandbox().expect("a sandbox");
-        let ca = env.write("ca.pem", sb.ca_pem());
-        Api { env, ca }
-    }
-
-    fn curl(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: Option<&Value>,
-        token: Option<&str>,
-    ) -> (u16, String) {
-        let sb = self.env.sandbox().expect("a sandbox");
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "-X",
-            method,
-            "--cacert",
-        ])
-        .arg(&self.ca);
-        cmd.arg("-H").arg(format!(
-            "Authorization: Bearer {}",
-            token.unwrap_or(sb.admin_token())
-        ));
-        if let Some(b) = body {
-            cmd.arg("-H")
-                .arg(format!("Content-Type: {content_type}"))
-                .arg("--data-binary")
-                .arg(b.to_string());
-        }
-        cmd.arg(format!("{}{path}", sb.server_url()));
-        let r = run(&mut cmd);
-        let (body, code) = r.stdout.rsplit_once('\n').unwrap_or(("", "0"));
-        (code.trim().parse().unwrap_or(0), body.to_owned())
-    }
-
-    fn json(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        self.with_type(method, path, "application/json", body)
-    }
-
-    fn with_type(&self, method: &str, path: &str, ct: &str, body: Option<&Value>) -> (u16, Value) {
-        let (code, text) = self.curl(method, path, ct, body, None);
-        (
-            code,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
 
 fn configmap(name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}})

@@ -2,6 +2,8 @@
 //! work against it the way they work against a cluster.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::time::Duration;
 
 use todo_e2e::harness::{TestEnv, run};
@@ -312,15 +314,7 @@ fn helm_installs_upgrades_and_uninstalls_a_chart() {
 #[test]
 fn kubectl_auth_can_i_answers_with_the_sandbox_rbac() {
     let env = TestEnv::sandbox_only("");
-    let can = |ctx: &str, args: &[&str]| {
-        run(env
-            .kubectl()
-            .args(["--context", ctx, "auth", "can-i"])
-            .args(args))
-        .stdout
-        .trim()
-        .to_owned()
-    };
+    let can = |ctx: &str, args: &[&str]| common::can(&env, ctx, args);
     assert_eq!(
         can("todo-sandbox", &["list", "secrets", "-n", "todo"]),
         "yes"

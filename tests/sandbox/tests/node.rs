@@ -3,10 +3,13 @@
 //! killed and restarted), seen through the real kubectl.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use serde_json::Value;
 
+use common::{apply, events, is_ready, pods, wait_for};
 use todo_e2e::harness::{TestEnv, run};
 
 const UNSCHEDULABLE_CPU: &str = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
@@ -54,55 +57,6 @@ spec:
       requests: {{cpu: "{cpu}", memory: 64Mi}}
 "#
     )
-}
-
-fn apply(env: &TestEnv, file: &str, text: &str) {
-    let path = env.write(file, text);
-    run(env.kubectl().args(["apply", "-f"]).arg(&path)).expect_code(0);
-}
-
-fn pods(env: &TestEnv, selector: Option<&str>) -> Vec<Value> {
-    let mut cmd = env.kubectl();
-    cmd.args(["get", "pods", "-n", "default", "-o", "json"]);
-    if let Some(s) = selector {
-        cmd.args(["-l", s]);
-    }
-    run(&mut cmd).expect_code(0).json()["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn events(env: &TestEnv) -> Vec<Value> {
-    run(env
-        .kubectl()
-        .args(["get", "events", "-n", "default", "-o", "json"]))
-    .expect_code(0)
-    .json()["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Poll `check` until it gives a value or `timeout` passes.
-fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return Some(v);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn is_ready(p: &Value) -> bool {
-    p["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
 }
 
 fn unschedulable(p: &Value) -> Option<&Value> {

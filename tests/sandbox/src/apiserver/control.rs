@@ -1,6 +1,6 @@
 //! The sandbox's own control API under `/sandbox/v1/` (admin only, not counted as API
-//! requests): request statistics, and replacing the faults, the reachable databases and the
-//! node's image store at run time.
+//! requests): request statistics, and replacing the faults, the reachable databases, the
+//! nodes' image store, the registry and the pull errors at run time.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -49,6 +49,8 @@ pub async fn serve(
         (Method::PUT, "faults") => replace(&body, |f| state.scenario_mut().faults = f),
         (Method::PUT, "databases") => replace(&body, |d| state.scenario_mut().databases = d),
         (Method::PUT, "images") => replace(&body, |i| state.scenario_mut().node.images = i),
+        (Method::PUT, "registry") => replace(&body, |r| state.scenario_mut().registry = r),
+        (Method::PUT, "pullErrors") => replace(&body, |e| state.scenario_mut().pull_errors = e),
         _ => error_response(&ApiError::no_route()),
     }
 }

@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::Value;
 
+use super::auth::Verb;
 use super::status::ApiError;
 
 /// Response body type.
@@ -80,6 +81,26 @@ impl Query {
     /// `dryRun=All`.
     pub fn dry_run(&self) -> bool {
         self.get("dryRun") == Some("All")
+    }
+
+    /// The API server's check of the `dryRun` option of a write: only `All` is supported
+    /// (422 on the request's options kind otherwise). Reads ignore it.
+    pub fn validate_dry_run(&self, verb: Verb) -> Result<(), ApiError> {
+        let options = match verb {
+            Verb::Create => "CreateOptions",
+            Verb::Update => "UpdateOptions",
+            Verb::Patch => "PatchOptions",
+            Verb::Delete | Verb::DeleteCollection => "DeleteOptions",
+            _ => return Ok(()),
+        };
+        match self.get("dryRun") {
+            None | Some("All") => Ok(()),
+            Some(other) => Err(ApiError::invalid_options(
+                options,
+                "dryRun",
+                &format!("Unsupported value: []string{{{other:?}}}: supported values: \"All\""),
+            )),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod auth;
 pub mod control;
+pub mod delete;
 pub mod discovery;
 pub mod http;
 pub mod logs;
@@ -134,13 +135,17 @@ async fn route(
     let target = parse_target(group, version, rest).ok_or_else(ApiError::no_route)?;
     let query = Query::parse(req.uri().query());
     let verb = verb_of(req.method(), &target, &query)?;
-    auth::authorize(user, verb, &target)?;
+    auth::authorize(state, user, verb, &target)?;
+    query.validate_dry_run(verb)?;
     if target.rt == Resource::SelfSubjectAccessReview {
         if verb != Verb::Create {
             return Err(ApiError::method_not_allowed());
         }
         let review = read_object(req).await?;
-        return Ok(json_response(201, &auth::access_review(user, &review)));
+        return Ok(json_response(
+            201,
+            &auth::access_review(state, user, &review),
+        ));
     }
     match (target.sub, verb) {
         (Some(Subresource::Proxy), _) => proxy::serve(state, &target, req).await,

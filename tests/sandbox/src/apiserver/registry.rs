@@ -1,6 +1,6 @@
 //! Writes that go through the same path for API clients and controllers: metadata
 //! (uid, creationTimestamp, generation, generateName), type defaults, validation, and
-//! generation bumps on spec changes.
+//! generation bumps on spec changes. Deletes are in [`super::delete`].
 
 use serde_json::{Value, json};
 
@@ -48,16 +48,18 @@ pub fn create(
         obj["metadata"]["generation"] = json!(1);
     }
     admission::apply(state, rt, namespace, &mut obj, None)?;
+    let key = Key::new(rt, namespace, &name);
     if dry_run {
+        // As the dry-run storage does: an existing name still conflicts; nothing is kept.
+        if state.store.get(&key).is_some() {
+            return Err(ApiError::already_exists(&rt, &name));
+        }
         return Ok(obj);
     }
-    state
-        .store
-        .create(Key::new(rt, namespace, &name), obj)
-        .map_err(|e| match e {
-            StoreError::AlreadyExists => ApiError::already_exists(&rt, &name),
-            other => ApiError::internal(&format!("{other:?}")),
-        })
+    state.store.create(key, obj).map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::already_exists(&rt, &name),
+        other => ApiError::internal(&format!("{other:?}")),
+    })
 }
 
 /// Body checks every write shares: a JSON object, with this type's apiVersion and kind and a
@@ -197,6 +199,18 @@ pub fn update(
         obj["metadata"]["generation"] = json!(generation + 1);
     }
     if dry_run {
+        // The preconditions still apply; the object keeps the stored resourceVersion.
+        let stored_rv = current.pointer("/metadata/resourceVersion").cloned();
+        if let Some(rv) = obj
+            .pointer("/metadata/resourceVersion")
+            .filter(|v| *v != "")
+            && Some(rv) != stored_rv.as_ref()
+        {
+            return Err(ApiError::conflict(&rt, name));
+        }
+        if let Some(rv) = stored_rv {
+            obj["metadata"]["resourceVersion"] = rv;
+        }
         return Ok(obj);
     }
     state.store.update(&key, obj).map_err(|e| match e {
@@ -204,59 +218,4 @@ pub fn update(
         StoreError::NotFound => ApiError::not_found(&rt, name),
         other => ApiError::internal(&format!("{other:?}")),
     })
-}
-
-/// Delete an object. Dependents are removed by the garbage collector (background
-/// propagation) or orphaned (`orphan`).
-pub fn delete(
-    state: &State,
-    rt: Resource,
-    namespace: &str,
-    name: &str,
-    orphan: bool,
-    dry_run: bool,
-) -> Result<Value, ApiError> {
-    let key = Key::new(rt, namespace, name);
-    if dry_run {
-        return state
-            .store
-            .get(&key)
-            .ok_or_else(|| ApiError::not_found(&rt, name));
-    }
-    let deleted = state
-        .store
-        .delete(&key)
-        .map_err(|_| ApiError::not_found(&rt, name))?;
-    let uid = deleted
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    if orphan {
-        for (k, v) in state.store.all() {
-            let owned = v
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()));
-            if owned {
-                state.store.modify(&k, |o| {
-                    if let Some(refs) = o
-                        .pointer_mut("/metadata/ownerReferences")
-                        .and_then(Value::as_array_mut)
-                    {
-                        refs.retain(|r| r["uid"] != uid.as_str());
-                    }
-                    true
-                });
-            }
-        }
-    }
-    if rt == Resource::Namespace {
-        for (k, _) in state.store.all() {
-            if k.namespace == name {
-                let _ = state.store.delete(&k);
-            }
-        }
-    }
-    Ok(deleted)
 }

@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::auth::Verb;
+use super::delete::{self, DeleteOptions};
 use super::http::{
     Body, Query, include_object, json_response, read_body, read_object, wants_table,
 };
@@ -61,22 +62,18 @@ pub async fn serve(
             Ok(json_response(code, &obj))
         }
         Verb::Delete => {
-            let opts = read_object(req).await.unwrap_or(Value::Null);
-            let deleted = registry::delete(state, rt, ns, name, orphans(query, &opts), dry)?;
+            let body = read_object(req).await.unwrap_or(Value::Null);
+            let opts = DeleteOptions::from_request(query, &body)?;
+            let deleted = delete::delete(state, rt, ns, name, &opts)?;
             Ok(json_response(200, &deleted))
         }
-        Verb::DeleteCollection => delete_collection(state, t, query),
+        Verb::DeleteCollection => {
+            let body = read_object(req).await.unwrap_or(Value::Null);
+            let opts = DeleteOptions::from_request(query, &body)?;
+            delete_collection(state, t, query, &opts)
+        }
         Verb::Proxy => Err(ApiError::method_not_allowed()),
     }
-}
-
-/// Whether a delete orphans the dependents (`propagationPolicy: Orphan`, in the query or the
-/// DeleteOptions body, or the old `orphanDependents: true`).
-fn orphans(query: &Query, opts: &Value) -> bool {
-    let policy = query
-        .get("propagationPolicy")
-        .or_else(|| opts.get("propagationPolicy").and_then(Value::as_str));
-    policy == Some("Orphan") || opts.get("orphanDependents") == Some(&json!(true))
 }
 
 pub(crate) fn selection(query: &Query) -> Result<Selection, ApiError> {
@@ -148,6 +145,7 @@ fn delete_collection(
     state: &Arc<State>,
     t: &Target,
     query: &Query,
+    opts: &DeleteOptions,
 ) -> Result<Response<Body>, ApiError> {
     let selection = selection(query)?;
     let (items, _) = state.store.list(t.rt, t.namespace.as_deref());
@@ -156,7 +154,7 @@ fn delete_collection(
         .filter(|o| selection.matches(o))
         .filter_map(|item| {
             let (ns, name) = (meta(item, "namespace"), meta(item, "name"));
-            registry::delete(state, t.rt, ns, name, false, query.dry_run()).ok()
+            delete::delete(state, t.rt, ns, name, opts).ok()
         })
         .collect();
     Ok(json_response(200, &list_object(t.rt, json!({}), deleted)))

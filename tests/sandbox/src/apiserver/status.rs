@@ -4,6 +4,42 @@ use serde_json::{Value, json};
 
 use crate::resources::ResourceType;
 
+/// One field's validation error: the field path and the detail (`Required value`,
+/// `Invalid value: ...`, `Forbidden: ...`, `Unsupported value: ...`, `Duplicate value: ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field path (`spec.initContainers[0].livenessProbe`).
+    pub field: String,
+    /// What is wrong, starting with the error type's words.
+    pub detail: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: &str, detail: &str) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    /// The cause reason of the error type.
+    fn reason(&self) -> &'static str {
+        let d = self.detail.as_str();
+        if d.starts_with("Required value") {
+            "FieldValueRequired"
+        } else if d.starts_with("Forbidden") {
+            "FieldValueForbidden"
+        } else if d.starts_with("Unsupported value") {
+            "FieldValueNotSupported"
+        } else if d.starts_with("Duplicate value") {
+            "FieldValueDuplicate"
+        } else {
+            "FieldValueInvalid"
+        }
+    }
+}
+
 /// An API error: HTTP code, Status reason, message and details.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -82,13 +118,60 @@ impl ApiError {
             details: Self::details(rt, name),
         }
     }
+    /// 409 Conflict on a failed delete precondition (the API server names the kind here,
+    /// `Operation cannot be fulfilled on Pod "p": ...`).
+    pub fn conflict_because(rt: &ResourceType, name: &str, why: &str) -> Self {
+        let kind = if rt.group.is_empty() {
+            rt.kind.to_owned()
+        } else {
+            format!("{}.{}", rt.kind, rt.group)
+        };
+        ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: format!("Operation cannot be fulfilled on {kind} {name:?}: {why}"),
+            details: Self::details(rt, name),
+        }
+    }
     /// 422 Invalid.
     pub fn invalid(rt: &ResourceType, name: &str, field: &str, detail: &str) -> Self {
+        Self::invalid_fields(rt, name, &[FieldError::new(field, detail)])
+    }
+
+    /// 422 Invalid with every field error the validation found, as `NewInvalid` words it:
+    /// `Deployment.apps "web" is invalid: [a: ..., b: ...]` (no brackets for one).
+    pub fn invalid_fields(rt: &ResourceType, name: &str, errors: &[FieldError]) -> Self {
+        let kind = if rt.group.is_empty() {
+            rt.kind.to_owned()
+        } else {
+            format!("{}.{}", rt.kind, rt.group)
+        };
+        let texts: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.detail))
+            .collect();
+        let all = match texts.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let causes: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"reason": e.reason(), "message": e.detail, "field": e.field}))
+            .collect();
         ApiError {
             code: 422,
             reason: "Invalid",
-            message: format!("{} {name:?} is invalid: {field}: {detail}", rt.kind),
-            details: json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": field}]}),
+            message: format!("{kind} {name:?} is invalid: {all}"),
+            details: json!({"name": name, "group": rt.group, "kind": rt.kind, "causes": causes}),
+        }
+    }
+    /// 422 for invalid request options (`CreateOptions.meta.k8s.io "" is invalid: ...`).
+    pub fn invalid_options(kind: &str, field: &str, detail: &str) -> Self {
+        ApiError {
+            code: 422,
+            reason: "Invalid",
+            message: format!("{kind}.meta.k8s.io \"\" is invalid: {field}: {detail}"),
+            details: json!({"group": "meta.k8s.io", "kind": kind, "causes": [{"reason": "FieldValueNotSupported", "message": detail, "field": field}]}),
         }
     }
     /// 400 BadRequest.

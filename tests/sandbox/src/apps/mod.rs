@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use self::todo::{Database, backend_database, database_log};
 use crate::addons::sealed_secrets;
 use crate::network::ProxyResponse;
-use crate::scenario::{AppKind, Scenario, image_repository, normalize_image};
+use crate::node::runtime::Role;
+use crate::scenario::{AppKind, OnSigterm, Scenario, image_repository, normalize_image};
 use crate::state::SimState;
 
 /// What a container does.
@@ -25,13 +26,38 @@ pub enum Behaviour {
     SealedController,
 }
 
-/// The behaviour of `image`.
-pub fn behaviour_for(scenario: &Scenario, image: &str) -> Behaviour {
-    if image_repository(image).ends_with("sealed-secrets-controller") {
-        Behaviour::SealedController
-    } else {
-        Behaviour::App(scenario.app_for(image))
-    }
+/// What the scenario changes of a container's behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// The exit code of a crash or completion.
+    pub exit_code: Option<i32>,
+    /// The lines logged at start instead of the behaviour's.
+    pub logs: Option<Vec<String>>,
+    /// How long it runs before a crash or completion, in ms.
+    pub run_ms: Option<u64>,
+    /// Whether it ignores SIGTERM (and is killed at the end of the grace period).
+    pub ignores_sigterm: bool,
+}
+
+/// The behaviour of container `container` running `image`, and the scenario's profile of it.
+pub fn behaviour_for(scenario: &Scenario, image: &str, container: &str) -> (Behaviour, Profile) {
+    let rule = scenario.app_rule(image, container);
+    let profile = rule
+        .map(|r| Profile {
+            exit_code: r.exit_code,
+            logs: r.logs.clone(),
+            run_ms: r.run_ms,
+            ignores_sigterm: r.sigterm == OnSigterm::Ignore,
+        })
+        .unwrap_or_default();
+    let behaviour = match rule.and_then(|r| r.kind) {
+        Some(kind) => Behaviour::App(kind),
+        None if image_repository(image).ends_with("sealed-secrets-controller") => {
+            Behaviour::SealedController
+        }
+        None => Behaviour::App(scenario.app_for(image)),
+    };
+    (behaviour, profile)
 }
 
 /// A stable fake digest for an image (hex sha256 of its normalized reference).
@@ -70,7 +96,9 @@ pub fn healthy(b: Behaviour, env: &BTreeMap<String, String>, scenario: &Scenario
         Behaviour::App(AppKind::TodoBackend) => {
             backend_database(env, scenario) == Database::Connected
         }
-        Behaviour::App(AppKind::Crashloop | AppKind::Oom | AppKind::HttpCheck) => false,
+        Behaviour::App(
+            AppKind::Crashloop | AppKind::Oom | AppKind::HttpCheck | AppKind::Complete,
+        ) => false,
         _ => true,
     }
 }
@@ -136,7 +164,7 @@ pub fn startup_logs(
             "INFO:     Loading embeddings index into memory...".to_owned(),
             "INFO:     Allocating 2048 MiB for the vector cache".to_owned(),
         ],
-        Behaviour::App(AppKind::HttpCheck) => Vec::new(),
+        Behaviour::App(AppKind::HttpCheck | AppKind::Complete) => Vec::new(),
         Behaviour::App(AppKind::Generic) => vec![format!("{container}: started")],
         Behaviour::SealedController => vec![
             "controller version: 0.27.1".to_owned(),
@@ -153,17 +181,43 @@ pub enum Lifetime {
     Service,
     /// Exits after starting: exit code and reason.
     Crash(i32, &'static str),
-    /// Runs to completion (http-check).
+    /// Runs to completion: the exit code comes from what it does ([`complete`]).
     Job,
 }
 
-/// The lifetime of a behaviour.
-pub fn lifetime(b: Behaviour) -> Lifetime {
+/// The reason the kubelet gives a container that exited with `code`.
+pub fn exit_reason(code: i32) -> &'static str {
+    if code == 0 { "Completed" } else { "Error" }
+}
+
+/// The lifetime of a behaviour in a container of `role`: services run until stopped, except as
+/// (non-sidecar) init containers, which run to completion.
+pub fn lifetime(b: Behaviour, role: Role, profile: &Profile) -> Lifetime {
+    let crash = |default: i32| profile.exit_code.unwrap_or(default);
     match b {
-        Behaviour::App(AppKind::Crashloop) => Lifetime::Crash(1, "Error"),
+        Behaviour::App(AppKind::Crashloop) => Lifetime::Crash(crash(1), exit_reason(crash(1))),
         Behaviour::App(AppKind::Oom) => Lifetime::Crash(137, "OOMKilled"),
-        Behaviour::App(AppKind::HttpCheck) => Lifetime::Job,
+        Behaviour::App(AppKind::HttpCheck | AppKind::Complete) => Lifetime::Job,
+        _ if role == Role::Init => Lifetime::Job,
         _ => Lifetime::Service,
+    }
+}
+
+/// A run to completion: the exit code and the lines logged. The http-check job GETs its URL;
+/// the backend image run as an init container migrates its database (failing when the
+/// database is unreachable); anything else exits with the profile's code (0).
+pub fn complete(
+    b: Behaviour,
+    profile: &Profile,
+    env: &BTreeMap<String, String>,
+    scenario: &Scenario,
+) -> Option<(i32, Vec<String>)> {
+    match b {
+        Behaviour::App(AppKind::HttpCheck) => None,
+        Behaviour::App(AppKind::TodoBackend) if profile.exit_code.is_none() => {
+            Some(todo::migrate(env, scenario))
+        }
+        _ => Some((profile.exit_code.unwrap_or(0), Vec::new())),
     }
 }
 

@@ -113,6 +113,34 @@ pub fn frontend(path: &str) -> ProxyResponse {
     }
 }
 
+/// The backend image run as an init container (`alembic upgrade head`): the exit code and
+/// what the migration logs. It needs the database the app needs.
+pub fn migrate(env: &BTreeMap<String, String>, scenario: &Scenario) -> (i32, Vec<String>) {
+    let mut out = vec!["INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.".to_owned()];
+    let failure = match backend_database(env, scenario) {
+        Database::Connected => {
+            out.push("INFO  [alembic.runtime.migration] Will assume transactional DDL.".into());
+            out.push(
+                "INFO  [alembic.runtime.migration] Running upgrade  -> 3f2a1c9d7b10, create users and todos tables"
+                    .into(),
+            );
+            return (0, out);
+        }
+        Database::Unreachable(url) => {
+            let host = url::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at \"{host}\", port 5432 failed: Connection refused"
+            )
+        }
+        other => format!("ERROR [alembic.env] {}", database_detail(&other)),
+    };
+    out.push(failure);
+    (1, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +181,25 @@ mod tests {
             Database::Invalid
         );
         assert_eq!(backend_database(&BTreeMap::new(), &s), Database::NotSet);
+    }
+
+    #[test]
+    fn the_migration_fails_without_its_database_and_names_the_host() {
+        let s = Scenario::default();
+        let (code, lines) = migrate(
+            &env("postgresql://u:p@ep-demo-123456.us-east-2.aws.neon.tech/todo"),
+            &s,
+        );
+        assert_eq!(code, 0);
+        assert!(lines.last().unwrap().contains("Running upgrade"));
+        let (code, lines) = migrate(&env("postgresql://u:hunter2@db.example/todo"), &s);
+        assert_eq!(code, 1);
+        let last = lines.last().unwrap();
+        assert!(
+            last.contains("connection to server at \"db.example\""),
+            "{last}"
+        );
+        assert!(!last.contains("hunter2"));
+        assert_eq!(migrate(&BTreeMap::new(), &s).0, 1);
     }
 }

@@ -1,6 +1,9 @@
 //! The Endpoints and EndpointSlice controllers: for every Service with a selector, the
 //! matching pods' IPs split into ready and not-ready addresses, with target ports resolved
-//! (named ports through each pod's container ports). Writes only on change.
+//! (named ports through each pod's container ports). A pod being deleted leaves the
+//! Endpoints at once and stays in its EndpointSlice as `ready: false, terminating: true`
+//! (`serving` still following its Ready condition) until it is gone, as the controllers of
+//! Kubernetes 1.33 do; `publishNotReadyAddresses` publishes every pod. Writes only on change.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashSet};
@@ -8,8 +11,11 @@ use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value, json};
 
+use crate::apiserver::delete::{self, DeleteOptions};
 use crate::apiserver::registry;
-use crate::fields::{by_namespace, controller_uid, meta, owner_ref, pod_finished, pod_ready};
+use crate::fields::{
+    by_namespace, controller_uid, meta, owner_ref, pod_finished, pod_ready, terminating,
+};
 use crate::network::resolve_target_port;
 use crate::resources::Resource;
 use crate::selectors::service_selects;
@@ -70,7 +76,13 @@ pub fn reconcile(state: &State, pods: &[Value]) {
         if state.sim().endpoint_fingerprints.get(&id) == Some(&fp) {
             continue;
         }
-        sync_endpoints(state, svc, &selected, &svc_ports);
+        let publish = publish_not_ready(svc);
+        let listed: Vec<&Value> = selected
+            .iter()
+            .filter(|p| publish || !terminating(p))
+            .copied()
+            .collect();
+        sync_endpoints(state, svc, &listed, &svc_ports);
         sync_slice(state, svc, &selected, &svc_ports);
         state.sim().endpoint_fingerprints.insert(id, fp);
     }
@@ -84,12 +96,24 @@ pub fn reconcile(state: &State, pods: &[Value]) {
         .collect();
     for k in stale {
         if let Some((ns, name)) = k.split_once('/') {
-            let _ = registry::delete(state, Resource::Endpoints, ns, name, false, false);
+            let _ = delete::delete(
+                state,
+                Resource::Endpoints,
+                ns,
+                name,
+                &DeleteOptions::default(),
+            );
         }
         let mut sim = state.sim();
         sim.managed_endpoints.remove(&k);
         sim.slices.remove(&k);
     }
+}
+
+fn publish_not_ready(svc: &Value) -> bool {
+    svc.pointer("/spec/publishNotReadyAddresses")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn ports_for(pod: &Value, svc_ports: &[&Value]) -> PortSet {
@@ -148,7 +172,7 @@ fn sync_endpoints(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Val
         }
         let addr = json!({"ip": ip(pod), "nodeName": pod.pointer("/spec/nodeName").cloned().unwrap_or(json!("minikube")), "targetRef": target_ref(pod)});
         let entry = groups.entry(ports).or_default();
-        if pod_ready(pod) {
+        if pod_ready(pod) || publish_not_ready(svc) {
             entry.0.push(addr);
         } else {
             entry.1.push(addr);
@@ -215,7 +239,8 @@ fn sync_endpoints(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Val
 
 /// The EndpointSlice's endpoints (one per pod with the first set of resolved ports, as the
 /// controller groups them) and its ports.
-fn slice_contents(pods: &[&Value], svc_ports: &[&Value]) -> (Vec<Value>, Vec<Value>) {
+fn slice_contents(svc: &Value, pods: &[&Value], svc_ports: &[&Value]) -> (Vec<Value>, Vec<Value>) {
+    let publish = publish_not_ready(svc);
     let mut sorted: Vec<&&Value> = pods.iter().collect();
     sorted.sort_by_key(|p| ip(p).to_owned());
     let mut ports: Option<PortSet> = None;
@@ -230,10 +255,11 @@ fn slice_contents(pods: &[&Value], svc_ports: &[&Value]) -> (Vec<Value>, Vec<Val
         } else if ports.as_ref() != Some(&p) {
             continue;
         }
-        let ready = pod_ready(pod);
+        let serving = publish || pod_ready(pod);
+        let stopping = terminating(pod);
         endpoints.push(json!({
             "addresses": [ip(pod)],
-            "conditions": {"ready": ready, "serving": ready, "terminating": false},
+            "conditions": {"ready": publish || (serving && !stopping), "serving": serving, "terminating": stopping},
             "nodeName": pod.pointer("/spec/nodeName").cloned().unwrap_or(json!("minikube")),
             "targetRef": target_ref(pod),
         }));
@@ -278,7 +304,7 @@ fn find_slice(state: &State, ns: &str, name: &str) -> Option<Value> {
 fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value]) {
     let ns = meta(svc, "namespace");
     let name = meta(svc, "name");
-    let (endpoints, ports) = slice_contents(pods, svc_ports);
+    let (endpoints, ports) = slice_contents(svc, pods, svc_ports);
     let mut labels = svc
         .pointer("/metadata/labels")
         .and_then(Value::as_object)

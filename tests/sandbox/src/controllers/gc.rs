@@ -1,11 +1,13 @@
 //! The garbage collector: background propagation. An object whose ownerReferences all point
-//! to objects that no longer exist is deleted; references to missing owners are dropped when
-//! other owners remain. Runs after deletions only (and once at start).
+//! to objects that no longer exist is deleted (as an API DELETE: pods terminate gracefully);
+//! references to missing owners are dropped when other owners remain. Runs after deletions
+//! only (and once at start).
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::apiserver::delete::{self, DeleteOptions};
 use crate::state::State;
 
 /// Collect garbage if an object was deleted since the last run.
@@ -59,7 +61,12 @@ fn collect(state: &State) -> usize {
             continue;
         }
         if missing.len() == owners.len() {
-            if state.store.delete(key).is_ok() {
+            // A pod being deleted already is left to the kubelet.
+            if obj.pointer("/metadata/deletionTimestamp").is_some() {
+                continue;
+            }
+            let opts = DeleteOptions::default();
+            if delete::delete(state, key.resource, &key.namespace, &key.name, &opts).is_ok() {
                 deleted += 1;
             }
         } else {

@@ -91,7 +91,7 @@ pub fn reconcile_all(state: &Arc<State>, full: bool) {
         replicaset::reconcile(state, &pods);
     }
     let t2 = now.elapsed();
-    deployment::reconcile(state);
+    deployment::reconcile(state, full.then_some(pods.as_slice()));
     let t3 = now.elapsed();
     if full {
         endpoints::reconcile(state, &pods);
@@ -164,7 +164,9 @@ mod tests {
             false,
         )
         .unwrap();
-        assert!(run_until(&state, || complete(&state)));
+        // The old pods terminate gracefully: wait until they are gone too.
+        let pods_left = |state: &Arc<State>| state.store.list(Resource::Pod, Some("demo")).0.len();
+        assert!(run_until(&state, || complete(&state) && pods_left(&state) == 2));
         let (sets, _) = state.store.list(Resource::ReplicaSet, Some("demo"));
         assert_eq!(sets.len(), 2);
         let (pods, _) = state.store.list(Resource::Pod, Some("demo"));

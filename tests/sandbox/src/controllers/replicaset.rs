@@ -1,12 +1,18 @@
-//! The ReplicaSet controller: keeps `spec.replicas` pods per ReplicaSet (creating
+//! The ReplicaSet controller: keeps `spec.replicas` active pods per ReplicaSet (creating
 //! `<rs>-<5 chars>`, deleting unscheduled, then unready, then newest pods first) and writes
-//! the ReplicaSet status.
+//! the ReplicaSet status. As kube-controller-manager 1.33 does, a pod being deleted is not
+//! active: a replacement is created at once and `status.replicas` does not count it;
+//! `status.terminatingReplicas` counts such pods only when the scenario turns on the
+//! `DeploymentReplicaSetTerminatingReplicas` feature gate (alpha, off by default in 1.33).
 
 use serde_json::{Value, json};
 
+use crate::apiserver::delete::{self, DeleteOptions};
 use crate::apiserver::registry;
 use crate::events::{Level, Source};
-use crate::fields::{by_owner, condition_true, meta, owner_ref, pod_finished, pod_ready};
+use crate::fields::{
+    by_owner, condition_true, meta, owner_ref, pod_active, pod_finished, pod_ready, terminating,
+};
 use crate::resources::Resource;
 use crate::state::State;
 use crate::storage::Key;
@@ -59,13 +65,16 @@ fn deletion_rank(
 pub fn reconcile(state: &State, pods: &[Value]) {
     let (sets, _) = state.store.list(Resource::ReplicaSet, None);
     let owned = by_owner(pods);
+    let gate = state.scenario().feature_gates.terminating_replicas;
     for rs in &sets {
-        let mine: Vec<&Value> = owned
-            .get(meta(rs, "uid"))
-            .map(|v| v.iter().filter(|p| !pod_finished(p)).copied().collect())
-            .unwrap_or_default();
-        let mine = scale(state, rs, mine);
-        write_status(state, rs, &mine);
+        let all: &[&Value] = owned.get(meta(rs, "uid")).map_or(&[], Vec::as_slice);
+        let active: Vec<&Value> = all.iter().filter(|p| pod_active(p)).copied().collect();
+        let stopping = all
+            .iter()
+            .filter(|p| terminating(p) && !pod_finished(p))
+            .count();
+        let active = scale(state, rs, active);
+        write_status(state, rs, &active, gate.then_some(stopping));
     }
 }
 
@@ -94,7 +103,15 @@ fn scale<'a>(state: &State, rs: &Value, mut mine: Vec<&'a Value>) -> Vec<&'a Val
         for pod in victims {
             let pod_name = meta(pod, "name");
             let ns = meta(rs, "namespace");
-            if registry::delete(state, Resource::Pod, ns, pod_name, false, false).is_ok() {
+            if delete::delete(
+                state,
+                Resource::Pod,
+                ns,
+                pod_name,
+                &DeleteOptions::default(),
+            )
+            .is_ok()
+            {
                 let msg = format!("Deleted pod: {pod_name}");
                 state
                     .sim()
@@ -106,8 +123,9 @@ fn scale<'a>(state: &State, rs: &Value, mut mine: Vec<&'a Value>) -> Vec<&'a Val
     mine
 }
 
-/// The ReplicaSet's status from its pods: replicas, fully labelled, ready, available.
-fn write_status(state: &State, rs: &Value, mine: &[&Value]) {
+/// The ReplicaSet's status from its active pods: replicas, fully labelled, ready,
+/// available, and (with the feature gate) the terminating ones.
+fn write_status(state: &State, rs: &Value, mine: &[&Value], terminating: Option<usize>) {
     let min_ready = rs
         .pointer("/spec/minReadySeconds")
         .and_then(Value::as_i64)
@@ -139,6 +157,9 @@ fn write_status(state: &State, rs: &Value, mine: &[&Value]) {
     }
     if let Some(g) = rs.pointer("/metadata/generation") {
         status["observedGeneration"] = g.clone();
+    }
+    if let Some(n) = terminating {
+        status["terminatingReplicas"] = json!(n);
     }
     if rs.get("status") == Some(&status) {
         return;

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::HOST_IP;
 use crate::fields::meta;
 
 fn decode_b64(v: &str) -> Option<String> {
@@ -171,10 +170,10 @@ fn field_ref(namespace: &str, pod: &Value, path: &str) -> String {
         "metadata.name" => meta(pod, "name").to_owned(),
         "metadata.namespace" => namespace.to_owned(),
         "metadata.uid" => meta(pod, "uid").to_owned(),
-        "spec.nodeName" => field("/spec/nodeName", "minikube"),
+        "spec.nodeName" => field("/spec/nodeName", ""),
         "spec.serviceAccountName" => field("/spec/serviceAccountName", "default"),
         "status.podIP" => field("/status/podIP", ""),
-        "status.hostIP" => HOST_IP.to_owned(),
+        "status.hostIP" => field("/status/hostIP", ""),
         _ => String::new(),
     }
 }

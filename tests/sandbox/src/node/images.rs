@@ -1,26 +1,44 @@
 //! Images: the default pull policy (one definition, also used at admission), the kubelet's
-//! pull decision against the node's image store and the scenario's registry, and the pull
-//! events and waiting reasons (ErrImagePull, ImagePullBackOff, ErrImageNeverPull) with the
-//! container runtime's messages.
+//! decision against the node's image store ([`super::image_store`]: tags and digests) and the
+//! scenario's registry, and the pull itself with the kubelet's events and waiting reasons:
+//! InvalidImageName for a reference it cannot parse, ErrImageNeverPull, a pull that takes
+//! `timings.pullMs`, ErrImagePull with the runtime's error ([`super::pull_errors`]) and then
+//! ImagePullBackOff.
 
 use serde_json::Value;
 
+use super::image_store::{self, StoredImage};
+use super::pull_errors;
 use super::{CState, ContainerRuntime, Ctx, src};
 use crate::events::Level;
-use crate::scenario::{image_repository, image_tag, normalize_image};
+use crate::image_ref::{ImageRef, invalid_image_message};
+use crate::scenario::{PullFailure, image_tag};
 use crate::state::SimState;
 
-/// What the kubelet does about an image.
+/// What the kubelet does about an image, by pull policy alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Use the node's copy.
+    UseLocal,
+    /// Ask the registry.
+    Pull,
+    /// Not on the node, and policy Never.
+    NeverMissing,
+}
+
+/// What happens to an image now.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pull {
     /// Already on the node.
-    Present,
-    /// Pulled from the registry.
-    Pulled,
+    Present(StoredImage),
+    /// The registry serves it.
+    Pulled(StoredImage),
     /// Not on the node, and policy Never.
     NeverMissing,
     /// The pull fails.
-    Fails,
+    Fails(PullFailure),
+    /// The reference does not parse (the kubelet's message).
+    Invalid(String),
 }
 
 /// The API server's default pull policy (`SetDefaults_Container`): Always when the tag is
@@ -33,115 +51,210 @@ pub fn default_pull_policy(image: &str) -> &'static str {
     if latest { "Always" } else { "IfNotPresent" }
 }
 
-/// The kubelet's image decision. `Always` asks the registry even when the node has the
+/// The kubelet's decision by policy. `Always` asks the registry even when the node has the
 /// image, so a locally built `:latest` image fails offline, as on minikube.
-pub fn pull_decision(policy: &str, on_node: bool, in_registry: bool) -> Pull {
+pub fn pull_decision(policy: &str, on_node: bool) -> Decision {
     match policy {
-        "Never" if on_node => Pull::Present,
-        "Never" => Pull::NeverMissing,
-        "Always" if in_registry => Pull::Pulled,
-        "Always" => Pull::Fails,
-        _ if on_node => Pull::Present,
-        _ if in_registry => Pull::Pulled,
-        _ => Pull::Fails,
+        "Never" if on_node => Decision::UseLocal,
+        "Never" => Decision::NeverMissing,
+        "Always" => Decision::Pull,
+        _ if on_node => Decision::UseLocal,
+        _ => Decision::Pull,
     }
 }
 
-/// The decision for container `c` now.
-pub fn decide(ctx: &Ctx<'_>, sim: &SimState, c: &ContainerRuntime) -> Pull {
-    let on_node = sim.node_has_image(&ctx.scenario, &c.image);
-    let in_registry = ctx.scenario.registry_has_image(&c.image);
-    pull_decision(&c.pull_policy, on_node, in_registry)
+/// How a pull of `r` fails when the registry does not serve it: the scenario's rule for the
+/// image or its repository, else not found when the registry has the repository (a typo'd
+/// tag), else denied (no such repository).
+fn failure(ctx: &Ctx<'_>, r: &ImageRef, registry: &[StoredImage]) -> PullFailure {
+    let matches = |rule: &str| {
+        ImageRef::parse(rule).is_ok_and(|p| {
+            p == *r || (p.tag.is_none() && p.digest.is_none() && p.repository() == r.repository())
+        })
+    };
+    ctx.scenario
+        .pull_errors
+        .iter()
+        .find(|e| matches(&e.image))
+        .map(|e| e.error)
+        .unwrap_or_else(|| {
+            if image_store::has_repository(registry, r) {
+                PullFailure::NotFound
+            } else {
+                PullFailure::Denied
+            }
+        })
 }
 
-/// Get `c`'s image onto the node, with the kubelet's events. True when it is there; else
-/// the container waits in ErrImageNeverPull or ErrImagePull.
-pub fn pull(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, c: &mut ContainerRuntime) -> bool {
-    let image = c.image.clone();
-    let source = src(pod, Some(&c.name));
+/// The decision for container `c` on node `node` now.
+pub fn decide(ctx: &Ctx<'_>, sim: &SimState, c: &ContainerRuntime, node: &str) -> Pull {
+    let r = match ImageRef::parse(&c.image) {
+        Ok(r) => r,
+        Err(e) => return Pull::Invalid(invalid_image_message(&c.image, &e)),
+    };
+    let store = image_store::node_store(&ctx.scenario, sim, ctx.node_index(node));
+    let local = image_store::find(&store, &r).cloned();
+    match pull_decision(&c.pull_policy, local.is_some()) {
+        Decision::UseLocal => local.map_or(Pull::NeverMissing, Pull::Present),
+        Decision::NeverMissing => Pull::NeverMissing,
+        Decision::Pull => {
+            let registry = image_store::registry_store(&ctx.scenario);
+            match image_store::find(&registry, &r) {
+                Some(img) => Pull::Pulled(img.clone()),
+                None => Pull::Fails(failure(ctx, &r, &registry)),
+            }
+        }
+    }
+}
+
+/// The image as the kubelet names it in events: `:latest` added when neither a tag nor a
+/// digest is written (`applyDefaultImageTag`).
+pub fn requested(image: &str) -> String {
+    match ImageRef::parse(image) {
+        Ok(r) if r.tag.is_none() && r.digest.is_none() => format!("{image}:latest"),
+        _ => image.to_owned(),
+    }
+}
+
+/// Go's rendering of a pull duration (`812ms`, `1.5s`).
+fn go_duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        let s = format!("{:.3}", ms as f64 / 1000.0);
+        format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+/// The node now has `img` as `r` named it.
+fn on_node(c: &mut ContainerRuntime, r: &ImageRef, img: &StoredImage, ctx: &Ctx<'_>) {
+    c.image_ready = true;
+    c.image_id = image_store::image_id(r, &img.digest, ctx.runtime());
+}
+
+/// Get `c`'s image onto the node `node`, with the kubelet's events. True when it is there;
+/// else the container waits (Pulling, InvalidImageName, ErrImageNeverPull, ErrImagePull).
+pub fn pull(
+    ctx: &Ctx<'_>,
+    sim: &mut SimState,
+    pod: &Value,
+    c: &mut ContainerRuntime,
+    node: &str,
+) -> bool {
+    let image = requested(&c.image);
+    let source = src(pod, Some(c));
     let emit = |sim: &mut SimState, level, reason: &str, msg: &str| {
         sim.events.emit(ctx.state, &source, level, reason, msg);
     };
     let retry = ctx.ms(ctx.scenario.timings.crash_backoff_ms);
-    match decide(ctx, sim, c) {
-        Pull::Present => {
+    let r = ImageRef::parse(&c.image);
+    match (decide(ctx, sim, c, node), r) {
+        (Pull::Invalid(message), _) | (_, Err(message)) => {
+            emit(sim, Level::Warning, "InspectFailed", &message);
+            emit(sim, Level::Warning, "Failed", "Error: InvalidImageName");
+            c.state = CState::Waiting {
+                reason: "InvalidImageName",
+                message,
+                retry: ctx.ms(3_600_000),
+            };
+            false
+        }
+        (Pull::Present(img), Ok(r)) => {
             let msg = format!("Container image {image:?} already present on machine");
             emit(sim, Level::Normal, "Pulled", &msg);
+            on_node(c, &r, &img, ctx);
+            true
         }
-        Pull::Pulled => {
-            sim.extra_images.insert(normalize_image(&image));
-            emit(
-                sim,
-                Level::Normal,
-                "Pulling",
-                &format!("Pulling image {image:?}"),
-            );
-            let msg = format!(
-                "Successfully pulled image {image:?} in 812ms (812ms including waiting). Image size: 52428800 bytes."
-            );
-            emit(sim, Level::Normal, "Pulled", &msg);
-        }
-        Pull::NeverMissing => {
-            let message = never_pull(ctx, sim, pod, &c.name, &image);
+        (Pull::NeverMissing, _) => {
+            let message = never_pull(ctx, sim, pod, c);
             c.state = CState::Waiting {
                 reason: "ErrImageNeverPull",
                 message,
                 retry,
             };
-            return false;
+            false
         }
-        Pull::Fails => {
-            let reason = pull_denied(&image);
-            emit(
-                sim,
-                Level::Normal,
-                "Pulling",
-                &format!("Pulling image {image:?}"),
-            );
-            let msg = format!("Failed to pull image {image:?}: {reason}");
-            emit(sim, Level::Warning, "Failed", &msg);
-            emit(sim, Level::Warning, "Failed", "Error: ErrImagePull");
-            c.state = CState::Waiting {
-                reason: "ErrImagePull",
-                message: reason,
-                retry,
+        (outcome, Ok(r)) => fetch(ctx, sim, pod, c, &r, outcome),
+    }
+}
+
+/// Pull from the registry (after `timings.pullMs`): the image is on the node, or the
+/// container waits in ErrImagePull with the runtime's error.
+fn fetch(
+    ctx: &Ctx<'_>,
+    sim: &mut SimState,
+    pod: &Value,
+    c: &mut ContainerRuntime,
+    r: &ImageRef,
+    outcome: Pull,
+) -> bool {
+    let image = requested(&c.image);
+    let source = src(pod, Some(c));
+    let emit = |sim: &mut SimState, level, reason: &str, msg: &str| {
+        sim.events.emit(ctx.state, &source, level, reason, msg);
+    };
+    let pull_ms = ctx.scenario.timings.pull_ms;
+    if !matches!(c.state, CState::Pulling { .. }) {
+        emit(
+            sim,
+            Level::Normal,
+            "Pulling",
+            &format!("Pulling image {image:?}"),
+        );
+        if pull_ms > 0 {
+            c.state = CState::Pulling {
+                until: ctx.ms(pull_ms),
             };
             return false;
         }
     }
-    c.image_ready = true;
-    true
+    if let Pull::Pulled(img) = outcome {
+        let entry = match &r.tag {
+            Some(t) => format!("{}:{t}@{}", r.repository(), img.digest),
+            None => format!("{}@{}", r.repository(), img.digest),
+        };
+        sim.extra_images.insert(entry);
+        let took = go_duration(if pull_ms > 0 { pull_ms } else { 812 });
+        let msg = format!(
+            "Successfully pulled image {image:?} in {took} ({took} including waiting). Image size: {} bytes.",
+            img.size
+        );
+        emit(sim, Level::Normal, "Pulled", &msg);
+        on_node(c, r, &img, ctx);
+        return true;
+    }
+    let failure = match outcome {
+        Pull::Fails(f) => f,
+        _ => PullFailure::Denied,
+    };
+    let reason = pull_errors::message(r, failure, ctx.runtime());
+    emit(
+        sim,
+        Level::Warning,
+        "Failed",
+        &format!("Failed to pull image {image:?}: {reason}"),
+    );
+    emit(sim, Level::Warning, "Failed", "Error: ErrImagePull");
+    c.state = CState::Waiting {
+        reason: "ErrImagePull",
+        message: reason,
+        retry: ctx.ms(ctx.scenario.timings.crash_backoff_ms),
+    };
+    false
 }
 
-/// Docker's answer for an image no registry serves.
-fn pull_denied(image: &str) -> String {
-    let full = normalize_image(image);
-    let host = full.split('/').next().unwrap_or("");
-    let qualified = if full.contains('/')
-        && (host.contains('.') || host.contains(':') || host == "localhost")
-    {
-        full.clone()
-    } else if full.contains('/') {
-        format!("docker.io/{full}")
-    } else {
-        format!("docker.io/library/{full}")
-    };
+/// The waiting message during a pull back-off: the kubelet wraps the last pull error.
+pub fn back_off_message(image: &str, last_error: &str) -> String {
     format!(
-        "Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied (manifest for {qualified} not found)",
-        image_repository(image)
+        "Back-off pulling image {:?}: ErrImagePull: {last_error}",
+        requested(image)
     )
 }
 
 /// The events of a pull back-off.
-pub fn back_off_events(
-    ctx: &Ctx<'_>,
-    sim: &mut SimState,
-    pod: &Value,
-    container: &str,
-    image: &str,
-) {
-    let source = src(pod, Some(container));
-    let msg = format!("Back-off pulling image {image:?}");
+pub fn back_off_events(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, c: &ContainerRuntime) {
+    let source = src(pod, Some(c));
+    let msg = format!("Back-off pulling image {:?}", requested(&c.image));
     sim.events
         .emit(ctx.state, &source, Level::Normal, "BackOff", &msg);
     sim.events.emit(
@@ -153,17 +266,14 @@ pub fn back_off_events(
     );
 }
 
-/// Record that `image` is missing and the pull policy is Never (the kubelet's events), and
-/// return the container's waiting message.
-pub fn never_pull(
-    ctx: &Ctx<'_>,
-    sim: &mut SimState,
-    pod: &Value,
-    container: &str,
-    image: &str,
-) -> String {
-    let msg = format!("Container image {image:?} is not present with pull policy of Never");
-    let source = src(pod, Some(container));
+/// Record that `c`'s image is missing and the pull policy is Never (the kubelet's events),
+/// and return the container's waiting message.
+pub fn never_pull(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, c: &ContainerRuntime) -> String {
+    let msg = format!(
+        "Container image {:?} is not present with pull policy of Never",
+        requested(&c.image)
+    );
+    let source = src(pod, Some(c));
     sim.events.emit(
         ctx.state,
         &source,
@@ -211,13 +321,24 @@ mod tests {
     }
 
     #[test]
-    fn pull_decisions_follow_policy_node_store_and_registry() {
-        assert_eq!(pull_decision("IfNotPresent", true, false), Pull::Present);
-        assert_eq!(pull_decision("IfNotPresent", false, true), Pull::Pulled);
-        assert_eq!(pull_decision("IfNotPresent", false, false), Pull::Fails);
-        assert_eq!(pull_decision("Never", true, false), Pull::Present);
-        assert_eq!(pull_decision("Never", false, true), Pull::NeverMissing);
-        assert_eq!(pull_decision("Always", true, false), Pull::Fails);
-        assert_eq!(pull_decision("Always", false, true), Pull::Pulled);
+    fn pull_decisions_follow_policy_and_node_store() {
+        assert_eq!(pull_decision("IfNotPresent", true), Decision::UseLocal);
+        assert_eq!(pull_decision("IfNotPresent", false), Decision::Pull);
+        assert_eq!(pull_decision("Never", true), Decision::UseLocal);
+        assert_eq!(pull_decision("Never", false), Decision::NeverMissing);
+        assert_eq!(pull_decision("Always", true), Decision::Pull);
+    }
+
+    #[test]
+    fn events_name_the_image_with_its_default_tag() {
+        assert_eq!(requested("nginx"), "nginx:latest");
+        assert_eq!(requested("nginx:1.27"), "nginx:1.27");
+        assert_eq!(go_duration(812), "812ms");
+        assert_eq!(go_duration(1500), "1.5s");
+        assert_eq!(go_duration(2000), "2s");
+        assert_eq!(
+            back_off_message("app", "boom"),
+            "Back-off pulling image \"app:latest\": ErrImagePull: boom"
+        );
     }
 }

@@ -1,251 +1,39 @@
-//! The simulated node: the kubelet's pod runtimes (one per pod it runs), driven by
-//! [`reconcile`]: scheduling ([`scheduler`]), image pulls ([`images`]), env resolution
-//! ([`env`]), the container state machine ([`containers`]), probes ([`probes`]) and pod status
-//! ([`status`]). The Node object itself is in [`object`].
+//! The simulated node: the kubelet's pod runtimes (one per pod it runs, see [`runtime`]),
+//! driven by [`reconcile`]: scheduling ([`scheduler`]), image pulls ([`images`]), env
+//! resolution ([`env`]), init containers and native sidecars in order ([`init`]), the
+//! container state machine ([`containers`]), probes ([`probes`]), graceful termination of
+//! deleted pods ([`termination`]) and pod status ([`status`]). The Node object itself is in
+//! [`object`].
 
 pub mod containers;
 pub mod env;
+pub mod image_store;
 pub mod images;
+pub mod init;
 pub mod object;
+pub mod phase;
 pub mod probes;
+pub mod pull_errors;
+pub mod runtime;
 pub mod scheduler;
 pub mod status;
+pub mod termination;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use self::probes::{ProbeClock, liveness_due, probe, probe_due};
+use self::probes::{liveness_due, probe, probe_due};
+pub use self::runtime::{CState, ContainerRuntime, PodRuntime, Role, Slot, Terminated};
 use self::status::write_status;
-use crate::apps::{self, Behaviour, Lifetime};
+use crate::apps::{self, Lifetime};
 use crate::events::Source;
 use crate::fields::meta;
-use crate::quantity::{self, Requests};
+use crate::platform::{Runtime, Topology};
 use crate::resources::Resource;
 use crate::scenario::Scenario;
 use crate::state::{SimState, State};
 use crate::storage::Key;
-
-/// The node's internal IP (minikube's default).
-pub const HOST_IP: &str = "192.168.49.2";
-
-/// Keep at most this many log lines per container.
-const MAX_LOG_LINES: usize = 2000;
-
-/// A terminated container instance.
-#[derive(Debug, Clone)]
-pub struct Terminated {
-    /// Exit code.
-    pub exit_code: i32,
-    /// Error, OOMKilled, Completed.
-    pub reason: String,
-    /// startedAt.
-    pub started: String,
-    /// finishedAt.
-    pub finished: String,
-    /// containerID.
-    pub container_id: String,
-}
-
-/// A container's state.
-#[derive(Debug, Clone)]
-pub enum CState {
-    /// Not yet prepared (pod not scheduled).
-    Pending,
-    /// Image and env are ready; starts at `at`.
-    Creating {
-        /// When the container starts.
-        at: Instant,
-    },
-    /// Waiting with a reason; reconsidered at `retry`.
-    Waiting {
-        /// ErrImagePull, ImagePullBackOff, ErrImageNeverPull, CreateContainerConfigError, CrashLoopBackOff.
-        reason: &'static str,
-        /// Message.
-        message: String,
-        /// When to reconsider.
-        retry: Instant,
-    },
-    /// Running.
-    Running {
-        /// Since when.
-        since: Instant,
-        /// startedAt.
-        started: String,
-    },
-    /// Finished for good (restartPolicy Never/OnFailure).
-    Terminated(Terminated),
-}
-
-/// One container's runtime.
-#[derive(Debug, Clone)]
-pub struct ContainerRuntime {
-    /// Container name.
-    pub name: String,
-    /// Image.
-    pub image: String,
-    /// Effective pull policy.
-    pub pull_policy: String,
-    /// Simulated behaviour.
-    pub behaviour: Behaviour,
-    /// State.
-    pub state: CState,
-    /// Restarts.
-    pub restart_count: u32,
-    /// Logs of the current instance.
-    pub logs: Vec<String>,
-    /// Logs of the previous instance.
-    pub previous_logs: Option<Vec<String>>,
-    /// The previous instance's end.
-    pub last_terminated: Option<Terminated>,
-    /// Resolved environment.
-    pub env: BTreeMap<String, String>,
-    /// Whether the image is on the node.
-    pub image_ready: bool,
-    /// Current container id.
-    pub container_id: String,
-    /// Readiness.
-    pub ready: bool,
-    /// Next readiness probe.
-    pub next_probe: Instant,
-    /// Back-offs so far.
-    pub backoff_n: u32,
-    /// The container spec.
-    pub spec: Value,
-    /// Startup probe of the current instance (None: none, or it succeeded).
-    pub startup: Option<ProbeClock>,
-    /// Liveness probe of the current instance.
-    pub liveness: Option<ProbeClock>,
-}
-
-impl ContainerRuntime {
-    /// Whether the container is running.
-    pub fn is_running(&self) -> bool {
-        matches!(self.state, CState::Running { .. })
-    }
-
-    fn log(&mut self, line: String) {
-        self.logs.push(line);
-        if self.logs.len() > MAX_LOG_LINES {
-            let extra = self.logs.len() - MAX_LOG_LINES;
-            self.logs.drain(..extra);
-        }
-    }
-}
-
-/// One pod's runtime.
-#[derive(Debug, Clone)]
-pub struct PodRuntime {
-    /// Pod namespace.
-    pub namespace: String,
-    /// Pod name.
-    pub name: String,
-    /// When the kubelet first saw the pod.
-    pub seen: Instant,
-    /// Whether scheduled.
-    pub scheduled: bool,
-    /// startTime.
-    pub start_time: String,
-    /// Pod IP.
-    pub ip: String,
-    /// Always, OnFailure, Never.
-    pub restart_policy: String,
-    /// Containers.
-    pub containers: Vec<ContainerRuntime>,
-    /// Condition type → (status, lastTransitionTime).
-    pub conditions: BTreeMap<&'static str, (bool, String)>,
-    /// Status needs writing.
-    pub changed: bool,
-    /// The pod's effective resource requests.
-    pub requests: Requests,
-    /// The next scheduling attempt.
-    pub schedule_at: Instant,
-    /// Why the last scheduling attempt failed.
-    pub unschedulable: Option<String>,
-    /// Created with spec.nodeName set: bound without the scheduler.
-    pub node_preset: bool,
-}
-
-impl PodRuntime {
-    /// Whether every container finished for good (phase Succeeded or Failed).
-    pub fn finished(&self) -> bool {
-        !self.containers.is_empty()
-            && self
-                .containers
-                .iter()
-                .all(|c| matches!(c.state, CState::Terminated(_)))
-    }
-}
-
-fn new_runtime(pod: &Value, scenario: &Scenario, now: Instant) -> PodRuntime {
-    let containers = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            let image = c
-                .get("image")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            let pull_policy = c
-                .get("imagePullPolicy")
-                .and_then(Value::as_str)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .unwrap_or_else(|| images::default_pull_policy(&image).to_owned());
-            ContainerRuntime {
-                name: c
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
-                behaviour: apps::behaviour_for(scenario, &image),
-                image,
-                pull_policy,
-                state: CState::Pending,
-                restart_count: 0,
-                logs: Vec::new(),
-                previous_logs: None,
-                last_terminated: None,
-                env: BTreeMap::new(),
-                image_ready: false,
-                container_id: String::new(),
-                ready: false,
-                next_probe: now,
-                backoff_n: 0,
-                spec: c.clone(),
-                startup: None,
-                liveness: None,
-            }
-        })
-        .collect();
-    PodRuntime {
-        namespace: meta(pod, "namespace").to_owned(),
-        name: meta(pod, "name").to_owned(),
-        seen: now,
-        scheduled: false,
-        start_time: String::new(),
-        ip: String::new(),
-        restart_policy: pod
-            .pointer("/spec/restartPolicy")
-            .and_then(Value::as_str)
-            .unwrap_or("Always")
-            .to_owned(),
-        containers,
-        conditions: BTreeMap::new(),
-        changed: true,
-        requests: quantity::pod_requests(&pod["spec"]),
-        schedule_at: now + Duration::from_millis(scenario.timings.schedule_ms),
-        unschedulable: None,
-        node_preset: pod
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .is_some_and(|n| !n.is_empty()),
-    }
-}
 
 /// One kubelet pass: the state, the time of the pass, and a copy of the scenario (without
 /// faults and seed objects) so the scenario lock is not held while the pass runs.
@@ -259,24 +47,38 @@ impl Ctx<'_> {
     fn ms(&self, ms: u64) -> Instant {
         self.now + Duration::from_millis(ms)
     }
+
+    /// The cluster's platform and nodes.
+    pub fn topology(&self) -> &Topology {
+        &self.state.topology
+    }
+
+    /// The position of node `name` (0 when unknown).
+    pub fn node_index(&self, name: &str) -> usize {
+        self.topology().node(name).map_or(0, |n| n.index)
+    }
+
+    /// The InternalIP of node `name`.
+    pub fn node_ip(&self, name: &str) -> String {
+        let t = self.topology();
+        t.node(name).unwrap_or_else(|| t.primary()).ip.clone()
+    }
+
+    /// The nodes' container runtime.
+    pub fn runtime(&self) -> Runtime {
+        self.topology().runtime
+    }
+
+    /// The scheme of container ids.
+    pub fn runtime_scheme(&self) -> &'static str {
+        self.runtime().scheme()
+    }
 }
 
 /// Reconcile the pods on the node: all of `pods` after store changes, else only the ones
 /// with a transition due.
 pub fn reconcile(state: &State, now: Instant, pods: Option<&[Value]>) {
-    let scenario = {
-        let sc = state.scenario();
-        Scenario {
-            timings: sc.timings.clone(),
-            node: sc.node.clone(),
-            registry: sc.registry.clone(),
-            apps: sc.apps.clone(),
-            databases: sc.databases.clone(),
-            faults: Default::default(),
-            minikube: sc.minikube,
-            objects: Vec::new(),
-        }
-    };
+    let scenario = state.scenario().for_pass();
     let ctx = Ctx {
         state,
         now,
@@ -304,19 +106,21 @@ fn reconcile_all_pods(ctx: &Ctx<'_>, pods: &[Value]) {
         sim.pods.remove(&uid);
         sim.events.forget(&uid);
     }
+    object::refresh_images(ctx.state, &ctx.scenario, &sim);
     for pod in pods {
         let uid = meta(pod, "uid").to_owned();
         let node = pod
             .pointer("/spec/nodeName")
             .and_then(Value::as_str)
             .unwrap_or("");
-        if !node.is_empty() && node != ctx.scenario.node.name {
+        if !node.is_empty() && ctx.topology().node(node).is_none() {
+            // Bound to a node this cluster does not have: no kubelet runs it.
             continue;
         }
         let mut rt = sim
             .pods
             .remove(&uid)
-            .unwrap_or_else(|| new_runtime(pod, &ctx.scenario, ctx.now));
+            .unwrap_or_else(|| runtime::new_runtime(pod, &ctx.scenario, ctx.now));
         step(ctx, &mut sim, pod, &mut rt);
         if rt.changed {
             rt.changed = false;
@@ -327,13 +131,20 @@ fn reconcile_all_pods(ctx: &Ctx<'_>, pods: &[Value]) {
 }
 
 fn container_due(c: &ContainerRuntime, now: Instant, start_ms: u64, ready_ms: u64) -> bool {
+    if c.stop.is_some_and(|st| now >= st.at) {
+        return true;
+    }
     match &c.state {
         CState::Pending => true,
+        CState::Pulling { until } => now >= *until,
         CState::Creating { at } => now >= *at,
         CState::Waiting { retry, .. } => now >= *retry,
-        CState::Running { since, .. } => match apps::lifetime(c.behaviour) {
+        CState::Running { since, .. } => match apps::lifetime(c.behaviour, c.role, &c.profile) {
             Lifetime::Service => probe_due(c, now, ready_ms) || liveness_due(c, now),
-            _ => now >= *since + Duration::from_millis(start_ms) || probe_due(c, now, ready_ms),
+            _ => {
+                let run = c.profile.run_ms.unwrap_or(start_ms);
+                now >= *since + Duration::from_millis(run) || probe_due(c, now, ready_ms)
+            }
         },
         CState::Terminated(_) => false,
     }
@@ -349,9 +160,10 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
         .pods
         .iter()
         .filter(|(_, rt)| {
-            if rt.scheduled {
-                rt.containers
-                    .iter()
+            if rt.terminating.is_some() {
+                true
+            } else if rt.scheduled {
+                rt.all()
                     .any(|c| container_due(c, now, t.start_ms, t.ready_ms))
             } else {
                 now >= rt.schedule_at
@@ -364,22 +176,23 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
             continue;
         };
         let probes_only = rt.scheduled
-            && !rt.containers.iter().any(|c| liveness_due(c, now))
-            && rt.containers.iter().all(|c| {
+            && rt.terminating.is_none()
+            && !rt.all().any(|c| liveness_due(c, now))
+            && rt.all().all(|c| {
                 !container_due(c, now, t.start_ms, t.ready_ms)
-                    || (apps::lifetime(c.behaviour) == Lifetime::Service
+                    || (apps::lifetime(c.behaviour, c.role, &c.profile) == Lifetime::Service
                         && probe_due(c, now, t.ready_ms))
             });
         if probes_only
             && rt
-                .containers
-                .iter()
+                .all()
                 .filter(|c| probe_due(c, now, t.ready_ms))
                 .all(|c| c.ready && probe(ctx, &sim, c).is_ok())
         {
             for c in rt
-                .containers
+                .init
                 .iter_mut()
+                .chain(rt.containers.iter_mut())
                 .filter(|c| probe_due(c, now, t.ready_ms))
             {
                 c.next_probe = now + Duration::from_millis(t.ready_ms.max(20));
@@ -404,52 +217,95 @@ fn reconcile_due_pods(ctx: &Ctx<'_>) {
     }
 }
 
-fn src<'a>(pod: &'a Value, container: Option<&str>) -> Source<'a> {
+/// The event source of the kubelet about `pod`, or about its container `c`.
+fn src<'a>(pod: &'a Value, c: Option<&ContainerRuntime>) -> Source<'a> {
     Source {
         object: pod,
-        field_path: container.map(|c| format!("spec.containers{{{c}}}")),
+        field_path: c.map(|c| format!("spec.{}{{{}}}", c.role.field(), c.name)),
         component: "kubelet",
     }
+}
+
+/// The pod as the kubelet sees it once bound: with `spec.nodeName` (so its events name the
+/// node even before the binding is written).
+fn bound_view(pod: &Value, rt: &PodRuntime) -> Option<Value> {
+    let bound = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if bound || rt.node.is_empty() {
+        return None;
+    }
+    let mut view = pod.clone();
+    view["spec"]["nodeName"] = json!(rt.node);
+    Some(view)
 }
 
 fn step(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime) {
     if !rt.scheduled && !scheduler::schedule(ctx, sim, pod, rt) {
         return;
     }
-    for i in 0..rt.containers.len() {
-        containers::step(ctx, sim, pod, rt, i);
+    let view = bound_view(pod, rt);
+    let pod = view.as_ref().unwrap_or(pod);
+    if pod.pointer("/metadata/deletionTimestamp").is_some() {
+        termination::step(ctx, sim, pod, rt);
+        return;
+    }
+    if init::step(ctx, sim, pod, rt) {
+        for i in 0..rt.containers.len() {
+            containers::step(ctx, sim, pod, rt, Slot::App(i));
+        }
+        termination::stop_sidecars_when_done(ctx, sim, pod, rt);
     }
 }
 
-/// Logs of a container (`None` if no such pod/container); `previous` = the last terminated
-/// instance.
+/// Why a container has no log to show (the kubelet's answers, worded by the API server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoLog {
+    /// No such pod or container.
+    NotFound,
+    /// `previous` asked, but no instance terminated yet.
+    NoPrevious,
+    /// Not started yet (the reason is in the pod status).
+    Waiting,
+}
+
+/// The log of container `container` of a pod, as the kubelet picks it: the running or
+/// terminated instance, or the last terminated one while it waits to restart; `previous`
+/// asks for the last terminated instance.
 pub fn container_log(
     state: &State,
     namespace: &str,
     pod: &str,
-    container: Option<&str>,
+    container: &str,
     previous: bool,
-) -> Option<Vec<String>> {
-    let obj = state.store.get(&Key::new(Resource::Pod, namespace, pod))?;
-    let names: Vec<&str> = obj
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
-        .collect();
-    let name = match container {
-        Some(c) => names.iter().find(|n| **n == c).copied()?,
-        None => names.first().copied()?,
-    };
+) -> Result<Vec<String>, NoLog> {
+    let obj = state
+        .store
+        .get(&Key::new(Resource::Pod, namespace, pod))
+        .ok_or(NoLog::NotFound)?;
     let sim = state.sim();
     let Some(rt) = sim.pods.get(meta(&obj, "uid")) else {
-        return if previous { None } else { Some(Vec::new()) };
+        return Err(if previous {
+            NoLog::NoPrevious
+        } else {
+            NoLog::Waiting
+        });
     };
-    let c = rt.containers.iter().find(|c| c.name == name)?;
+    let c = rt
+        .all()
+        .find(|c| c.name == container)
+        .ok_or(NoLog::NotFound)?;
     if previous {
-        c.previous_logs.clone()
-    } else {
-        Some(c.logs.clone())
+        return match (&c.last_terminated, &c.previous_logs) {
+            (Some(_), Some(lines)) => Ok(lines.clone()),
+            _ => Err(NoLog::NoPrevious),
+        };
+    }
+    match &c.state {
+        CState::Running { .. } | CState::Terminated(_) => Ok(c.logs.clone()),
+        _ if c.last_terminated.is_some() => Ok(c.previous_logs.clone().unwrap_or_default()),
+        _ => Err(NoLog::Waiting),
     }
 }
 #[cfg(test)]

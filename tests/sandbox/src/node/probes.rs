@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{CState, ContainerRuntime, Ctx, PodRuntime, containers, src};
+use super::{CState, ContainerRuntime, Ctx, PodRuntime, Slot, containers, src};
 use crate::apps;
 use crate::events::Level;
 use crate::state::SimState;
@@ -146,10 +146,10 @@ pub fn liveness(
     sim: &mut SimState,
     pod: &Value,
     rt: &mut PodRuntime,
-    i: usize,
+    slot: Slot,
 ) -> bool {
     let now = ctx.now;
-    let c = &rt.containers[i];
+    let c = rt.get(slot);
     if !liveness_due(c, now) {
         return false;
     }
@@ -159,7 +159,7 @@ pub fn liveness(
         ("livenessProbe", "Liveness", "liveness")
     };
     let result = probe_kind(ctx, sim, c, field, label);
-    let c = &mut rt.containers[i];
+    let c = rt.get_mut(slot);
     let clock = if kind == "startup" {
         c.startup.as_mut()
     } else {
@@ -167,11 +167,13 @@ pub fn liveness(
     };
     let Some(clock) = clock else { return false };
     let exceeded = clock.record(now, result.is_ok());
-    let name = c.name.clone();
     match result {
         Ok(()) => {
             if kind == "startup" {
                 c.startup = None;
+                // `started` turns true: the status (and the next init container) follow.
+                rt.changed = true;
+                let c = rt.get_mut(slot);
                 if let Some(l) = c.liveness.as_mut() {
                     l.next = l.next.max(now + l.timing.period);
                 }
@@ -179,24 +181,20 @@ pub fn liveness(
             false
         }
         Err(msg) => {
-            sim.events.emit(
-                ctx.state,
-                &src(pod, Some(&name)),
-                Level::Warning,
-                "Unhealthy",
-                &msg,
-            );
+            let c = rt.get(slot);
+            let source = src(pod, Some(c));
+            sim.events
+                .emit(ctx.state, &source, Level::Warning, "Unhealthy", &msg);
             if !exceeded {
                 return false;
             }
-            sim.events.emit(
-                ctx.state,
-                &src(pod, Some(&name)),
-                Level::Normal,
-                "Killing",
-                &format!("Container {name} failed {kind} probe, will be restarted"),
+            let text = format!(
+                "Container {} failed {kind} probe, will be restarted",
+                c.name
             );
-            containers::exit(ctx, sim, pod, rt, i, 137, "Error");
+            sim.events
+                .emit(ctx.state, &source, Level::Normal, "Killing", &text);
+            containers::exit(ctx, sim, pod, rt, slot, 137, "Error");
             true
         }
     }
@@ -208,16 +206,21 @@ pub fn readiness(
     sim: &mut SimState,
     pod: &Value,
     rt: &mut PodRuntime,
-    i: usize,
+    slot: Slot,
     since: Instant,
 ) {
     let timings = &ctx.scenario.timings;
-    let c = &rt.containers[i];
+    let c = rt.get(slot);
     if ctx.now < since + Duration::from_millis(timings.ready_ms) || ctx.now < c.next_probe {
         return;
     }
-    let result = probe(ctx, sim, c);
-    let c = &mut rt.containers[i];
+    // A container is not ready before its startup probe passed.
+    let result = if c.startup.is_some() {
+        Err(String::new())
+    } else {
+        probe(ctx, sim, c)
+    };
+    let c = rt.get_mut(slot);
     c.next_probe = ctx.now + Duration::from_millis(timings.ready_ms.max(20));
     match result {
         Ok(()) => {
@@ -227,17 +230,20 @@ pub fn readiness(
             }
         }
         Err(msg) => {
-            if c.ready {
-                c.ready = false;
-                rt.changed = true;
-            }
-            if let Some(line) = apps::failed_check_log(c.behaviour, &c.env, &ctx.scenario) {
+            let was_ready = std::mem::replace(&mut c.ready, false);
+            if !msg.is_empty()
+                && let Some(line) = apps::failed_check_log(c.behaviour, &c.env, &ctx.scenario)
+            {
                 c.log(line);
             }
-            let name = c.name.clone();
+            rt.changed |= was_ready;
+            if msg.is_empty() {
+                return;
+            }
+            let c = rt.get(slot);
             sim.events.emit(
                 ctx.state,
-                &src(pod, Some(&name)),
+                &src(pod, Some(c)),
                 Level::Warning,
                 "Unhealthy",
                 &msg,

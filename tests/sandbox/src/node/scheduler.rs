@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Ctx, PodRuntime, status};
+use super::{Ctx, PodRuntime, object, status};
 use crate::events::{Level, Source};
 use crate::fields::meta;
 use crate::quantity::{Requests, milli_cpu, parse_quantity, whole};
@@ -59,16 +59,70 @@ pub fn insufficient(
     out
 }
 
-/// The scheduler's FailedScheduling message for a one-node cluster.
-pub fn unschedulable_message(reasons: &[&str]) -> String {
-    let list: Vec<String> = reasons.iter().map(|r| format!("1 {r}")).collect();
+/// The taint the scheduler reports (`{key: value}`) when a node has a NoSchedule or
+/// NoExecute taint the pod does not tolerate.
+pub fn untolerated_taint(node_taints: &[Value], tolerations: &[Value]) -> Option<String> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    node_taints
+        .iter()
+        .filter(|t| matches!(s(t, "effect").as_str(), "NoSchedule" | "NoExecute"))
+        .find(|t| {
+            !tolerations.iter().any(|tol| {
+                let effect_ok = s(tol, "effect").is_empty() || s(tol, "effect") == s(t, "effect");
+                let key_ok = match s(tol, "operator").as_str() {
+                    "Exists" => s(tol, "key").is_empty() || s(tol, "key") == s(t, "key"),
+                    _ => s(tol, "key") == s(t, "key") && s(tol, "value") == s(t, "value"),
+                };
+                effect_ok && key_ok
+            })
+        })
+        .map(|t| {
+            format!(
+                "node(s) had untolerated taint {{{}: {}}}",
+                s(t, "key"),
+                s(t, "value")
+            )
+        })
+}
+
+/// The scheduler's FailedScheduling message: each node's reasons counted and sorted, then
+/// what preemption says (nothing to preempt for resources, not helpful for a taint).
+pub fn unschedulable_message(per_node: &[Vec<String>]) -> String {
+    let n = per_node.len();
+    let histogram = |reasons: Vec<String>| {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        for r in reasons {
+            *counts.entry(r).or_default() += 1;
+        }
+        let mut lines: Vec<String> = counts
+            .into_iter()
+            .map(|(r, c)| format!("{c} {r}"))
+            .collect();
+        lines.sort();
+        lines.join(", ")
+    };
+    let filter = histogram(per_node.iter().flatten().cloned().collect());
+    let preemption = histogram(
+        per_node
+            .iter()
+            .map(|rs| {
+                if rs
+                    .iter()
+                    .any(|r| r.starts_with("node(s) had untolerated taint"))
+                {
+                    "Preemption is not helpful for scheduling".to_owned()
+                } else {
+                    "No preemption victims found for incoming pod".to_owned()
+                }
+            })
+            .collect(),
+    );
     format!(
-        "0/1 nodes are available: {}. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
-        list.join(", ")
+        "0/{n} nodes are available: {filter}. preemption: 0/{n} nodes are available: {preemption}."
     )
 }
 
-/// The scheduler's turn for a pod not yet bound: bind it to the node (true) or leave it
+/// The scheduler's turn for a pod not yet bound: bind it to a node (true) or leave it
 /// Pending as Unschedulable until the next attempt (false). A pod created with
 /// `spec.nodeName` is bound without checks, as the kubelet admits it directly.
 pub fn schedule(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRuntime) -> bool {
@@ -80,63 +134,97 @@ pub fn schedule(ctx: &Ctx<'_>, sim: &mut SimState, pod: &Value, rt: &mut PodRunt
         field_path: None,
         component: "default-scheduler",
     };
-    if !rt.node_preset
-        && let Some(msg) = unschedulable(ctx, sim, rt)
-    {
-        // Retried soon, as the scheduler does on cluster events.
-        rt.schedule_at = ctx.now + Duration::from_millis(ctx.scenario.timings.schedule_ms.max(100));
-        if rt.unschedulable.as_deref() != Some(msg.as_str()) {
-            rt.unschedulable = Some(msg.clone());
-            status::set_condition(rt, "PodScheduled", false);
-            rt.changed = true;
+    if !rt.node_preset {
+        match pick_node(ctx, sim, pod, rt) {
+            Ok(node) => rt.node = node,
+            Err(msg) => {
+                // Retried soon, as the scheduler does on cluster events.
+                rt.schedule_at =
+                    ctx.now + Duration::from_millis(ctx.scenario.timings.schedule_ms.max(100));
+                if rt.unschedulable.as_deref() != Some(msg.as_str()) {
+                    rt.unschedulable = Some(msg.clone());
+                    status::set_condition(rt, "PodScheduled", false);
+                    rt.changed = true;
+                }
+                let every = Duration::from_secs(10);
+                sim.events.record(
+                    ctx.state,
+                    &source,
+                    Level::Warning,
+                    "FailedScheduling",
+                    &msg,
+                    every,
+                );
+                return false;
+            }
         }
-        let every = Duration::from_secs(10);
-        sim.events.record(
-            ctx.state,
-            &source,
-            Level::Warning,
-            "FailedScheduling",
-            &msg,
-            every,
-        );
-        return false;
     }
     rt.unschedulable = None;
     rt.scheduled = true;
     rt.start_time = now();
-    let n = sim.next_ip;
-    sim.next_ip += 1;
-    rt.ip = format!("10.244.{}.{}", n / 250, n % 250 + 3);
+    let index = ctx.node_index(&rt.node);
+    let n = sim.next_ip.entry(rt.node.clone()).or_insert(0);
+    rt.ip = format!("{}.{index}.{}", ctx.topology().pod_net(), *n % 250 + 3);
+    *n += 1;
     rt.changed = true;
     let msg = format!(
         "Successfully assigned {}/{} to {}",
         meta(pod, "namespace"),
         meta(pod, "name"),
-        ctx.scenario.node.name
+        rt.node
     );
     sim.events
         .emit(ctx.state, &source, Level::Normal, "Scheduled", &msg);
     true
 }
 
-/// The scheduler's verdict for `rt` given the pods already bound to the node: `None` when
-/// it fits, else the FailedScheduling message.
-fn unschedulable(ctx: &Ctx<'_>, sim: &SimState, rt: &PodRuntime) -> Option<String> {
-    let bound: Vec<&PodRuntime> = sim
-        .pods
-        .values()
-        .filter(|p| p.scheduled && !p.finished())
-        .collect();
-    let used = bound
-        .iter()
-        .fold(Requests::default(), |acc, p| acc.plus(p.requests));
-    let reasons = insufficient(
-        Allocatable::of(&ctx.scenario.node),
-        used,
-        bound.len(),
-        rt.requests,
-    );
-    (!reasons.is_empty()).then(|| unschedulable_message(&reasons))
+/// The node the scheduler binds `rt` to (the feasible one with the most CPU left, then
+/// memory, then the first), or the FailedScheduling message.
+fn pick_node(
+    ctx: &Ctx<'_>,
+    sim: &SimState,
+    pod: &Value,
+    rt: &PodRuntime,
+) -> Result<String, String> {
+    let tolerations: Vec<Value> = pod
+        .pointer("/spec/tolerations")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut per_node = Vec::new();
+    let mut best: Option<(i64, i64, String)> = None;
+    for node in &ctx.topology().nodes {
+        let taints = object::taints(ctx.topology(), node.index);
+        if let Some(t) = untolerated_taint(&taints, &tolerations) {
+            per_node.push(vec![t]);
+            continue;
+        }
+        let bound: Vec<&PodRuntime> = sim
+            .pods
+            .values()
+            .filter(|p| p.scheduled && !p.finished() && p.node == node.name)
+            .collect();
+        let used = bound
+            .iter()
+            .fold(Requests::default(), |acc, p| acc.plus(p.requests));
+        let alloc = Allocatable::of(&ctx.scenario.node_spec(node.index));
+        let reasons = insufficient(alloc, used, bound.len(), rt.requests);
+        if reasons.is_empty() {
+            let free = (
+                alloc.milli_cpu.saturating_sub(used.milli_cpu),
+                alloc.memory.saturating_sub(used.memory),
+            );
+            if best
+                .as_ref()
+                .is_none_or(|(c, m, _)| (free.0, free.1) > (*c, *m))
+            {
+                best = Some((free.0, free.1, node.name.clone()));
+            }
+        }
+        per_node.push(reasons.into_iter().map(str::to_owned).collect());
+    }
+    best.map(|(_, _, name)| name)
+        .ok_or_else(|| unschedulable_message(&per_node))
 }
 
 #[cfg(test)]
@@ -195,13 +283,77 @@ mod tests {
 
     #[test]
     fn unschedulable_message_matches_the_scheduler() {
+        let one = |rs: &[&str]| vec![rs.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>()];
         assert_eq!(
-            unschedulable_message(&["Insufficient cpu"]),
+            unschedulable_message(&one(&["Insufficient cpu"])),
             "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
         );
         assert_eq!(
-            unschedulable_message(&["Insufficient cpu", "Insufficient memory"]),
+            unschedulable_message(&one(&["Insufficient cpu", "Insufficient memory"])),
             "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+        );
+    }
+
+    #[test]
+    fn the_message_counts_reasons_across_nodes_and_says_what_preemption_cannot_do() {
+        let taint = "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }";
+        let m = unschedulable_message(&[
+            vec![taint.to_owned()],
+            vec!["Insufficient cpu".to_owned()],
+            vec![
+                "Insufficient cpu".to_owned(),
+                "Insufficient memory".to_owned(),
+            ],
+        ]);
+        assert_eq!(
+            m,
+            "0/3 nodes are available: 1 Insufficient memory, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
+        );
+    }
+
+    #[test]
+    fn tolerations_match_taints_by_key_value_and_effect() {
+        let cp = [json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})];
+        assert!(untolerated_taint(&cp, &[]).is_some());
+        let exists = json!({"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"});
+        assert!(untolerated_taint(&cp, &[exists]).is_none());
+        let everything = json!({"operator": "Exists"});
+        assert!(untolerated_taint(&cp, &[everything]).is_none());
+        let other_effect = json!({"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoExecute"});
+        assert!(untolerated_taint(&cp, &[other_effect]).is_some());
+        let prefer = [json!({"key": "k", "effect": "PreferNoSchedule"})];
+        assert!(
+            untolerated_taint(&prefer, &[]).is_none(),
+            "only NoSchedule/NoExecute block"
+        );
+        let equal = [json!({"key": "k", "value": "v", "effect": "NoSchedule"})];
+        assert!(untolerated_taint(&equal, &[json!({"key": "k", "value": "v"})]).is_none());
+        assert!(untolerated_taint(&equal, &[json!({"key": "k", "value": "w"})]).is_some());
+    }
+
+    #[test]
+    fn pods_spread_to_the_node_with_the_most_room() {
+        let state = crate::test_support::fast_state_with("nodes: [{cpu: \"4\"}, {cpu: \"2\"}]\n");
+        let pods = Resource::Pod;
+        for (name, cpu) in [("a", "1"), ("b", "1"), ("c", "1")] {
+            registry::create(&state, pods, "demo", cpu_pod(name, cpu), false).unwrap();
+        }
+        let node_of = |n: &str| {
+            state
+                .store
+                .get(&Key::new(pods, "demo", n))
+                .and_then(|p| p["spec"]["nodeName"].as_str().map(str::to_owned))
+        };
+        assert!(run_until(&state, || ["a", "b", "c"]
+            .iter()
+            .all(|n| node_of(n).is_some())));
+        let on_first = ["a", "b", "c"]
+            .iter()
+            .filter(|n| node_of(n).as_deref() == Some("minikube"))
+            .count();
+        assert_eq!(
+            on_first, 2,
+            "3 left on minikube, 2 on minikube-m02, then 2 and 2, then 1 and 2"
         );
     }
 
@@ -261,7 +413,7 @@ mod tests {
         assert_eq!(failed[0]["message"], json!(msg));
         assert_eq!(failed[0]["type"], json!("Warning"));
         assert_eq!(failed[0]["source"]["component"], json!("default-scheduler"));
-        registry::delete(&state, pods, "demo", "big", false, false).unwrap();
+        crate::apiserver::delete::remove(&state, &Key::new(pods, "demo", "big"), false).unwrap();
         assert!(run_until(&state, || pod_ready(
             &state.store.get(&next).unwrap()
         )));

@@ -1,14 +1,17 @@
-//! Pod status as the kubelet writes it: phase, conditions (PodReadyToStartContainers,
-//! Initialized, Ready, ContainersReady, PodScheduled), container statuses, IPs, and the
-//! QoS class (one definition, also used at admission).
+//! Pod status as the kubelet writes it: phase and conditions (PodReadyToStartContainers,
+//! Initialized, Ready, ContainersReady, PodScheduled; computed in [`super::phase`]), init and
+//! app container statuses, IPs, and the QoS class (one definition, also used at admission).
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{CState, ContainerRuntime, Ctx, HOST_IP, PodRuntime, Terminated};
-use crate::apps;
+use super::image_store;
+use super::phase;
+use super::runtime::Role;
+use super::{CState, ContainerRuntime, Ctx, PodRuntime, Terminated};
 use crate::fields::meta;
+use crate::image_ref::ImageRef;
 use crate::quantity::json_quantity;
 use crate::resources::Resource;
 use crate::state::now;
@@ -68,27 +71,55 @@ pub fn set_condition(rt: &mut PodRuntime, ty: &'static str, status: bool) {
     }
 }
 
-fn container_status(c: &ContainerRuntime) -> Value {
-    let term_json = |t: &Terminated| json!({"terminated": {"exitCode": t.exit_code, "reason": t.reason, "startedAt": t.started, "finishedAt": t.finished, "containerID": t.container_id}});
+fn terminated_json(t: &Terminated) -> Value {
+    let time = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
+    let mut v = json!({"exitCode": t.exit_code, "reason": t.reason,
+        "startedAt": time(&t.started), "finishedAt": time(&t.finished)});
+    if let Some(m) = &t.message {
+        v["message"] = json!(m);
+    }
+    if !t.container_id.is_empty() {
+        v["containerID"] = json!(t.container_id);
+    }
+    json!({"terminated": v})
+}
+
+/// A container's status as the kubelet reports it. Containers not created yet wait in
+/// PodInitializing when the pod has init containers, else in ContainerCreating; a regular
+/// init container is ready once it completed; a sidecar is ready once started and ready.
+fn container_status(ctx: &Ctx<'_>, c: &ContainerRuntime, has_init: bool) -> Value {
+    let default_reason = if has_init {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
     let state = match &c.state {
-        CState::Pending | CState::Creating { .. } => {
-            json!({"waiting": {"reason": "ContainerCreating"}})
+        CState::Pending | CState::Pulling { .. } | CState::Creating { .. } => {
+            json!({"waiting": {"reason": default_reason}})
         }
         CState::Waiting {
             reason, message, ..
         } => json!({"waiting": {"reason": reason, "message": message}}),
         CState::Running { started, .. } => json!({"running": {"startedAt": started}}),
-        CState::Terminated(t) => term_json(t),
+        CState::Terminated(t) => terminated_json(t),
     };
+    let ready = match c.role {
+        Role::Init => c.completed(),
+        Role::Sidecar => c.started() && c.ready,
+        Role::App => c.ready,
+    };
+    let image = ImageRef::parse(&c.image)
+        .map(|r| image_store::status_image(&r, ctx.runtime()))
+        .unwrap_or_else(|_| c.image.clone());
     let mut v = json!({
         "name": c.name,
-        "image": c.image,
-        "imageID": if c.image_ready { format!("docker://sha256:{}", apps::digest(&c.image)) } else { String::new() },
-        "ready": c.ready,
-        "started": c.is_running(),
+        "image": image,
+        "imageID": c.image_id,
+        "ready": ready,
+        "started": c.started(),
         "restartCount": c.restart_count,
         "state": state,
-        "lastState": c.last_terminated.as_ref().map(term_json).unwrap_or_else(|| json!({})),
+        "lastState": c.last_terminated.as_ref().map(terminated_json).unwrap_or_else(|| json!({})),
     });
     let cid = match &c.state {
         CState::Terminated(t) => t.container_id.clone(),
@@ -110,11 +141,11 @@ fn container_status(c: &ContainerRuntime) -> Value {
 pub fn write_status(ctx: &Ctx<'_>, pod: &Value, rt: &mut PodRuntime) {
     let qos = qos_class(&pod["spec"]);
     let status = if rt.scheduled {
-        bound_status(rt, qos)
+        bound_status(ctx, pod, rt, qos)
     } else {
         pending_status(rt, qos)
     };
-    let node = ctx.scenario.node.name.clone();
+    let node = rt.node.clone();
     let scheduled = rt.scheduled;
     ctx.state.store.modify(
         &Key::new(Resource::Pod, meta(pod, "namespace"), meta(pod, "name")),
@@ -159,60 +190,48 @@ fn pending_status(rt: &PodRuntime, qos: &str) -> Value {
 }
 
 /// A bound pod: phase from its containers, conditions, IPs and container statuses.
-fn bound_status(rt: &mut PodRuntime, qos: &str) -> Value {
-    let all_done = !rt.containers.is_empty()
-        && rt
-            .containers
-            .iter()
-            .all(|c| matches!(c.state, CState::Terminated(_)));
-    let phase =
-        if all_done {
-            if rt
-                .containers
-                .iter()
-                .all(|c| matches!(&c.state, CState::Terminated(t) if t.exit_code == 0))
-            {
-                "Succeeded"
-            } else {
-                "Failed"
-            }
-        } else if rt.containers.iter().any(|c| {
-            c.is_running() || c.restart_count > 0 || matches!(c.state, CState::Terminated(_))
-        }) {
-            "Running"
-        } else {
-            "Pending"
-        };
-    let ready = !all_done && rt.containers.iter().all(|c| c.ready);
-    let sandbox = !all_done;
-    set_condition(rt, "PodReadyToStartContainers", sandbox);
-    set_condition(rt, "Initialized", true);
-    set_condition(rt, "Ready", ready);
-    set_condition(rt, "ContainersReady", ready);
+fn bound_status(ctx: &Ctx<'_>, pod: &Value, rt: &mut PodRuntime, qos: &str) -> Value {
+    let has_init = !rt.init.is_empty();
+    let init: Vec<Value> = rt
+        .init
+        .iter()
+        .map(|c| container_status(ctx, c, has_init))
+        .collect();
+    let apps: Vec<Value> = rt
+        .containers
+        .iter()
+        .map(|c| container_status(ctx, c, has_init))
+        .collect();
+    let terminal = rt.terminating.is_some_and(|t| t.finished) || rt.finished();
+    let spec = &pod["spec"];
+    let phase = phase::phase(spec, &init, &apps, terminal);
+    let conds = phase::conditions(spec, &init, &apps, phase);
+    for (ty, c) in &conds {
+        set_condition(rt, ty, c.status);
+    }
+    set_condition(rt, "PodReadyToStartContainers", !terminal);
     set_condition(rt, "PodScheduled", true);
-    let conditions = conditions(rt, all_done);
-    json!({
+    let host_ip = ctx.node_ip(&rt.node);
+    let mut status = json!({
         "phase": phase,
-        "conditions": conditions,
-        "hostIP": HOST_IP,
-        "hostIPs": [{"ip": HOST_IP}],
+        "conditions": condition_list(rt, &conds),
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
         "podIP": rt.ip,
         "podIPs": [{"ip": rt.ip}],
         "startTime": rt.start_time,
-        "containerStatuses": rt.containers.iter().map(container_status).collect::<Vec<_>>(),
+        "containerStatuses": apps,
         "qosClass": qos,
-    })
+    });
+    if has_init {
+        status["initContainerStatuses"] = Value::Array(init);
+    }
+    status
 }
 
-/// The pod's conditions in the kubelet's order, with the reasons for not being ready.
-fn conditions(rt: &PodRuntime, all_done: bool) -> Vec<Value> {
-    let unready: Vec<&str> = rt
-        .containers
-        .iter()
-        .filter(|c| !c.ready)
-        .map(|c| c.name.as_str())
-        .collect();
-    let mut conditions = Vec::new();
+/// The pod's conditions in the kubelet's order, with their reasons and messages.
+fn condition_list(rt: &PodRuntime, conds: &[(&'static str, phase::Condition)]) -> Vec<Value> {
+    let mut out = Vec::new();
     for ty in [
         "PodReadyToStartContainers",
         "Initialized",
@@ -222,20 +241,17 @@ fn conditions(rt: &PodRuntime, all_done: bool) -> Vec<Value> {
     ] {
         let (s, ts) = rt.conditions.get(ty).cloned().unwrap_or((true, now()));
         let mut c = json!({"type": ty, "status": if s { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": ts});
-        if !s && (ty == "Ready" || ty == "ContainersReady") {
-            if all_done {
-                c["reason"] = json!("PodCompleted");
-            } else {
-                c["reason"] = json!("ContainersNotReady");
-                c["message"] = json!(format!(
-                    "containers with unready status: [{}]",
-                    unready.join(" ")
-                ));
+        if let Some((_, cond)) = conds.iter().find(|(t, _)| *t == ty) {
+            if let Some(r) = &cond.reason {
+                c["reason"] = json!(r);
+            }
+            if let Some(m) = &cond.message {
+                c["message"] = json!(m);
             }
         }
-        conditions.push(c);
+        out.push(c);
     }
-    conditions
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use super::{name_of, set_default};
-use crate::apiserver::status::ApiError;
+use crate::apiserver::status::{ApiError, FieldError};
 use crate::node::images::default_pull_policy;
 use crate::node::status::qos_class;
 use crate::quantity::json_quantity;
@@ -158,33 +158,108 @@ fn default_requests_to_limits(spec: &mut Value) {
     }
 }
 
-fn validate_pod_spec(rt: Resource, name: &str, path: &str, spec: &Value) -> Result<(), ApiError> {
-    let invalid = |field: String, detail: &str| ApiError::invalid(&rt, name, &field, detail);
-    let containers = spec.get("containers").and_then(Value::as_array);
-    if containers.is_none_or(|c| c.is_empty()) {
-        return Err(invalid(format!("{path}.containers"), "Required value"));
-    }
-    for field in ["containers", "initContainers"] {
-        for (i, c) in spec
-            .get(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
+/// The checks of `validateContainerCommon`: name and image required, resource quantities.
+fn validate_common(
+    rt: Resource,
+    name: &str,
+    at: &str,
+    c: &Value,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    for required in ["name", "image"] {
+        if c.get(required)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
         {
-            let at = format!("{path}.{field}[{i}]");
-            for required in ["name", "image"] {
-                if c.get(required)
-                    .and_then(Value::as_str)
-                    .is_none_or(str::is_empty)
-                {
-                    return Err(invalid(format!("{at}.{required}"), "Required value"));
-                }
-            }
-            validate_resources(rt, name, &at, c)?;
+            errors.push(FieldError::new(
+                &format!("{at}.{required}"),
+                "Required value",
+            ));
         }
     }
-    Ok(())
+    validate_resources(rt, name, at, c)
+}
+
+/// Container names are unique across app and init containers (`names` so far).
+fn unique_name(at: &str, c: &Value, names: &mut Vec<String>, errors: &mut Vec<FieldError>) {
+    let cname = c.get("name").and_then(Value::as_str).unwrap_or("");
+    if names.iter().any(|n| n == cname) {
+        errors.push(FieldError::new(
+            &format!("{at}.name"),
+            &format!("Duplicate value: {cname:?}"),
+        ));
+    } else if !cname.is_empty() {
+        names.push(cname.to_owned());
+    }
+}
+
+/// The checks of `validateInitContainers` beyond the common ones: `restartPolicy` may only
+/// be `Always` (a sidecar), names are unique across init and app containers, and an init
+/// container that is not a sidecar may have no lifecycle hooks and no probes.
+fn validate_init(at: &str, c: &Value, names: &mut Vec<String>, errors: &mut Vec<FieldError>) {
+    let policy = c.get("restartPolicy").and_then(Value::as_str);
+    if let Some(p) = policy.filter(|p| *p != "Always") {
+        errors.push(FieldError::new(
+            &format!("{at}.restartPolicy"),
+            &format!("Unsupported value: {p:?}: supported values: \"Always\""),
+        ));
+    }
+    unique_name(at, c, names, errors);
+    if policy == Some("Always") {
+        return;
+    }
+    for field in [
+        "lifecycle",
+        "livenessProbe",
+        "readinessProbe",
+        "startupProbe",
+    ] {
+        if c.get(field).is_some_and(|v| !v.is_null()) {
+            errors.push(FieldError::new(
+                &format!("{at}.{field}"),
+                "Forbidden: may not be set for init containers without restartPolicy=Always",
+            ));
+        }
+    }
+}
+
+fn validate_pod_spec(rt: Resource, name: &str, path: &str, spec: &Value) -> Result<(), ApiError> {
+    let list = |f: &str| {
+        spec.get(f)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (apps, init) = (list("containers"), list("initContainers"));
+    let mut errors = Vec::new();
+    if apps.is_empty() {
+        errors.push(FieldError::new(
+            &format!("{path}.containers"),
+            "Required value",
+        ));
+    }
+    let mut names = Vec::new();
+    for (i, c) in apps.iter().enumerate() {
+        let at = format!("{path}.containers[{i}]");
+        validate_common(rt, name, &at, c, &mut errors)?;
+        unique_name(&at, c, &mut names, &mut errors);
+        if c.get("restartPolicy").is_some_and(|v| !v.is_null()) {
+            errors.push(FieldError::new(
+                &format!("{at}.restartPolicy"),
+                "Forbidden: may not be set for non-init containers",
+            ));
+        }
+    }
+    for (i, c) in init.iter().enumerate() {
+        let at = format!("{path}.initContainers[{i}]");
+        validate_common(rt, name, &at, c, &mut errors)?;
+        validate_init(&at, c, &mut names, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_fields(&rt, name, &errors))
+    }
 }
 
 /// Requests and limits must be quantities (else the object does not decode: 400), not
@@ -280,6 +355,32 @@ mod tests {
             ),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn init_containers_may_not_have_probes_unless_they_are_sidecars() {
+        let mut p = json!({"metadata": {"name": "p"}, "spec": {
+            "initContainers": [
+                {"name": "migrate", "image": "app:1", "livenessProbe": {"exec": {"command": ["true"]}}, "startupProbe": {"tcpSocket": {"port": 1}}},
+                {"name": "proxy", "image": "app:1", "restartPolicy": "Always", "readinessProbe": {"tcpSocket": {"port": 1}}},
+                {"name": "app", "image": "app:1", "restartPolicy": "OnFailure"}],
+            "containers": [{"name": "app", "image": "app:1"}]}});
+        let err = admit_pod(&mut p, None).unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(
+            err.message,
+            "Pod \"p\" is invalid: [spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always, spec.initContainers[0].startupProbe: Forbidden: may not be set for init containers without restartPolicy=Always, spec.initContainers[2].restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\", spec.initContainers[2].name: Duplicate value: \"app\"]"
+        );
+        assert_eq!(err.details["causes"][0]["reason"], "FieldValueForbidden");
+        let mut d = json!({"metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+                "initContainers": [{"name": "migrate", "image": "app:1", "readinessProbe": {"exec": {"command": ["true"]}}}],
+                "containers": [{"name": "web", "image": "app:1"}]}}}});
+        let err = admit_workload(Resource::Deployment, &mut d, None).unwrap_err();
+        assert_eq!(
+            err.message,
+            "Deployment.apps \"web\" is invalid: spec.template.spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always"
         );
     }
 

@@ -89,7 +89,8 @@ fn cluster_ip(state: &State, spec: &Value, old: Option<&Value>) -> Value {
             let n = state
                 .serial
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            json!(format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 2))
+            let net = state.topology.service_net();
+            json!(format!("{net}.{}.{}", (n / 250) % 250, n % 250 + 2))
         })
 }
 

@@ -10,9 +10,10 @@ use serde_json::{Map, Value, json};
 
 use self::rollout::{fenceposts, new_rs_target, old_rs_targets, template_hash};
 use self::status::Counts;
+use crate::apiserver::delete::{self, DeleteOptions};
 use crate::apiserver::registry;
 use crate::events::{Level, Source};
-use crate::fields::{by_owner, meta, owner_ref};
+use crate::fields::{by_owner, controller_uid, meta, owner_ref, pod_finished};
 use crate::resources::Resource;
 use crate::state::State;
 use crate::storage::Key;
@@ -29,6 +30,7 @@ struct Rs {
     replicas: i64,
     original: i64,
     status_replicas: i64,
+    terminating: Option<i64>,
     ready: i64,
     available: i64,
     revision: i64,
@@ -48,6 +50,9 @@ impl Rs {
             replicas,
             original: replicas,
             status_replicas: n("/status/replicas"),
+            terminating: obj
+                .pointer("/status/terminatingReplicas")
+                .and_then(Value::as_i64),
             ready: n("/status/readyReplicas"),
             available: n("/status/availableReplicas"),
             revision: annotation(obj, REVISION)
@@ -77,6 +82,8 @@ fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 
 struct Sync<'a> {
     state: &'a State,
+    /// Every pod, on passes after store changes (None on timer passes).
+    pods: Option<&'a [Value]>,
     d: &'a Value,
     ns: String,
     desired: i64,
@@ -210,8 +217,8 @@ impl Sync<'_> {
     }
 }
 
-/// Reconcile every Deployment.
-pub fn reconcile(state: &State) {
+/// Reconcile every Deployment; `pods` on passes after store changes.
+pub fn reconcile(state: &State, pods: Option<&[Value]>) {
     let (deploys, _) = state.store.list(Resource::Deployment, None);
     if deploys.is_empty() {
         return;
@@ -223,13 +230,13 @@ pub fn reconcile(state: &State) {
             .get(meta(d, "uid"))
             .map(|v| v.iter().map(|o| Rs::new(o)).collect())
             .unwrap_or_default();
-        sync_deployment(state, d, rss);
+        sync_deployment(state, pods, d, rss);
     }
 }
 
 /// Reconcile one Deployment against its ReplicaSets: roll (RollingUpdate or Recreate) or
 /// only scale, keep the revision, write the status, trim the history.
-fn sync_deployment(state: &State, d: &Value, rss: Vec<Rs>) {
+fn sync_deployment(state: &State, pods: Option<&[Value]>, d: &Value, rss: Vec<Rs>) {
     let desired = d
         .pointer("/spec/replicas")
         .and_then(Value::as_i64)
@@ -247,6 +254,7 @@ fn sync_deployment(state: &State, d: &Value, rss: Vec<Rs>) {
     };
     let cx = Sync {
         state,
+        pods,
         d,
         ns: meta(d, "namespace").to_owned(),
         desired,
@@ -369,7 +377,7 @@ fn recreate_step(
         }
         return;
     }
-    if !old.iter().all(|r| r.status_replicas == 0) {
+    if !old.iter().all(|r| r.status_replicas == 0) || old_pods_running(cx, old) {
         return;
     }
     match new.as_mut() {
@@ -377,6 +385,17 @@ fn recreate_step(
         Some(n) if n.replicas != cx.desired => cx.scale(n, cx.desired),
         Some(_) => {}
     }
+}
+
+/// `oldPodsRunning`: an old ReplicaSet's pod that is not in a terminal phase, terminating
+/// ones included (Recreate waits for them to be gone). Unknown on timer passes.
+fn old_pods_running(cx: &Sync<'_>, old: &[Rs]) -> bool {
+    let Some(pods) = cx.pods else {
+        return true;
+    };
+    let uids: Vec<&str> = old.iter().map(|r| meta(&r.obj, "uid")).collect();
+    pods.iter()
+        .any(|p| controller_uid(p).is_some_and(|u| uids.contains(&u)) && !pod_finished(p))
 }
 
 /// RollingUpdate: grow the new ReplicaSet within maxSurge, then shrink the old ones as
@@ -424,14 +443,8 @@ fn clean_history(cx: &Sync<'_>, old: &[Rs]) {
         inactive.sort_by_key(|r| r.revision);
         let excess = inactive.len() - limit;
         for r in inactive.into_iter().take(excess) {
-            let _ = registry::delete(
-                cx.state,
-                Resource::ReplicaSet,
-                &cx.ns,
-                &r.name,
-                false,
-                false,
-            );
+            let opts = DeleteOptions::default();
+            let _ = delete::delete(cx.state, Resource::ReplicaSet, &cx.ns, &r.name, &opts);
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn set_condition(conds: &mut Vec<Value>, ty: &str, status: &str, reason: &st
 /// Replica counts over all of a Deployment's ReplicaSets.
 pub struct Counts {
     replicas: i64,
+    terminating: Option<i64>,
     updated: i64,
     ready: i64,
     available: i64,
@@ -53,6 +54,10 @@ impl Counts {
         let all: Vec<&Rs> = old.iter().chain(new).collect();
         Counts {
             replicas: all.iter().map(|r| r.status_replicas).sum(),
+            terminating: all
+                .iter()
+                .filter_map(|r| r.terminating)
+                .reduce(|a, b| a + b),
             updated: new.map_or(0, |n| n.status_replicas),
             ready: all.iter().map(|r| r.ready).sum(),
             available: all.iter().map(|r| r.available).sum(),
@@ -177,6 +182,9 @@ pub fn write(cx: &Sync<'_>, counts: &Counts, conds: Vec<Value>, revision: Option
         if v != 0 {
             status.insert(k.into(), json!(v));
         }
+    }
+    if let Some(n) = counts.terminating {
+        status.insert("terminatingReplicas".into(), json!(n));
     }
     if !conds.is_empty() {
         status.insert("conditions".into(), Value::Array(conds));
