@@ -148,7 +148,7 @@ def test_seal_refuses_another_namespace_than_the_files(run, certs, workdir):
 
 def test_rotate_reseals_everything_with_the_new_certificate(run, certs, workdir):
     assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env={**VALUES, "HELM_NAMESPACE": "todo"}).code == 0
-    res = run("rotate", "--from-env", "--cert", certs["rotated"].cert_path, extra_env=VALUES)
+    res = run("rotate", "--reenter", "--from-env", "--cert", certs["rotated"].cert_path, extra_env=VALUES)
     assert res.code == 0, res.stderr
     doc = load(workdir / SEALED)
     assert doc["secrets"]["sealed"]["certificateFingerprint"] == certs["rotated"].fingerprint
@@ -175,13 +175,18 @@ def test_status_detects_a_rotated_controller_key(run, certs, workdir):
     assert "CHANGED" in res.stdout and "rotate" in res.stdout
 
 
-def test_status_offline_says_it_could_not_check(run, certs, workdir):
+def test_status_offline_compares_nothing_and_exits_0(run, certs, workdir):
     assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
     res = run("status", "--offline")
-    assert res.code == 0
-    assert "could not check" in res.stdout
-    res = run("status")  # no kubeconfig: also cannot check, and says why
-    assert res.code == 0 and "could not check" in res.stdout and "kubeconfig" in res.stdout
+    assert res.code == 0, res.stderr
+    assert "not checked (--offline)" in res.stdout
+
+
+def test_status_that_cannot_ask_the_cluster_exits_2(run, certs, workdir):
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
+    res = run("status")  # no kubeconfig: the controller cannot be asked
+    assert res.code == 2, res.stdout
+    assert "kubeconfig" in res.stderr and "hint:" in res.stderr and res.stdout == ""
 
 
 def test_status_without_a_file_points_at_init(run):
@@ -214,7 +219,7 @@ def test_values_format_writes_0600_when_ignored(run, workdir):
 
 def test_values_format_with_force_writes_anyway(run, workdir):
     git(workdir, "init", "-q")
-    res = run("init", "--from-env", "--format", "values", "--force", "-o", "plain.yaml", extra_env=VALUES)
+    res = run("init", "--from-env", "--format", "values", "--force", "-f", "plain.yaml", extra_env=VALUES)
     assert res.code == 0
     assert stat.S_IMODE((workdir / "plain.yaml").stat().st_mode) == 0o600
 
@@ -226,8 +231,8 @@ def test_sealed_file_is_world_readable_and_no_temp_files_remain(run, certs, work
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_completions_are_generated(run, shell):
-    res = run("completions", shell)
+def test_completion_scripts_are_generated(run, shell):
+    res = run("completion", shell)
     assert res.code == 0 and "helm-todo-secrets" in res.stdout
 
 

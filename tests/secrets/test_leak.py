@@ -14,7 +14,7 @@ from secretslib import FakeApi
 SENTINELS = ["SNTLdbuser", "SNTLdbpass", "SNTLdbhost", "SNTLdbname", "SNTLauth", "SNTLllm", "SNTLextra"]
 LEAKY = {
     "DATABASE_URL": "postgresql://SNTLdbuser:SNTLdbpass@SNTLdbhost.neon.tech/SNTLdbname",
-    "BETTER_AUTH_SECRET": "SNTLauth" + "x" * 40,
+    "BETTER_AUTH_SECRET": "SNTLauth" + "k9Jx2LmQ8vR4tW7yZ1bN5cF3hD6gS0aP2eU9iO4u",
     "OPENAI_API_KEY": "SNTLllm-not-an-sk-key",
 }
 DEBUG = {"HELM_DEBUG": "true", "RUST_LOG": "trace", "RUST_BACKTRACE": "full"}
@@ -94,7 +94,7 @@ def test_seal_status_and_rotate_leak_nothing(run, certs, roots):
     for args in (["status", "--offline"], ["status", "--cert", certs["current"].cert_path, "-o", "json"]):
         res = run(*args, extra_env=DEBUG)
         outputs += [res.stdout, res.stderr]
-    res = run("rotate", "--from-env", "--cert", certs["rotated"].cert_path, extra_env={**LEAKY, **DEBUG})
+    res = run("rotate", "--reenter", "--from-env", "--cert", certs["rotated"].cert_path, extra_env={**LEAKY, **DEBUG})
     assert res.code == 0, res.stderr
     outputs += [res.stdout, res.stderr]
     assert_clean(outputs, *roots)

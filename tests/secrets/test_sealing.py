@@ -70,9 +70,9 @@ def test_certificate_fingerprint_is_sha256_of_the_der(run, certs, workdir):
 
 
 def test_secret_name_follows_release_and_override(run, certs, workdir):
-    assert init_sealed(run, certs["current"].cert_path, "--release", "my-todo-chatbot", "-o", "a.yaml").code == 0
+    assert init_sealed(run, certs["current"].cert_path, "--release", "my-todo-chatbot", "-f", "a.yaml").code == 0
     assert load(workdir / "a.yaml")["secrets"]["name"] == "my-todo-chatbot-secrets"
-    assert init_sealed(run, certs["current"].cert_path, "--secret-name", "app-env", "-o", "b.yaml").code == 0
+    assert init_sealed(run, certs["current"].cert_path, "--secret-name", "app-env", "-f", "b.yaml").code == 0
     b = load(workdir / "b.yaml")["secrets"]
     assert b["name"] == "app-env"
     assert unseal(certs["current"].key, b"todo/app-env", b["sealed"]["encryptedData"]["DATABASE_URL"])

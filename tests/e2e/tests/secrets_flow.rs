@@ -20,7 +20,7 @@ fn init_from_env(env: &TestEnv, scope: &str) -> std::path::PathBuf {
             "todo",
             "--scope",
             scope,
-            "-o",
+            "-f",
         ])
         .arg(&out)
         .env("HELM_NAMESPACE", "todo")
