@@ -125,6 +125,10 @@ VALUES = {
 }
 
 
+def key_pem(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
+
+
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
@@ -144,11 +148,13 @@ class FakeApi:
     keys; without them those endpoints answer 404 like an old controller), and Secret
     server-side apply. `requests` records (method, path, body) of every call."""
 
-    def __init__(self, cert_pem: str, port_name: str = "http", proxy_status: int = 200, keys=None):
+    def __init__(self, cert_pem: str, port_name: str = "http", proxy_status: int = 200, keys=None, key_secrets=None):
         self.cert_pem = cert_pem
         self.port_name = port_name
         self.proxy_status = proxy_status
         self.keys = keys or []
+        # (name, certificate PEM, private key PEM) of the controller's key Secrets.
+        self.key_secrets = key_secrets or []
         self.requests: list[tuple[str, str, bytes]] = []
         api = self
 
@@ -168,7 +174,14 @@ class FakeApi:
                 api.requests.append(("GET", self.path, b""))
                 svc = "/api/v1/namespaces/kube-system/services/sealed-secrets-controller"
                 proxy = f"/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:{api.port_name}/proxy/v1/cert.pem"
-                if self.path.split("?")[0] == svc:
+                secrets_list = "/api/v1/namespaces/kube-system/secrets?labelSelector=sealedsecrets.bitnami.com%2Fsealed-secrets-key%3Dactive"
+                if self.path == secrets_list:
+                    items = [{"metadata": {"name": name, "namespace": "kube-system", "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"}},
+                              "type": "kubernetes.io/tls",
+                              "data": {"tls.crt": base64.b64encode(crt.encode()).decode(), "tls.key": base64.b64encode(key.encode()).decode()}}
+                             for name, crt, key in api.key_secrets]
+                    self._send(200, {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items})
+                elif self.path.split("?")[0] == svc:
                     port = {"port": 8080, "targetPort": 8080, "protocol": "TCP"}
                     if api.port_name != "8080":
                         port["name"] = api.port_name

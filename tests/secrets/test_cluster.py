@@ -106,3 +106,13 @@ def test_unreachable_api_server_is_a_connection_error(run, workdir):
     )
     res = run("fetch-cert", extra_env={"KUBECONFIG": str(kubeconfig)})
     assert res.code == 2 and "cannot reach the API server" in res.stderr
+
+
+def test_kube_context_is_accepted_as_helm_spells_it(run, certs, workdir):
+    with FakeApi(certs["current"].cert_path.read_text()) as api:
+        kubeconfig = api.kubeconfig(workdir.parent / "kubeconfig", context="dev")
+        env = {"KUBECONFIG": str(kubeconfig)}
+        ok = run("fetch-cert", "--kube-context", "dev", extra_env={**env, "HELM_KUBECONTEXT": "prod"})
+        missing = run("fetch-cert", "--context", "prod", extra_env=env)
+    assert ok.code == 0, ok.stderr  # the flag wins over Helm's environment
+    assert missing.code == 2 and 'context "prod" not found' in missing.stderr
