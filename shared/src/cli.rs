@@ -42,6 +42,38 @@ impl Output {
     }
 }
 
+/// When the first argument is `__complete` (kubectl's and Helm's plugin completion, and our
+/// shell scripts), answer it for `C`'s flags and `source`'s values, and exit. Otherwise return
+/// and let the binary parse its flags. Call first thing in `main`.
+pub fn answer_completion<C: clap::CommandFactory>(source: &dyn crate::complete::ValueSource) {
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_none_or(|a| a != crate::complete::COMPLETE_ARG)
+    {
+        return;
+    }
+    let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+    let answer = crate::complete::complete(&C::command(), &words, source);
+    finish(write_stdout(&answer.render()).map_or_else(|code| code, |_| EXIT_OK))
+}
+
+/// Print a completion script of `C` for `shell` (the `completion SHELL` subcommand of a
+/// binary that has no dynamic values to offer beyond clap's own). Written through
+/// [`write_stdout`], so `| head` never panics.
+pub fn completion_script(binary: &str, shell: &str) -> Result<String, crate::error::UsageError> {
+    use crate::complete::script;
+    match shell {
+        "bash" => Ok(script::bash(binary)),
+        "zsh" => Ok(script::zsh(binary)),
+        "fish" => Ok(script::fish(binary)),
+        other => Err(crate::error::UsageError::new(
+            format!("completion needs one shell: bash, zsh or fish (got {other:?})"),
+            format!("for example: {binary} completion bash > ~/.{binary}.bash"),
+        )),
+    }
+}
+
 /// Parse the command line into `C`. `--help` and `--version` print and exit 0; a usage error
 /// prints `error: <program>: <what>` and a `hint:` line, and exits 2.
 pub fn parse<C: clap::Parser>(program: &str) -> C {

@@ -87,6 +87,11 @@ pub enum Invocation {
     Version,
     /// Print a shell completion script (`completion bash|zsh|fish`).
     Completion(Shell),
+    /// Print the help of `completion`.
+    CompletionHelp,
+    /// Answer a `__complete` request at the dispatcher's level (no subcommand typed yet):
+    /// the words after `__complete`.
+    Complete(Vec<String>),
     /// Run a sibling binary with these arguments, unchanged.
     Run {
         /// The subcommand.
@@ -105,12 +110,21 @@ pub enum DispatchError {
         /// What the user typed.
         name: String,
     },
-    /// A flag came before any subcommand.
+    /// A flag came before any subcommand that is not one of kubectl's connection flags.
     #[error("unknown flag {flag:?} for \"{PROGRAM}\"")]
     UnknownFlag {
         /// What the user typed.
         flag: String,
     },
+    /// A connection flag before the subcommand without its value.
+    #[error("flag {flag:?} needs a value")]
+    MissingValue {
+        /// The flag.
+        flag: String,
+    },
+    /// Connection flags but no subcommand.
+    #[error("no subcommand after the flags")]
+    NoSubcommand,
     /// `completion` without a known shell.
     #[error("completion needs one shell: bash, zsh or fish (got {got:?})")]
     CompletionShell {
@@ -138,11 +152,29 @@ pub enum DispatchError {
 impl UserError for DispatchError {
     fn hint(&self) -> Option<String> {
         match self {
-            DispatchError::UnknownSubcommand { .. } | DispatchError::UnknownFlag { .. } => {
-                Some(format!(
+            DispatchError::UnknownSubcommand { name } => Some(match suggest(name) {
+                Some(s) => format!(
+                    "did you mean `{PROGRAM} {s}`? The subcommands: {}",
+                    subcommand_names()
+                ),
+                None => format!(
                     "run `{PROGRAM} --help` for the subcommands: {}",
                     subcommand_names()
-                ))
+                ),
+            }),
+            DispatchError::UnknownFlag { .. } => Some(format!(
+                "before the subcommand {PROGRAM} takes kubectl's {}; other flags go after it (`{PROGRAM} verify --help`)",
+                GLOBAL_FLAGS
+                    .iter()
+                    .map(|f| f.long)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            DispatchError::MissingValue { flag } => {
+                Some(format!("for example: {PROGRAM} {flag} VALUE verify"))
+            }
+            DispatchError::NoSubcommand => {
+                Some(format!("name a subcommand: {}", subcommand_names()))
             }
             DispatchError::CompletionShell { .. } => Some(format!(
                 "for example: {PROGRAM} completion bash > ~/.kubectl-todo.bash"
@@ -159,29 +191,129 @@ impl UserError for DispatchError {
     }
 }
 
-/// `verify, scale`: for messages.
+/// `verify, scale, completion`: for messages.
 pub fn subcommand_names() -> String {
     SUBCOMMANDS
         .iter()
         .map(|s| s.name)
+        .chain(["completion"])
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// The name the user probably meant: a subcommand within two edits, or one it starts.
+pub fn suggest(typed: &str) -> Option<&'static str> {
+    let names = || SUBCOMMANDS.iter().map(|s| s.name).chain(["completion"]);
+    crate::complete::closest(typed, names())
+        .or_else(|| names().find(|n| typed.len() >= 3 && n.starts_with(typed)))
+}
+
+/// One of kubectl's connection flags that `kubectl todo` accepts before the subcommand and
+/// passes on to it (`kubectl todo -n todo verify` runs `kubectl-todo-verify -n todo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalFlag {
+    /// `--namespace`.
+    pub long: &'static str,
+    /// `-n`.
+    pub short: Option<char>,
+    /// What it sets, for help and completion.
+    pub about: &'static str,
+}
+
+/// The connection flags every subcommand takes (see [`crate::cluster::KubeArgs`]).
+pub const GLOBAL_FLAGS: &[GlobalFlag] = &[
+    GlobalFlag {
+        long: "--namespace",
+        short: Some('n'),
+        about: "The namespace",
+    },
+    GlobalFlag {
+        long: "--context",
+        short: None,
+        about: "The kubeconfig context to use",
+    },
+    GlobalFlag {
+        long: "--kubeconfig",
+        short: None,
+        about: "Path to the kubeconfig file",
+    },
+    GlobalFlag {
+        long: "--request-timeout",
+        short: None,
+        about: "How long to wait for a single API request",
+    },
+];
+
+/// Split the connection flags given before the subcommand from the rest: returns the flags
+/// (as typed, values included) and the index of the first argument after them.
+fn leading_globals(args: &[OsString]) -> Result<(Vec<OsString>, usize), DispatchError> {
+    let mut globals = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let text = arg.to_string_lossy();
+        if !text.starts_with('-') || matches!(text.as_ref(), "-h" | "--help" | "-V" | "--version") {
+            break;
+        }
+        let known = GLOBAL_FLAGS.iter().find(|f| {
+            text == f.long
+                || text.starts_with(&format!("{}=", f.long))
+                || f.short
+                    .is_some_and(|c| text.starts_with(&format!("-{c}")) && !text.starts_with("--"))
+        });
+        let Some(flag) = known else {
+            return Err(DispatchError::UnknownFlag {
+                flag: text.into_owned(),
+            });
+        };
+        globals.push(arg.clone());
+        let attached = text.contains('=') || (text.len() > 2 && !text.starts_with("--"));
+        if !attached {
+            let value = args.get(i + 1).ok_or_else(|| DispatchError::MissingValue {
+                flag: flag.long.to_owned(),
+            })?;
+            globals.push(value.clone());
+            i += 1;
+        }
+        i += 1;
+    }
+    Ok((globals, i))
+}
+
 /// Decide what to do from the arguments after the program name.
 ///
-/// Only the first argument is interpreted; everything after a subcommand name is passed on
-/// unchanged (including `--help`, which the sibling answers). `help SUB` runs `SUB --help`.
+/// kubectl's connection flags given before the subcommand ([`GLOBAL_FLAGS`]) are passed on
+/// to it, first; everything after the subcommand name is passed on unchanged (including
+/// `--help`, which the sibling answers). `help SUB` runs `SUB --help`. `__complete WORDS`
+/// answers shell completion (delegated to the sibling once a subcommand is typed).
 pub fn parse(args: &[OsString]) -> Result<Invocation, DispatchError> {
+    if args
+        .first()
+        .is_some_and(|a| a == crate::complete::COMPLETE_ARG)
+    {
+        return Ok(parse_complete(&args[1..]));
+    }
+    let (globals, start) = leading_globals(args)?;
+    let args = &args[start..];
     let Some(first) = args.first() else {
-        return Ok(Invocation::Help);
+        return if globals.is_empty() {
+            Ok(Invocation::Help)
+        } else {
+            Err(DispatchError::NoSubcommand)
+        };
     };
     let first = first.to_string_lossy();
-    let rest = || args[1..].to_vec();
+    let rest = || {
+        globals
+            .iter()
+            .cloned()
+            .chain(args[1..].iter().cloned())
+            .collect()
+    };
     match first.as_ref() {
         "-h" | "--help" => Ok(Invocation::Help),
         "help" => match args.get(1) {
             None => Ok(Invocation::Help),
+            Some(sub) if sub == "completion" => Ok(Invocation::CompletionHelp),
             Some(sub) => {
                 let name = sub.to_string_lossy();
                 let subcommand =
@@ -195,11 +327,14 @@ pub fn parse(args: &[OsString]) -> Result<Invocation, DispatchError> {
             }
         },
         "-V" | "--version" | "version" => Ok(Invocation::Version),
-        "completion" | "completions" => {
+        "completion" => {
             let got = args
                 .get(1)
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            if matches!(got.as_str(), "-h" | "--help") {
+                return Ok(Invocation::CompletionHelp);
+            }
             Shell::parse(&got)
                 .map(Invocation::Completion)
                 .ok_or(DispatchError::CompletionShell { got })
@@ -217,6 +352,94 @@ pub fn parse(args: &[OsString]) -> Result<Invocation, DispatchError> {
             }),
         },
     }
+}
+
+/// A `__complete` request: delegated to the sibling as `__complete` + its words once a
+/// subcommand is typed (connection flags before it are passed on), else answered here.
+fn parse_complete(words: &[OsString]) -> Invocation {
+    let text: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect();
+    // Connection flags and their values come first; the first other word (not the one being
+    // completed) names the subcommand.
+    let mut i = 0;
+    while i + 1 < text.len() && text[i].starts_with('-') {
+        let takes_value = GLOBAL_FLAGS
+            .iter()
+            .any(|f| text[i] == f.long || f.short.is_some_and(|c| text[i] == format!("-{c}")));
+        i += if takes_value { 2 } else { 1 };
+    }
+    if i + 1 < text.len()
+        && let Some(sub) = subcommand(&text[i])
+    {
+        let mut args = vec![OsString::from(crate::complete::COMPLETE_ARG)];
+        args.extend(words[..i].iter().cloned());
+        args.extend(words[i + 1..].iter().cloned());
+        return Invocation::Run {
+            subcommand: sub,
+            args,
+        };
+    }
+    Invocation::Complete(text)
+}
+
+/// The dispatcher as a clap command, for completion at its level: the subcommands, the
+/// connection flags, `completion SHELL`.
+pub fn completion_command() -> clap::Command {
+    let mut cmd = clap::Command::new(BINARY).disable_help_subcommand(true);
+    for f in GLOBAL_FLAGS {
+        let id = f.long.trim_start_matches("--");
+        let mut arg = clap::Arg::new(id)
+            .long(id)
+            .help(f.about)
+            .value_name(if id == "kubeconfig" { "FILE" } else { "VALUE" });
+        if let Some(c) = f.short {
+            arg = arg.short(c);
+        }
+        cmd = cmd.arg(arg);
+    }
+    for s in SUBCOMMANDS {
+        cmd = cmd.subcommand(clap::Command::new(s.name).about(s.about));
+    }
+    cmd.subcommand(
+        clap::Command::new("completion")
+            .about("Print a shell completion script (bash, zsh or fish)")
+            .arg(clap::Arg::new("shell").value_parser(["bash", "zsh", "fish"])),
+    )
+}
+
+/// Completion at the dispatcher's level. When kubectl asks (through `kubectl_complete-todo`,
+/// which sets `TODO_COMPLETE_CALLER=kubectl`), subcommands whose `kubectl-todo-<name>` is on
+/// `path` are left out: kubectl lists those plugins itself, and a name must not show twice.
+pub fn complete_here(
+    words: &[String],
+    via_kubectl: bool,
+    path: Option<&OsStr>,
+    source: &dyn crate::complete::ValueSource,
+) -> crate::complete::Completions {
+    let mut out = crate::complete::complete(&completion_command(), words, source);
+    if via_kubectl {
+        out.candidates.retain(|c| match subcommand(&c.value) {
+            Some(sub) => locate(sub, None, path).is_err(),
+            None => true,
+        });
+    }
+    out
+}
+
+/// The text of `kubectl todo completion --help`.
+pub fn completion_help() -> String {
+    format!(
+        "Print a shell completion script for {BINARY}.\n\n\
+         Usage:\n  {PROGRAM} completion bash|zsh|fish\n\n\
+         Examples:\n  source <({BINARY} completion bash)        # bash (needs the bash-completion package)\n  \
+         {BINARY} completion zsh > \"${{fpath[1]}}/_{BINARY}\"  # zsh\n  \
+         {BINARY} completion fish | source              # fish\n\n\
+         `kubectl todo <TAB>` is completed by kubectl itself (1.26+) through the executable\n\
+         kubectl_complete-todo on PATH, which install.sh installs; kubectl's own completion must\n\
+         be loaded (`source <(kubectl completion bash)`, which needs bash-completion).\n"
+    )
 }
 
 /// The folder holding the dispatcher's real binary: `current_exe` with symlinks resolved,
@@ -301,8 +524,9 @@ pub fn help_text(version: &str) -> String {
         "\nAlso part of the suite:\n  helm todo-secrets  Prompt for the app's secrets and \
          seal them for sealed-secrets\n\n\
          Flags:\n  -h, --help     Show this help\n  -V, --version  Show the version\n\n\
-         Run `{PROGRAM} <subcommand> --help` for a subcommand's flags; like kubectl's they\n\
-         include --context, -n/--namespace and --kubeconfig.\n"
+         kubectl's connection flags (-n/--namespace, --context, --kubeconfig,\n\
+         --request-timeout) may come before the subcommand: `{PROGRAM} -n todo verify`.\n\
+         Run `{PROGRAM} <subcommand> --help` for a subcommand's flags.\n"
     ));
     out
 }
@@ -374,10 +598,10 @@ mod tests {
             parse(&args(&["completion", "zsh"])).unwrap(),
             Invocation::Completion(Shell::Zsh)
         );
-        assert_eq!(
-            parse(&args(&["completions", "fish"])).unwrap(),
-            Invocation::Completion(Shell::Fish)
-        );
+        assert!(matches!(
+            parse(&args(&["completions", "fish"])),
+            Err(DispatchError::UnknownSubcommand { .. })
+        ));
         assert!(matches!(
             parse(&args(&["completion", "tcsh"])),
             Err(DispatchError::CompletionShell { got }) if got == "tcsh"
@@ -397,11 +621,111 @@ mod tests {
     }
 
     #[test]
-    fn parse_rejects_flag_before_subcommand() {
+    fn connection_flags_before_the_subcommand_are_passed_on() {
+        assert_eq!(
+            parse(&args(&[
+                "-n",
+                "todo",
+                "--context=dev",
+                "verify",
+                "-o",
+                "json"
+            ]))
+            .unwrap(),
+            Invocation::Run {
+                subcommand: &SUBCOMMANDS[0],
+                args: args(&["-n", "todo", "--context=dev", "-o", "json"])
+            }
+        );
+        assert_eq!(
+            parse(&args(&["-ntodo", "scale", "backend", "2"])).unwrap(),
+            Invocation::Run {
+                subcommand: &SUBCOMMANDS[1],
+                args: args(&["-ntodo", "backend", "2"])
+            }
+        );
+    }
+
+    #[test]
+    fn other_flags_before_the_subcommand_are_refused_with_a_hint() {
+        let err = parse(&args(&["--token", "x", "verify"])).unwrap_err();
+        assert!(matches!(err, DispatchError::UnknownFlag { .. }));
+        assert!(err.hint().unwrap().contains("--namespace"));
         assert!(matches!(
-            parse(&args(&["-n", "todo", "verify"])),
-            Err(DispatchError::UnknownFlag { .. })
+            parse(&args(&["-n"])),
+            Err(DispatchError::MissingValue { .. })
         ));
+        assert!(matches!(
+            parse(&args(&["-n", "todo"])),
+            Err(DispatchError::NoSubcommand)
+        ));
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        let err = parse(&args(&["verfy"])).unwrap_err();
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("did you mean `kubectl todo verify`")
+        );
+        assert!(err.hint().unwrap().contains("completion"));
+        assert_eq!(suggest("deploy"), None);
+    }
+
+    #[test]
+    fn completion_help_is_help() {
+        assert_eq!(
+            parse(&args(&["completion", "--help"])).unwrap(),
+            Invocation::CompletionHelp
+        );
+        assert_eq!(
+            parse(&args(&["help", "completion"])).unwrap(),
+            Invocation::CompletionHelp
+        );
+    }
+
+    #[test]
+    fn complete_is_delegated_once_a_subcommand_is_typed() {
+        assert_eq!(
+            parse(&args(&["__complete", "-n", "todo", "verify", "-o", ""])).unwrap(),
+            Invocation::Run {
+                subcommand: &SUBCOMMANDS[0],
+                args: args(&["__complete", "-n", "todo", "-o", ""])
+            }
+        );
+        assert_eq!(
+            parse(&args(&["__complete", "ver"])).unwrap(),
+            Invocation::Complete(vec!["ver".into()])
+        );
+    }
+
+    #[test]
+    fn dispatcher_completion_lists_each_subcommand_once() {
+        let words = vec![String::new()];
+        let c =
+            crate::complete::complete(&completion_command(), &words, &crate::complete::NoValues);
+        let names: Vec<_> = c.candidates.iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(names, ["verify", "scale", "completion"]);
+        assert_eq!(c.directive, crate::complete::NO_FILE_COMP);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn kubectl_lists_plugins_on_path_itself_so_they_are_not_repeated() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_exe(&tmp.path().join("kubectl-todo-verify"));
+        let path = std::env::join_paths([tmp.path()]).unwrap();
+        let words = vec![String::new()];
+        let names = |via| -> Vec<String> {
+            complete_here(&words, via, Some(&path), &crate::complete::NoValues)
+                .candidates
+                .into_iter()
+                .map(|c| c.value)
+                .collect()
+        };
+        assert_eq!(names(true), ["scale", "completion"]);
+        assert_eq!(names(false), ["verify", "scale", "completion"]);
     }
 
     #[test]

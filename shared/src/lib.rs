@@ -19,6 +19,7 @@
 pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod complete;
 pub mod deadline;
 pub mod diagnose;
 pub mod dispatch;

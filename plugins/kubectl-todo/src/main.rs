@@ -1,31 +1,34 @@
 //! `kubectl todo <subcommand>`: runs the sibling binary `kubectl-todo-<subcommand>`.
 //!
-//! The logic (argument parsing, sibling lookup, help) lives in `todo_kube::dispatch`; this
-//! file only performs the result: print, or replace this process with the sibling.
+//! The logic (argument parsing, sibling lookup, help, completion) lives in
+//! `todo_kube::dispatch` and `todo_kube::complete`; this file only performs the result:
+//! print, or replace this process with the sibling.
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
-use clap::{Arg, Command};
+use todo_kube::cli::{finish, write_stdout};
+use todo_kube::complete::{KubeValues, script};
 use todo_kube::dispatch::{self, DispatchError, Invocation, Shell};
-use todo_kube::error::report;
+use todo_kube::error::{EXIT_OK, print_error};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn main() -> ExitCode {
+fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let result = dispatch::parse(&args).and_then(|invocation| match invocation {
-        Invocation::Help => {
-            print!("{}", dispatch::help_text(VERSION));
-            Ok(ExitCode::SUCCESS)
-        }
-        Invocation::Version => {
-            println!("{} {VERSION}", dispatch::BINARY);
-            Ok(ExitCode::SUCCESS)
-        }
-        Invocation::Completion(shell) => {
-            completion(shell);
-            Ok(ExitCode::SUCCESS)
+        Invocation::Help => Ok(dispatch::help_text(VERSION)),
+        Invocation::Version => Ok(format!("{} {VERSION}\n", dispatch::BINARY)),
+        Invocation::CompletionHelp => Ok(dispatch::completion_help()),
+        Invocation::Completion(shell) => Ok(match shell {
+            Shell::Bash => script::bash(dispatch::BINARY),
+            Shell::Zsh => script::zsh(dispatch::BINARY),
+            Shell::Fish => script::fish(dispatch::BINARY),
+        }),
+        Invocation::Complete(words) => {
+            let via_kubectl =
+                std::env::var_os("TODO_COMPLETE_CALLER").is_some_and(|v| v == "kubectl");
+            let path = std::env::var_os("PATH");
+            Ok(dispatch::complete_here(&words, via_kubectl, path.as_deref(), &KubeValues).render())
         }
         Invocation::Run { subcommand, args } => {
             let own_dir = std::env::current_exe()
@@ -33,58 +36,35 @@ fn main() -> ExitCode {
                 .and_then(|exe| dispatch::real_dir(&exe));
             let path = std::env::var_os("PATH");
             let binary = dispatch::locate(subcommand, own_dir.as_deref(), path.as_deref())?;
-            run(binary, args)
+            Err(run(binary, args))
         }
     });
-    result.unwrap_or_else(|e| report(dispatch::PROGRAM, &e))
+    match result {
+        Ok(text) => finish(write_stdout(&text).map_or_else(|code| code, |_| EXIT_OK)),
+        Err(e) => finish(print_error(dispatch::PROGRAM, &e)),
+    }
 }
 
 /// Replace this process with the sibling: signals, stdio and the exit code are its own.
+/// Returns only when that failed.
 #[cfg(unix)]
-fn run(binary: std::path::PathBuf, args: Vec<OsString>) -> Result<ExitCode, DispatchError> {
+fn run(binary: std::path::PathBuf, args: Vec<OsString>) -> DispatchError {
     use std::os::unix::process::CommandExt;
     let source = std::process::Command::new(&binary).args(args).exec();
-    Err(DispatchError::Exec {
+    DispatchError::Exec {
         path: binary,
         source,
-    })
+    }
 }
 
-/// Without `exec`, run the sibling and hand back its exit code.
+/// Without `exec`, run the sibling and exit with its exit code.
 #[cfg(not(unix))]
-fn run(binary: std::path::PathBuf, args: Vec<OsString>) -> Result<ExitCode, DispatchError> {
-    let status = std::process::Command::new(&binary)
-        .args(args)
-        .status()
-        .map_err(|source| DispatchError::Exec {
+fn run(binary: std::path::PathBuf, args: Vec<OsString>) -> DispatchError {
+    match std::process::Command::new(&binary).args(args).status() {
+        Ok(status) => finish(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+        Err(source) => DispatchError::Exec {
             path: binary,
             source,
-        })?;
-    let code = status.code().unwrap_or(1);
-    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
-}
-
-/// Print a completion script for the dispatcher's subcommands.
-fn completion(shell: Shell) {
-    let passthrough = || {
-        Arg::new("args")
-            .num_args(0..)
-            .trailing_var_arg(true)
-            .allow_hyphen_values(true)
-    };
-    let mut cmd = Command::new(dispatch::BINARY).version(VERSION);
-    for s in dispatch::SUBCOMMANDS {
-        cmd = cmd.subcommand(Command::new(s.name).about(s.about).arg(passthrough()));
+        },
     }
-    cmd = cmd.subcommand(
-        Command::new("completion")
-            .about("Print a shell completion script")
-            .arg(Arg::new("shell").value_parser(["bash", "zsh", "fish"])),
-    );
-    let shell = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-    };
-    clap_complete::generate(shell, &mut cmd, dispatch::BINARY, &mut std::io::stdout());
 }

@@ -135,9 +135,97 @@ fn completion_generates_scripts_for_each_shell() {
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let script = String::from_utf8_lossy(&out.stdout);
         assert!(
-            script.contains("kubectl-todo") && script.contains("verify"),
+            script.contains("kubectl-todo") && script.contains("__complete"),
             "{shell}"
         );
     }
     assert_eq!(run(&s, &["completion", "tcsh"]).status.code(), Some(2));
+    assert_eq!(run(&s, &["completion", "--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn connection_flags_before_the_subcommand_reach_it() {
+    let s = store();
+    write_script(&s.dir.join("kubectl-todo-verify"), r#"echo "args: $*""#);
+    let out = run(&s, &["-n", "todo", "verify", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "args: -n todo -o json\n"
+    );
+}
+
+#[test]
+fn complete_is_answered_here_or_by_the_sibling() {
+    let s = store();
+    write_script(
+        &s.dir.join("kubectl-todo-verify"),
+        r#"echo "sibling: $*"; echo ":4""#,
+    );
+    let here = run(&s, &["__complete", ""]);
+    let text = String::from_utf8_lossy(&here.stdout);
+    assert_eq!(
+        text,
+        "verify\tCheck that the todo-chatbot release is healthy and say why when it is not\nscale\tScale the frontend or backend and wait until the rollout has settled\ncompletion\tPrint a shell completion script (bash, zsh or fish)\n:4\n"
+    );
+    let there = run(&s, &["__complete", "verify", "-o", ""]);
+    assert_eq!(
+        String::from_utf8_lossy(&there.stdout),
+        "sibling: __complete -o \n:4\n"
+    );
+}
+
+/// The bash script, sourced in a real bash, completes the subcommands once each.
+#[test]
+fn bash_completion_script_completes_in_bash() {
+    let s = store();
+    if Command::new("bash").arg("-c").arg("true").output().is_err() {
+        return;
+    }
+    let path = s.bin.display().to_string();
+    let body = format!(
+        r#"export PATH={path}:/usr/bin:/bin
+source <(kubectl-todo completion bash)
+COMP_WORDS=(kubectl-todo sc); COMP_CWORD=1; _kubectl_todo; echo "1:${{COMPREPLY[*]}}"
+COMP_WORDS=(kubectl-todo ""); COMP_CWORD=1; _kubectl_todo; echo "2:${{COMPREPLY[*]}}"
+COMP_WORDS=(kubectl-todo completion ""); COMP_CWORD=2; _kubectl_todo; echo "3:${{COMPREPLY[*]}}""#
+    );
+    let out = output(Command::new("bash").arg("-c").arg(body));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1:scale\n"), "{text}");
+    assert!(text.contains("2:verify scale completion\n"), "{text}");
+    assert!(text.contains("3:bash zsh fish\n"), "{text}");
+}
+
+/// Through real kubectl (1.26+): `kubectl todo <TAB>` runs kubectl_complete-todo.
+#[test]
+fn kubectl_completes_the_plugin_through_kubectl_complete_todo() {
+    let s = store();
+    let shim = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/completion/kubectl_complete-todo"
+    );
+    std::fs::copy(shim, s.bin.join("kubectl_complete-todo")).unwrap();
+    let Ok(kubectl) = which_kubectl() else { return };
+    let path = format!("{}:/usr/bin:/bin", s.bin.display());
+    let out = output(
+        Command::new(kubectl)
+            .args(["__complete", "todo", ""])
+            .env("PATH", &path)
+            .env("KUBECONFIG", "/nonexistent"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let verify_lines = text.lines().filter(|l| l.starts_with("verify\t")).count();
+    assert_eq!(verify_lines, 1, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("scale\t")), "{text}");
+    assert!(text.trim_end().ends_with(":4"), "{text}");
+}
+
+fn which_kubectl() -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .ok_or(())
 }

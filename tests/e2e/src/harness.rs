@@ -120,6 +120,21 @@ impl TestEnv {
                 dir,
             });
         }
+        Self::on_sandbox(scenario_yaml, dir)
+    }
+
+    /// A sandbox with `scenario_yaml`, whatever `TODO_E2E_REAL_CLUSTER` says and without the
+    /// plugins built: for the sandbox's own fidelity tests (tests/sandbox/tests).
+    pub fn sandbox_only(scenario_yaml: &str) -> TestEnv {
+        tempfile::Builder::new()
+            .prefix("todo-e2e-")
+            .tempdir()
+            .map_err(anyhow::Error::from)
+            .and_then(|dir| Self::on_sandbox(scenario_yaml, dir))
+            .unwrap_or_else(|e| panic!("cannot start the sandbox: {e:#}"))
+    }
+
+    fn on_sandbox(scenario_yaml: &str, dir: tempfile::TempDir) -> anyhow::Result<TestEnv> {
         let scenario = Scenario::from_yaml(scenario_yaml).map_err(anyhow::Error::msg)?;
         let sandbox = Sandbox::spawn(scenario)?;
         let kubeconfig = sandbox.kubeconfig_path().to_path_buf();

@@ -1,19 +1,95 @@
-//! The resource types the sandbox serves, and the discovery documents built from them
-//! (`/api`, `/apis`, per-group-version resource lists, and a minimal OpenAPI v3 that tells
-//! kubectl and Helm the server validates fields itself).
+//! The typed registry of the resource types the sandbox serves. Code names a type by its
+//! [`Resource`] variant (`Resource::Pod`), so a typo does not compile; the API paths, kinds and
+//! discovery documents are derived from the one table here.
 
-use serde_json::{Value, json};
+use std::ops::Deref;
 
-/// One served resource type.
-#[derive(Debug, Clone, Copy)]
+/// A served resource type. Dereferences to its [`ResourceType`] (`Resource::Pod.plural`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    /// core/v1 Namespace.
+    Namespace,
+    /// core/v1 Node.
+    Node,
+    /// core/v1 Pod.
+    Pod,
+    /// core/v1 Service.
+    Service,
+    /// core/v1 Endpoints.
+    Endpoints,
+    /// core/v1 ConfigMap.
+    ConfigMap,
+    /// core/v1 Secret.
+    Secret,
+    /// core/v1 Event.
+    Event,
+    /// core/v1 ServiceAccount.
+    ServiceAccount,
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 ReplicaSet.
+    ReplicaSet,
+    /// autoscaling/v2 HorizontalPodAutoscaler.
+    HorizontalPodAutoscaler,
+    /// policy/v1 PodDisruptionBudget.
+    PodDisruptionBudget,
+    /// networking.k8s.io/v1 NetworkPolicy.
+    NetworkPolicy,
+    /// discovery.k8s.io/v1 EndpointSlice.
+    EndpointSlice,
+    /// authorization.k8s.io/v1 SelfSubjectAccessReview (create only).
+    SelfSubjectAccessReview,
+    /// bitnami.com/v1alpha1 SealedSecret (the sealed-secrets add-on's CRD).
+    SealedSecret,
+}
+
+/// A subresource the sandbox serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subresource {
+    /// `/status`: only the status changes.
+    Status,
+    /// `/scale`: an autoscaling/v1 Scale view of spec.replicas.
+    Scale,
+    /// `/log`: a pod's container log.
+    Log,
+    /// `/proxy`: the service or pod proxy.
+    Proxy,
+}
+
+impl Subresource {
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subresource::Status => "status",
+            Subresource::Scale => "scale",
+            Subresource::Log => "log",
+            Subresource::Proxy => "proxy",
+        }
+    }
+
+    /// The subresource a path segment names, if the sandbox knows it.
+    pub fn parse(segment: &str) -> Option<Subresource> {
+        [
+            Subresource::Status,
+            Subresource::Scale,
+            Subresource::Log,
+            Subresource::Proxy,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == segment)
+    }
+}
+
+/// What the API server knows about one resource type.
+#[derive(Debug)]
 pub struct ResourceType {
-    /// Storage key: `<groupVersion>/<plural>` (`v1/pods`, `apps/v1/deployments`).
-    pub key: &'static str,
+    /// The variant this entry describes.
+    pub resource: Resource,
     /// API group, empty for core.
     pub group: &'static str,
     /// Version.
     pub version: &'static str,
-    /// Plural resource name.
+    /// Plural resource name (the path segment).
     pub plural: &'static str,
     /// Singular name.
     pub singular: &'static str,
@@ -23,11 +99,11 @@ pub struct ResourceType {
     pub namespaced: bool,
     /// kubectl short names.
     pub short_names: &'static [&'static str],
-    /// Subresources served (`status`, `scale`, `log`, `proxy`).
-    pub subresources: &'static [&'static str],
+    /// Subresources served.
+    pub subresources: &'static [Subresource],
     /// Whether spec changes bump metadata.generation.
     pub generation: bool,
-    /// In the `all` category (kubectl get all).
+    /// In the `all` category (`kubectl get all`).
     pub all: bool,
 }
 
@@ -40,10 +116,6 @@ impl ResourceType {
             format!("{}/{}", self.group, self.version)
         }
     }
-    /// `groupVersion` for discovery.
-    pub fn group_version(&self) -> String {
-        self.api_version()
-    }
     /// `<plural>.<group>` as used in messages (`deployments.apps`).
     pub fn qualified(&self) -> String {
         if self.group.is_empty() {
@@ -52,454 +124,133 @@ impl ResourceType {
             format!("{}.{}", self.plural, self.group)
         }
     }
+    /// Whether the type serves `sub`.
+    pub fn has(&self, sub: Subresource) -> bool {
+        self.subresources.contains(&sub)
+    }
 }
 
-macro_rules! rt {
-    ($key:expr, $group:expr, $version:expr, $plural:expr, $singular:expr, $kind:expr, $ns:expr, $short:expr, $sub:expr, $gen:expr, $all:expr) => {
-        ResourceType {
-            key: $key,
-            group: $group,
-            version: $version,
-            plural: $plural,
-            singular: $singular,
-            kind: $kind,
-            namespaced: $ns,
-            short_names: $short,
-            subresources: $sub,
-            generation: $gen,
-            all: $all,
-        }
-    };
+impl Resource {
+    /// This type's entry in [`RESOURCES`].
+    pub const fn rt(self) -> &'static ResourceType {
+        &RESOURCES[self as usize]
+    }
 }
 
-/// Every served type.
-pub static RESOURCES: &[ResourceType] = &[
-    rt!(
-        "v1/namespaces",
-        "",
-        "v1",
-        "namespaces",
-        "namespace",
-        "Namespace",
-        false,
-        &["ns"],
-        &["status"],
-        false,
-        false
-    ),
-    rt!(
-        "v1/nodes",
-        "",
-        "v1",
-        "nodes",
-        "node",
-        "Node",
-        false,
-        &["no"],
-        &["status"],
-        false,
-        false
-    ),
-    rt!(
-        "v1/pods",
-        "",
-        "v1",
-        "pods",
-        "pod",
-        "Pod",
-        true,
-        &["po"],
-        &["status", "log", "proxy"],
-        false,
-        true
-    ),
-    rt!(
-        "v1/services",
-        "",
-        "v1",
-        "services",
-        "service",
-        "Service",
-        true,
-        &["svc"],
-        &["status", "proxy"],
-        false,
-        true
-    ),
-    rt!(
-        "v1/endpoints",
-        "",
-        "v1",
-        "endpoints",
-        "endpoints",
-        "Endpoints",
-        true,
-        &["ep"],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "v1/configmaps",
-        "",
-        "v1",
-        "configmaps",
-        "configmap",
-        "ConfigMap",
-        true,
-        &["cm"],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "v1/secrets",
-        "",
-        "v1",
-        "secrets",
-        "secret",
-        "Secret",
-        true,
-        &[],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "v1/events",
-        "",
-        "v1",
-        "events",
-        "event",
-        "Event",
-        true,
-        &["ev"],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "v1/serviceaccounts",
-        "",
-        "v1",
-        "serviceaccounts",
-        "serviceaccount",
-        "ServiceAccount",
-        true,
-        &["sa"],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "apps/v1/deployments",
-        "apps",
-        "v1",
-        "deployments",
-        "deployment",
-        "Deployment",
-        true,
-        &["deploy"],
-        &["status", "scale"],
-        true,
-        true
-    ),
-    rt!(
-        "apps/v1/replicasets",
-        "apps",
-        "v1",
-        "replicasets",
-        "replicaset",
-        "ReplicaSet",
-        true,
-        &["rs"],
-        &["status", "scale"],
-        true,
-        true
-    ),
-    rt!(
-        "autoscaling/v2/horizontalpodautoscalers",
-        "autoscaling",
-        "v2",
-        "horizontalpodautoscalers",
-        "horizontalpodautoscaler",
-        "HorizontalPodAutoscaler",
-        true,
-        &["hpa"],
-        &["status"],
-        true,
-        true
-    ),
-    rt!(
-        "policy/v1/poddisruptionbudgets",
-        "policy",
-        "v1",
-        "poddisruptionbudgets",
-        "poddisruptionbudget",
-        "PodDisruptionBudget",
-        true,
-        &["pdb"],
-        &["status"],
-        true,
-        false
-    ),
-    rt!(
-        "networking.k8s.io/v1/networkpolicies",
-        "networking.k8s.io",
-        "v1",
-        "networkpolicies",
-        "networkpolicy",
-        "NetworkPolicy",
-        true,
-        &["netpol"],
-        &[],
-        true,
-        false
-    ),
-    rt!(
-        "discovery.k8s.io/v1/endpointslices",
-        "discovery.k8s.io",
-        "v1",
-        "endpointslices",
-        "endpointslice",
-        "EndpointSlice",
-        true,
-        &[],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "authorization.k8s.io/v1/selfsubjectaccessreviews",
-        "authorization.k8s.io",
-        "v1",
-        "selfsubjectaccessreviews",
-        "selfsubjectaccessreview",
-        "SelfSubjectAccessReview",
-        false,
-        &[],
-        &[],
-        false,
-        false
-    ),
-    rt!(
-        "bitnami.com/v1alpha1/sealedsecrets",
-        "bitnami.com",
-        "v1alpha1",
-        "sealedsecrets",
-        "sealedsecret",
-        "SealedSecret",
-        true,
-        &[],
-        &["status"],
-        true,
-        false
-    ),
+impl Deref for Resource {
+    type Target = ResourceType;
+    fn deref(&self) -> &ResourceType {
+        self.rt()
+    }
+}
+
+/// Fields of one table row, in the order of [`ResourceType`]'s fields after `resource`.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+    &'static [Subresource],
+    bool,
+    bool,
+);
+
+const fn entry(resource: Resource, row: Row) -> ResourceType {
+    let (
+        group,
+        version,
+        plural,
+        singular,
+        kind,
+        namespaced,
+        short_names,
+        subresources,
+        generation,
+        all,
+    ) = row;
+    ResourceType {
+        resource,
+        group,
+        version,
+        plural,
+        singular,
+        kind,
+        namespaced,
+        short_names,
+        subresources,
+        generation,
+        all,
+    }
+}
+
+use Subresource::{Log, Proxy, Scale, Status};
+
+/// Every served type, in the order of [`Resource`]'s variants (checked at compile time).
+/// Columns: group, version, plural, singular, kind, namespaced, short names, subresources,
+/// generation, in `all`.
+// A table reads best as a table: rustfmt would put each of its 170 cells on a line.
+#[rustfmt::skip]
+pub static RESOURCES: [ResourceType; 17] = [
+    entry(Resource::Namespace, ("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"], &[Status], false, false)),
+    entry(Resource::Node, ("", "v1", "nodes", "node", "Node", false, &["no"], &[Status], false, false)),
+    entry(Resource::Pod, ("", "v1", "pods", "pod", "Pod", true, &["po"], &[Status, Log, Proxy], false, true)),
+    entry(Resource::Service, ("", "v1", "services", "service", "Service", true, &["svc"], &[Status, Proxy], false, true)),
+    entry(Resource::Endpoints, ("", "v1", "endpoints", "endpoints", "Endpoints", true, &["ep"], &[], false, false)),
+    entry(Resource::ConfigMap, ("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"], &[], false, false)),
+    entry(Resource::Secret, ("", "v1", "secrets", "secret", "Secret", true, &[], &[], false, false)),
+    entry(Resource::Event, ("", "v1", "events", "event", "Event", true, &["ev"], &[], false, false)),
+    entry(Resource::ServiceAccount, ("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], &[], false, false)),
+    entry(Resource::Deployment, ("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"], &[Status, Scale], true, true)),
+    entry(Resource::ReplicaSet, ("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, &["rs"], &[Status, Scale], true, true)),
+    entry(Resource::HorizontalPodAutoscaler, ("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler", true, &["hpa"], &[Status], true, true)),
+    entry(Resource::PodDisruptionBudget, ("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget", true, &["pdb"], &[Status], true, false)),
+    entry(Resource::NetworkPolicy, ("networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, &["netpol"], &[], true, false)),
+    entry(Resource::EndpointSlice, ("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, &[], &[], false, false)),
+    entry(Resource::SelfSubjectAccessReview, ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, &[], &[], false, false)),
+    entry(Resource::SealedSecret, ("bitnami.com", "v1alpha1", "sealedsecrets", "sealedsecret", "SealedSecret", true, &[], &[Status], true, false)),
 ];
 
-/// Find a type by group, version and plural.
-pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceType> {
+// `Resource::rt` indexes the table by variant: every row must sit at its variant's index.
+const _: () = {
+    let mut i = 0;
+    while i < RESOURCES.len() {
+        assert!(RESOURCES[i].resource as usize == i);
+        i += 1;
+    }
+};
+
+/// Find a type by group, version and plural (a request path).
+pub fn find(group: &str, version: &str, plural: &str) -> Option<Resource> {
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.version == version && r.plural == plural)
+        .map(|r| r.resource)
 }
 
-/// Find a type by its storage key.
-pub fn by_key(key: &str) -> Option<&'static ResourceType> {
-    RESOURCES.iter().find(|r| r.key == key)
-}
-
-/// Find a type by apiVersion and kind.
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
+/// Find a type by apiVersion and kind (an object).
+pub fn by_kind(api_version: &str, kind: &str) -> Option<Resource> {
     RESOURCES
         .iter()
         .find(|r| r.api_version() == api_version && r.kind == kind)
+        .map(|r| r.resource)
 }
 
-/// The named resource types, for controllers.
-pub fn rt(key: &str) -> &'static ResourceType {
-    by_key(key).unwrap_or_else(|| panic!("unknown resource type {key}"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
-
-fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
-        match out.iter_mut().find(|(g, _)| *g == r.group) {
-            Some((_, versions)) if !versions.contains(&r.version) => versions.push(r.version),
-            Some(_) => {}
-            None => out.push((r.group, vec![r.version])),
+    #[test]
+    fn every_type_is_found_by_path_and_by_kind() {
+        for r in &RESOURCES {
+            assert_eq!(find(r.group, r.version, r.plural), Some(r.resource));
+            assert_eq!(by_kind(&r.api_version(), r.kind), Some(r.resource));
         }
+        assert_eq!(Resource::Deployment.qualified(), "deployments.apps");
+        assert_eq!(Resource::Pod.api_version(), "v1");
+        assert!(Resource::Pod.has(Subresource::Log));
+        assert!(!Resource::ConfigMap.has(Subresource::Status));
     }
-    out
-}
-
-/// `GET /api`.
-pub fn api_versions() -> Value {
-    json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
-}
-
-fn group_json(name: &str, versions: &[&str]) -> Value {
-    let vs: Vec<Value> = versions
-        .iter()
-        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
-        .collect();
-    json!({"name": name, "versions": vs, "preferredVersion": vs[0].clone()})
-}
-
-/// `GET /apis`.
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = groups().iter().map(|(g, vs)| group_json(g, vs)).collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-}
-
-/// `GET /apis/<group>`.
-pub fn api_group(group: &str) -> Option<Value> {
-    groups().iter().find(|(g, _)| *g == group).map(|(g, vs)| {
-        let mut v = group_json(g, vs);
-        v["kind"] = json!("APIGroup");
-        v["apiVersion"] = json!("v1");
-        v
-    })
-}
-
-/// `GET /api/v1` or `/apis/<group>/<version>`.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let types: Vec<&ResourceType> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-        .collect();
-    if types.is_empty() {
-        return None;
-    }
-    let mut resources = Vec::new();
-    for r in &types {
-        let mut entry = json!({
-            "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-            "kind": r.kind, "verbs": VERBS,
-        });
-        if !r.short_names.is_empty() {
-            entry["shortNames"] = json!(r.short_names);
-        }
-        if r.all {
-            entry["categories"] = json!(["all"]);
-        }
-        resources.push(entry);
-        for sub in r.subresources {
-            let (kind, verbs, extra): (&str, &[&str], Value) = match *sub {
-                "status" => (r.kind, &["get", "patch", "update"], json!({})),
-                "scale" => (
-                    "Scale",
-                    &["get", "patch", "update"],
-                    json!({"group": "autoscaling", "version": "v1"}),
-                ),
-                "log" => ("Pod", &["get"], json!({})),
-                "proxy" => (
-                    "ServiceProxyOptions",
-                    &["create", "delete", "get", "patch", "update"],
-                    json!({}),
-                ),
-                _ => continue,
-            };
-            let mut e = json!({"name": format!("{}/{}", r.plural, sub), "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": verbs});
-            if let (Some(obj), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
-                obj.extend(extra.clone());
-            }
-            resources.push(e);
-        }
-    }
-    let gv = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
-    Some(
-        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
-    )
-}
-
-/// `GET /openapi/v3`: the index of per-group-version documents.
-pub fn openapi_v3_root() -> Value {
-    let mut paths = serde_json::Map::new();
-    let mut seen = Vec::new();
-    for r in RESOURCES {
-        let path = if r.group.is_empty() {
-            format!("api/{}", r.version)
-        } else {
-            format!("apis/{}/{}", r.group, r.version)
-        };
-        if seen.contains(&path) {
-            continue;
-        }
-        seen.push(path.clone());
-        paths.insert(
-            path.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash=todo-sandbox-1")}),
-        );
-    }
-    json!({"paths": paths})
-}
-
-/// `GET /openapi/v3/<path>`: PATCH operations that advertise `fieldValidation` and `dryRun`,
-/// so clients validate on the server instead of downloading schemas.
-pub fn openapi_v3_doc(gv_path: &str) -> Option<Value> {
-    let mut paths = serde_json::Map::new();
-    for r in RESOURCES {
-        let path = if r.group.is_empty() {
-            format!("api/{}", r.version)
-        } else {
-            format!("apis/{}/{}", r.group, r.version)
-        };
-        if path != gv_path {
-            continue;
-        }
-        let item = if r.namespaced {
-            format!("/{path}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
-        } else {
-            format!("/{path}/{}/{{name}}", r.plural)
-        };
-        let params = json!([
-            {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
-            {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-            {"name": "force", "in": "query", "schema": {"type": "boolean"}}
-        ]);
-        let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
-        paths.insert(
-            item,
-            json!({
-                "get": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "get", "responses": {}},
-                "put": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "put", "parameters": params, "responses": {}},
-                "patch": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "patch", "parameters": params, "responses": {}}
-            }),
-        );
-        let coll = if r.namespaced {
-            format!("/{path}/namespaces/{{namespace}}/{}", r.plural)
-        } else {
-            format!("/{path}/{}", r.plural)
-        };
-        paths.insert(
-            coll,
-            json!({"post": {"x-kubernetes-group-version-kind": gvk, "x-kubernetes-action": "post", "parameters": params, "responses": {}}}),
-        );
-    }
-    if paths.is_empty() {
-        return None;
-    }
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.1"},
-        "paths": paths,
-        "components": {"schemas": {}}
-    }))
 }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::faults::{ErrorFault, Faults};
+
 /// Pod lifecycle timings, in milliseconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -86,36 +88,6 @@ pub struct AppSpec {
     pub image: String,
     /// Behaviour.
     pub kind: AppKind,
-}
-
-/// An injected API error burst.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorFault {
-    /// HTTP status to answer (429, 500, 503...).
-    pub code: u16,
-    /// How many matching requests fail.
-    pub count: u32,
-    /// Only requests whose path contains this (all when empty).
-    #[serde(default)]
-    pub path_contains: String,
-    /// Only requests with this method (all when empty).
-    #[serde(default)]
-    pub method: String,
-}
-
-/// Faults for reliability tests.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Faults {
-    /// Latency added to every API request.
-    pub latency_ms: u64,
-    /// Error bursts, consumed in order.
-    pub errors: Vec<ErrorFault>,
-    /// Close every watch stream after this long (0: never).
-    pub drop_watches_after_ms: u64,
-    /// Close every new connection at once.
-    pub refuse_connections: bool,
 }
 
 /// A scenario.
@@ -220,13 +192,12 @@ pub fn image_repository(image: &str) -> &str {
     }
 }
 
-/// The tag of an image reference (`latest` when none).
-pub fn image_tag(image: &str) -> &str {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.split_once(':') {
-        Some((_, tag)) => tag.split('@').next().unwrap_or(tag),
-        None => "latest",
-    }
+/// The tag of an image reference, if it has one (`app:v1@sha256:...` → `v1`; `app` and
+/// `app@sha256:...` → None).
+pub fn image_tag(image: &str) -> Option<&str> {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split_once(':').map(|(_, tag)| tag)
 }
 
 #[cfg(test)]
@@ -264,7 +235,9 @@ mod tests {
             image_repository("localhost:5000/app:v1"),
             "localhost:5000/app"
         );
-        assert_eq!(image_tag("localhost:5000/app"), "latest");
-        assert_eq!(image_tag("app:v1"), "v1");
+        assert_eq!(image_tag("localhost:5000/app"), None);
+        assert_eq!(image_tag("app:v1"), Some("v1"));
+        assert_eq!(image_tag("app:v1@sha256:abc"), Some("v1"));
+        assert_eq!(image_tag("app@sha256:abc"), None);
     }
 }

@@ -1,4 +1,8 @@
-//! Label and field selectors, as the API server parses them.
+//! Label and field selectors: the one matcher for selector strings (`?labelSelector=`), for
+//! LabelSelector objects (`matchLabels`/`matchExpressions`) and for Service selectors, and
+//! their string form (a Scale's `status.selector`).
+
+use std::fmt;
 
 use serde_json::Value;
 
@@ -11,6 +15,23 @@ enum Req {
     NotIn(String, Vec<String>),
     Exists(String),
     NotExists(String),
+    /// An expression with an unknown operator: the API server cannot turn it into a
+    /// selector, so nothing matches.
+    Never,
+}
+
+impl Req {
+    fn key(&self) -> &str {
+        match self {
+            Req::Eq(k, _)
+            | Req::NotEq(k, _)
+            | Req::In(k, _)
+            | Req::NotIn(k, _)
+            | Req::Exists(k)
+            | Req::NotExists(k) => k,
+            Req::Never => "",
+        }
+    }
 }
 
 /// A parsed label selector (`a=b,c!=d,e in (f,g),!h`).
@@ -112,7 +133,8 @@ impl LabelSelector {
                 "In" => Req::In(key, values),
                 "NotIn" => Req::NotIn(key, values),
                 "Exists" => Req::Exists(key),
-                _ => Req::NotExists(key),
+                "DoesNotExist" => Req::NotExists(key),
+                _ => Req::Never,
             });
         }
         LabelSelector(reqs)
@@ -144,12 +166,50 @@ impl LabelSelector {
             Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
             Req::Exists(k) => get(k).is_some(),
             Req::NotExists(k) => get(k).is_none(),
+            Req::Never => false,
         })
     }
 
     /// Whether an object's metadata.labels match.
     pub fn matches_object(&self, obj: &Value) -> bool {
         self.is_empty() || self.matches(obj.pointer("/metadata/labels"))
+    }
+}
+
+/// Whether a Service's `spec.selector` (a plain `key: value` map) selects a pod with
+/// `labels`. An empty or absent selector selects nothing: such a Service has no managed
+/// endpoints.
+pub fn service_selects(selector: Option<&Value>, labels: Option<&Value>) -> bool {
+    let sel = selector.map(LabelSelector::from_map).unwrap_or_default();
+    !sel.is_empty() && sel.matches(labels)
+}
+
+/// The API server's string form: requirements sorted by key, set values sorted
+/// (`app=web,tier in (back,front),!x`).
+impl fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut reqs: Vec<&Req> = self.0.iter().collect();
+        reqs.sort_by(|a, b| a.key().cmp(b.key()));
+        let set = |vs: &[String]| {
+            let mut vs = vs.to_vec();
+            vs.sort();
+            vs.join(",")
+        };
+        for (i, r) in reqs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match r {
+                Req::Eq(k, v) => write!(f, "{k}={v}")?,
+                Req::NotEq(k, v) => write!(f, "{k}!={v}")?,
+                Req::In(k, vs) => write!(f, "{k} in ({})", set(vs))?,
+                Req::NotIn(k, vs) => write!(f, "{k} notin ({})", set(vs))?,
+                Req::Exists(k) => f.write_str(k)?,
+                Req::NotExists(k) => write!(f, "!{k}")?,
+                Req::Never => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -188,6 +248,28 @@ impl FieldSelector {
     }
 }
 
+/// A list, watch or deletecollection request's `labelSelector` and `fieldSelector`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Selection {
+    /// Parse both (empty selects everything).
+    pub fn parse(labels: &str, fields: &str) -> Result<Self, String> {
+        Ok(Selection {
+            labels: LabelSelector::parse(labels)?,
+            fields: FieldSelector::parse(fields)?,
+        })
+    }
+
+    /// Whether `obj` is selected by both.
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.labels.matches_object(obj) && self.fields.matches(obj)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +297,40 @@ mod tests {
             !LabelSelector::parse("tier notin (front)")
                 .unwrap()
                 .matches(Some(&labels))
+        );
+    }
+
+    #[test]
+    fn label_selector_objects_support_expressions() {
+        let sel = LabelSelector::from_object(
+            &json!({"matchLabels": {"app": "a"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}, {"key": "x", "operator": "DoesNotExist"}]}),
+        );
+        assert!(sel.matches(Some(&json!({"app": "a", "tier": "web"}))));
+        assert!(!sel.matches(Some(&json!({"app": "a", "tier": "db"}))));
+        assert!(!sel.matches(Some(&json!({"app": "a", "tier": "web", "x": "1"}))));
+        let unknown = json!({"matchExpressions": [{"key": "x", "operator": "Maybe"}]});
+        assert!(!LabelSelector::from_object(&unknown).matches(Some(&json!({}))));
+    }
+
+    #[test]
+    fn empty_service_selector_selects_nothing() {
+        assert!(!service_selects(Some(&json!({})), Some(&json!({"a": "b"}))));
+        assert!(!service_selects(None, Some(&json!({"a": "b"}))));
+        assert!(service_selects(
+            Some(&json!({"a": "b"})),
+            Some(&json!({"a": "b", "c": "d"}))
+        ));
+    }
+
+    #[test]
+    fn string_form_sorts_by_key_like_the_api_server() {
+        let sel = LabelSelector::from_object(
+            &json!({"matchLabels": {"tier": "web"}, "matchExpressions": [{"key": "app", "operator": "In", "values": ["b", "a"]}, {"key": "gone", "operator": "DoesNotExist"}, {"key": "has", "operator": "Exists"}]}),
+        );
+        assert_eq!(sel.to_string(), "app in (a,b),!gone,has,tier=web");
+        assert_eq!(
+            LabelSelector::parse(&sel.to_string()).unwrap(),
+            LabelSelector::parse("app in (a,b),!gone,has,tier=web").unwrap()
         );
     }
 

@@ -3,11 +3,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
-use crate::controllers::SimState;
-use crate::scenario::Scenario;
-use crate::store::{Key, Store};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
 use serde_json::Value;
-use std::collections::BTreeMap;
+
+use crate::scenario::Scenario;
+use crate::storage::{Key, Store};
 
 /// Everything one sandbox holds.
 pub struct State {
@@ -74,6 +76,45 @@ impl State {
         (0..len)
             .map(|_| ALPHABET[rand::random::<usize>() % ALPHABET.len()] as char)
             .collect()
+    }
+}
+
+/// Controller-private simulation state.
+#[derive(Default)]
+pub struct SimState {
+    /// Pod runtimes keyed by pod uid.
+    pub pods: HashMap<String, crate::node::PodRuntime>,
+    /// Pod IPs handed out so far.
+    pub next_ip: u32,
+    /// Event aggregation.
+    pub events: crate::events::Recorder,
+    /// The sealing key, once generated or loaded.
+    pub sealing: Option<Arc<crate::addons::sealed_secrets::SealingKey>>,
+    /// Why key generation failed, if it did.
+    pub sealing_error: Option<String>,
+    /// Images on the node beyond the scenario's (preloaded or pulled).
+    pub extra_images: HashSet<String>,
+    /// EndpointSlice names by `namespace/service`.
+    pub slices: HashMap<String, String>,
+    /// Endpoints objects this controller manages (`namespace/name`).
+    pub managed_endpoints: HashSet<String>,
+    /// SealedSecrets processed: uid → (generation, secret resourceVersion written).
+    pub unsealed: HashMap<String, (i64, String)>,
+    /// Round-robin counter for the service proxy.
+    pub proxy_rr: usize,
+    /// Whether the garbage collector should run (an object was deleted).
+    pub gc_due: bool,
+    /// Inputs of each Service's endpoints at the last sync (`namespace/name` → hash).
+    pub endpoint_fingerprints: HashMap<String, u64>,
+}
+
+impl SimState {
+    /// Whether the node holds `image` (scenario image store, preloaded or pulled).
+    pub fn node_has_image(&self, scenario: &crate::scenario::Scenario, image: &str) -> bool {
+        scenario.node_has_image(image)
+            || self
+                .extra_images
+                .contains(&crate::scenario::normalize_image(image))
     }
 }
 

@@ -8,13 +8,13 @@ use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    by_namespace, map_selects, meta, owner_ref, pod_finished, pod_ready, resolve_target_port,
-};
-use crate::objects;
-use crate::resources::rt;
+use crate::apiserver::registry;
+use crate::fields::{by_namespace, controller_uid, meta, owner_ref, pod_finished, pod_ready};
+use crate::network::resolve_target_port;
+use crate::resources::Resource;
+use crate::selectors::service_selects;
 use crate::state::State;
-use crate::store::Key;
+use crate::storage::Key;
 
 const MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
 const SLICE_CONTROLLER: &str = "endpointslice-controller.k8s.io";
@@ -24,7 +24,7 @@ type PortSet = Vec<(String, i64, String)>;
 
 /// Reconcile Endpoints and EndpointSlices of every Service.
 pub fn reconcile(state: &State, pods: &[Value]) {
-    let (services, _) = state.store.list("v1/services", None);
+    let (services, _) = state.store.list(Resource::Service, None);
     let pods_by_ns = by_namespace(pods);
     let mut wanted: HashSet<String> = HashSet::new();
     for svc in &services {
@@ -43,7 +43,7 @@ pub fn reconcile(state: &State, pods: &[Value]) {
             .map(|ps| {
                 ps.iter()
                     .filter(|p| {
-                        map_selects(selector, p.pointer("/metadata/labels"))
+                        service_selects(selector, p.pointer("/metadata/labels"))
                             && !pod_finished(p)
                             && p.pointer("/status/podIP")
                                 .and_then(Value::as_str)
@@ -84,7 +84,7 @@ pub fn reconcile(state: &State, pods: &[Value]) {
         .collect();
     for k in stale {
         if let Some((ns, name)) = k.split_once('/') {
-            let _ = objects::delete(state, rt("v1/endpoints"), ns, name, false, false);
+            let _ = registry::delete(state, Resource::Endpoints, ns, name, false, false);
         }
         let mut sim = state.sim();
         sim.managed_endpoints.remove(&k);
@@ -177,7 +177,7 @@ fn sync_endpoints(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Val
         .pointer("/metadata/labels")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let key = Key::new(rt("v1/endpoints"), ns, name);
+    let key = Key::new(Resource::Endpoints, ns, name);
     state.sim().managed_endpoints.insert(format!("{ns}/{name}"));
     match state.store.get(&key) {
         None => {
@@ -185,7 +185,7 @@ fn sync_endpoints(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Val
             if !subsets.is_empty() {
                 obj["subsets"] = Value::Array(subsets);
             }
-            let _ = objects::create(state, rt("v1/endpoints"), ns, obj, false);
+            let _ = registry::create(state, Resource::Endpoints, ns, obj, false);
         }
         Some(current) => {
             let want_subsets = if subsets.is_empty() {
@@ -213,9 +213,9 @@ fn sync_endpoints(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Val
     }
 }
 
-fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value]) {
-    let ns = meta(svc, "namespace");
-    let name = meta(svc, "name");
+/// The EndpointSlice's endpoints (one per pod with the first set of resolved ports, as the
+/// controller groups them) and its ports.
+fn slice_contents(pods: &[&Value], svc_ports: &[&Value]) -> (Vec<Value>, Vec<Value>) {
     let mut sorted: Vec<&&Value> = pods.iter().collect();
     sorted.sort_by_key(|p| ip(p).to_owned());
     let mut ports: Option<PortSet> = None;
@@ -248,6 +248,37 @@ fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value])
             v
         }).collect(),
     };
+    (endpoints, ports)
+}
+
+/// The slice this controller manages for a Service: the one it remembers, else one labelled
+/// for the Service and managed by the slice controller.
+fn find_slice(state: &State, ns: &str, name: &str) -> Option<Value> {
+    let labelled = |s: &Value, key: &str, want: &str| {
+        s.pointer("/metadata/labels")
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
+            == Some(want)
+    };
+    let remembered = state.sim().slices.get(&format!("{ns}/{name}")).cloned();
+    remembered
+        .and_then(|n| state.store.get(&Key::new(Resource::EndpointSlice, ns, &n)))
+        .or_else(|| {
+            state
+                .store
+                .list(Resource::EndpointSlice, Some(ns))
+                .0
+                .into_iter()
+                .find(|s| {
+                    labelled(s, SERVICE_NAME, name) && labelled(s, MANAGED_BY, SLICE_CONTROLLER)
+                })
+        })
+}
+
+fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value]) {
+    let ns = meta(svc, "namespace");
+    let name = meta(svc, "name");
+    let (endpoints, ports) = slice_contents(pods, svc_ports);
     let mut labels = svc
         .pointer("/metadata/labels")
         .and_then(Value::as_object)
@@ -257,31 +288,8 @@ fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value])
     labels.insert(MANAGED_BY.into(), json!(SLICE_CONTROLLER));
     let labels = Value::Object(labels);
     let id = format!("{ns}/{name}");
-    let existing = state.sim().slices.get(&id).cloned();
-    let existing = existing
-        .and_then(|n| {
-            state
-                .store
-                .get(&Key::new(rt("discovery.k8s.io/v1/endpointslices"), ns, &n))
-        })
-        .or_else(|| {
-            state
-                .store
-                .list("discovery.k8s.io/v1/endpointslices", Some(ns))
-                .0
-                .into_iter()
-                .find(|s| {
-                    s.pointer("/metadata/labels")
-                        .and_then(|l| l.get(SERVICE_NAME))
-                        .and_then(Value::as_str)
-                        == Some(name)
-                        && s.pointer("/metadata/labels")
-                            .and_then(|l| l.get(MANAGED_BY))
-                            .and_then(Value::as_str)
-                            == Some(SLICE_CONTROLLER)
-                })
-        });
-    let owned_by_svc = |s: &Value| super::controller_uid(s) == Some(meta(svc, "uid"));
+    let existing = find_slice(state, ns, name);
+    let owned_by_svc = |s: &Value| controller_uid(s) == Some(meta(svc, "uid"));
     match existing.filter(owned_by_svc) {
         None => {
             let obj = json!({
@@ -290,13 +298,7 @@ fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value])
                 "endpoints": endpoints,
                 "ports": ports,
             });
-            if let Ok(created) = objects::create(
-                state,
-                rt("discovery.k8s.io/v1/endpointslices"),
-                ns,
-                obj,
-                false,
-            ) {
+            if let Ok(created) = registry::create(state, Resource::EndpointSlice, ns, obj, false) {
                 state
                     .sim()
                     .slices
@@ -312,15 +314,14 @@ fn sync_slice(state: &State, svc: &Value, pods: &[&Value], svc_ports: &[&Value])
                 || current.get("ports") != Some(&want_ports)
                 || current.pointer("/metadata/labels") != Some(&labels)
             {
-                state.store.modify(
-                    &Key::new(rt("discovery.k8s.io/v1/endpointslices"), ns, &slice_name),
-                    |o| {
+                state
+                    .store
+                    .modify(&Key::new(Resource::EndpointSlice, ns, &slice_name), |o| {
                         o["endpoints"] = want_endpoints;
                         o["ports"] = want_ports;
                         o["metadata"]["labels"] = labels;
                         true
-                    },
-                );
+                    });
             }
         }
     }

@@ -4,12 +4,12 @@
 
 use serde_json::{Value, json};
 
-use super::events::{Level, Source};
-use super::{by_owner, condition_true, meta, owner_ref, pod_finished, pod_ready};
-use crate::objects;
-use crate::resources::rt;
+use crate::apiserver::registry;
+use crate::events::{Level, Source};
+use crate::fields::{by_owner, condition_true, meta, owner_ref, pod_finished, pod_ready};
+use crate::resources::Resource;
 use crate::state::State;
-use crate::store::Key;
+use crate::storage::Key;
 
 /// Whether a ready pod has been ready for `min_ready_seconds`.
 pub fn pod_available(pod: &Value, min_ready_seconds: i64) -> bool {
@@ -57,95 +57,105 @@ fn deletion_rank(
 
 /// Reconcile every ReplicaSet.
 pub fn reconcile(state: &State, pods: &[Value]) {
-    let (sets, _) = state.store.list("apps/v1/replicasets", None);
-    if sets.is_empty() {
-        return;
-    }
+    let (sets, _) = state.store.list(Resource::ReplicaSet, None);
     let owned = by_owner(pods);
     for rs in &sets {
-        let uid = meta(rs, "uid");
-        let ns = meta(rs, "namespace");
-        let name = meta(rs, "name");
-        let desired = rs
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1)
-            .max(0);
-        let min_ready = rs
-            .pointer("/spec/minReadySeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        let mut mine: Vec<&Value> = owned
-            .get(uid)
+        let mine: Vec<&Value> = owned
+            .get(meta(rs, "uid"))
             .map(|v| v.iter().filter(|p| !pod_finished(p)).copied().collect())
             .unwrap_or_default();
-        let have = mine.len() as i64;
-        if have < desired {
-            for _ in have..desired {
-                create_pod(state, rs);
+        let mine = scale(state, rs, mine);
+        write_status(state, rs, &mine);
+    }
+}
+
+/// Create or delete pods until the ReplicaSet has `spec.replicas` unfinished ones; the pods
+/// that remain.
+fn scale<'a>(state: &State, rs: &Value, mut mine: Vec<&'a Value>) -> Vec<&'a Value> {
+    let desired = rs
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        .max(0);
+    let have = mine.len() as i64;
+    if have < desired {
+        for _ in have..desired {
+            create_pod(state, rs);
+        }
+    } else if have > desired {
+        mine.sort_by_key(|p| deletion_rank(p));
+        let surplus = (have - desired) as usize;
+        let victims: Vec<&Value> = mine.drain(..surplus).collect();
+        let src = Source {
+            object: rs,
+            field_path: None,
+            component: "replicaset-controller",
+        };
+        for pod in victims {
+            let pod_name = meta(pod, "name");
+            let ns = meta(rs, "namespace");
+            if registry::delete(state, Resource::Pod, ns, pod_name, false, false).is_ok() {
+                let msg = format!("Deleted pod: {pod_name}");
+                state
+                    .sim()
+                    .events
+                    .emit(state, &src, Level::Normal, "SuccessfulDelete", &msg);
             }
-        } else if have > desired {
-            mine.sort_by_key(|p| deletion_rank(p));
-            let surplus = (have - desired) as usize;
-            let victims: Vec<&Value> = mine.drain(..surplus).collect();
-            for pod in victims {
-                let pod_name = meta(pod, "name");
-                if objects::delete(state, rt("v1/pods"), ns, pod_name, false, false).is_ok() {
-                    let src = Source {
-                        object: rs,
-                        field_path: None,
-                        component: "replicaset-controller",
-                    };
-                    state.sim().events.emit(
-                        state,
-                        &src,
-                        Level::Normal,
-                        "SuccessfulDelete",
-                        &format!("Deleted pod: {pod_name}"),
-                    );
-                }
-            }
-        }
-        let template_labels = rs
-            .pointer("/spec/template/metadata/labels")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let fully = mine
-            .iter()
-            .filter(|p| {
-                template_labels
-                    .iter()
-                    .all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
-            })
-            .count();
-        let ready = mine.iter().filter(|p| condition_true(p, "Ready")).count();
-        let available = mine.iter().filter(|p| pod_available(p, min_ready)).count();
-        let mut status = json!({"replicas": mine.len()});
-        if fully > 0 {
-            status["fullyLabeledReplicas"] = json!(fully);
-        }
-        if ready > 0 {
-            status["readyReplicas"] = json!(ready);
-        }
-        if available > 0 {
-            status["availableReplicas"] = json!(available);
-        }
-        if let Some(g) = rs.pointer("/metadata/generation") {
-            status["observedGeneration"] = g.clone();
-        }
-        if rs.get("status") != Some(&status) {
-            state
-                .store
-                .modify(&Key::new(rt("apps/v1/replicasets"), ns, name), |o| {
-                    if o.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid) {
-                        return false;
-                    }
-                    o["status"] = status;
-                    true
-                });
         }
     }
+    mine
+}
+
+/// The ReplicaSet's status from its pods: replicas, fully labelled, ready, available.
+fn write_status(state: &State, rs: &Value, mine: &[&Value]) {
+    let min_ready = rs
+        .pointer("/spec/minReadySeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    let template_labels = rs
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let fully = mine
+        .iter()
+        .filter(|p| {
+            template_labels
+                .iter()
+                .all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
+        })
+        .count();
+    let ready = mine.iter().filter(|p| condition_true(p, "Ready")).count();
+    let available = mine.iter().filter(|p| pod_available(p, min_ready)).count();
+    let mut status = json!({"replicas": mine.len()});
+    for (field, n) in [
+        ("fullyLabeledReplicas", fully),
+        ("readyReplicas", ready),
+        ("availableReplicas", available),
+    ] {
+        if n > 0 {
+            status[field] = json!(n);
+        }
+    }
+    if let Some(g) = rs.pointer("/metadata/generation") {
+        status["observedGeneration"] = g.clone();
+    }
+    if rs.get("status") == Some(&status) {
+        return;
+    }
+    let uid = meta(rs, "uid");
+    let key = Key::new(
+        Resource::ReplicaSet,
+        meta(rs, "namespace"),
+        meta(rs, "name"),
+    );
+    state.store.modify(&key, |o| {
+        if o.pointer("/metadata/uid").and_then(Value::as_str) != Some(uid) {
+            return false;
+        }
+        o["status"] = status;
+        true
+    });
 }
 
 fn create_pod(state: &State, rs: &Value) {
@@ -167,7 +177,7 @@ fn create_pod(state: &State, rs: &Value) {
         field_path: None,
         component: "replicaset-controller",
     };
-    match objects::create(state, rt("v1/pods"), ns, pod, false) {
+    match registry::create(state, Resource::Pod, ns, pod, false) {
         Ok(created) => {
             state.sim().events.emit(
                 state,
