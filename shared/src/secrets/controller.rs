@@ -481,33 +481,11 @@ impl Controller {
     }
 
     /// Every active sealing key's certificate, newest first (the controller seals with the
-    /// newest: latest `notBefore`).
+    /// newest: latest `notBefore`, then the latest created).
     pub async fn active_certificates(
         &self,
         cluster: &Cluster,
     ) -> Result<Vec<KeyCertificate>, ControllerError> {
-        #[derive(Deserialize)]
-        struct List {
-            #[serde(default)]
-            items: Vec<Item>,
-        }
-        #[derive(Deserialize)]
-        struct Item {
-            metadata: Meta,
-            #[serde(default)]
-            data: Data,
-        }
-        #[derive(Deserialize)]
-        struct Meta {
-            #[serde(default)]
-            name: String,
-        }
-        #[derive(Deserialize, Default)]
-        struct Data {
-            #[serde(rename = "tls.crt")]
-            crt: Option<String>,
-        }
-        let endpoint = "Secrets";
         let selector = format!("{KEY_LABEL}=active");
         let path = format!(
             "/api/v1/namespaces/{}/secrets?labelSelector={}",
@@ -515,7 +493,7 @@ impl Controller {
             url::form_urlencoded::byte_serialize(selector.as_bytes()).collect::<String>()
         );
         let answer = self
-            .send(cluster, Method::GET, &path, endpoint, Vec::new())
+            .send(cluster, Method::GET, &path, KEYS_ENDPOINT, Vec::new())
             .await?;
         if !answer.status.is_success() {
             let action = Action::new("list", "secrets", Some(&self.namespace));
@@ -527,48 +505,84 @@ impl Controller {
                 .error(&action, kube::Error::Api(Box::new(status)))
                 .into());
         }
-        let list: List =
-            serde_json::from_slice(&answer.body).map_err(|_| ControllerError::BadAnswer {
-                endpoint,
-                expected: "a list of Secrets",
-            })?;
-        drop(answer);
-        let mut keys = Vec::new();
-        for item in list.items {
-            let name = item.metadata.name;
-            let pem = item
-                .data
-                .crt
-                .and_then(|b64| {
-                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).ok()
-                })
-                .and_then(|der| String::from_utf8(der).ok())
-                .unwrap_or_default();
-            let certificate = Certificate::from_pem(pem.as_bytes()).map_err(|source| {
-                ControllerError::BadKeySecret {
-                    name: name.clone(),
-                    source,
-                }
-            })?;
-            keys.push(KeyCertificate {
-                secret: name,
-                certificate,
-                pem,
-            });
-        }
+        let keys = key_certificates(&answer.body)?;
         if keys.is_empty() {
             return Err(ControllerError::NoKeys {
                 namespace: self.namespace.clone(),
             });
         }
-        keys.sort_by(|a, b| {
-            b.certificate
-                .not_before
-                .cmp(&a.certificate.not_before)
-                .then_with(|| b.secret.cmp(&a.secret))
-        });
         Ok(keys)
     }
+}
+
+/// What the key Secrets list is called in errors.
+const KEYS_ENDPOINT: &str = "Secrets";
+
+/// The certificates of a SecretList of key Secrets, newest first. Only `tls.crt` is
+/// deserialized: the private keys are skipped, never held.
+fn key_certificates(body: &[u8]) -> Result<Vec<KeyCertificate>, ControllerError> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+    #[derive(Deserialize)]
+    struct Item {
+        metadata: Meta,
+        #[serde(default)]
+        data: Data,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Meta {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        creation_timestamp: String,
+    }
+    #[derive(Deserialize, Default)]
+    struct Data {
+        #[serde(rename = "tls.crt")]
+        crt: Option<String>,
+    }
+    let list: List = serde_json::from_slice(body).map_err(|_| ControllerError::BadAnswer {
+        endpoint: KEYS_ENDPOINT,
+        expected: "a list of Secrets",
+    })?;
+    let mut keys = Vec::new();
+    for item in list.items {
+        let name = item.metadata.name;
+        let pem = item
+            .data
+            .crt
+            .and_then(|b64| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).ok()
+            })
+            .and_then(|der| String::from_utf8(der).ok())
+            .unwrap_or_default();
+        let certificate = Certificate::from_pem(pem.as_bytes()).map_err(|source| {
+            ControllerError::BadKeySecret {
+                name: name.clone(),
+                source,
+            }
+        })?;
+        keys.push((
+            item.metadata.creation_timestamp,
+            KeyCertificate {
+                secret: name,
+                certificate,
+                pem,
+            },
+        ));
+    }
+    // RFC 3339 timestamps in UTC sort as text.
+    keys.sort_by(|(a_created, a), (b_created, b)| {
+        b.certificate
+            .not_before
+            .cmp(&a.certificate.not_before)
+            .then_with(|| b_created.cmp(a_created))
+    });
+    Ok(keys.into_iter().map(|(_, k)| k).collect())
 }
 
 #[cfg(test)]
@@ -592,6 +606,28 @@ mod tests {
         assert!(matches!(
             Controller::from_args(&args),
             Err(SecretsError::Name(_))
+        ));
+    }
+
+    #[test]
+    fn key_certificates_are_newest_first_and_private_keys_are_not_kept() {
+        use base64::Engine as _;
+        let pem = include_str!("testdata/TEST-ONLY-cert.pem");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        let item = |name: &str, created: &str| {
+            serde_json::json!({"metadata": {"name": name, "creationTimestamp": created},
+                "data": {"tls.crt": b64, "tls.key": "U05UTC1wcml2YXRl"}})
+        };
+        let body = serde_json::json!({"items": [item("old", "2025-01-01T00:00:00Z"), item("new", "2025-02-01T00:00:00Z")]});
+        let keys = key_certificates(body.to_string().as_bytes()).unwrap();
+        assert_eq!(
+            keys.iter().map(|k| k.secret.as_str()).collect::<Vec<_>>(),
+            ["new", "old"]
+        );
+        assert!(keys.iter().all(|k| !k.pem.contains("PRIVATE")));
+        assert!(matches!(
+            key_certificates(b"not json"),
+            Err(ControllerError::BadAnswer { .. })
         ));
     }
 

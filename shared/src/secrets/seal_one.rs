@@ -39,14 +39,16 @@ impl SealOutcome {
     }
 }
 
-/// Where the one value comes from.
-fn read_value(args: &SealArgs, spec: &KeySpec, s: &Session) -> ValueSource {
+/// Where the one value comes from: the environment, piped stdin, or a prompt.
+fn value_source(args: &SealArgs, spec: &KeySpec, s: &Session) -> Result<ValueSource, SecretsError> {
     if args.from_env {
-        ValueSource::Env
-    } else if !std::io::IsTerminal::is_terminal(&std::io::stdin()) || !s.ui.can_prompt() {
-        ValueSource::Stdin
+        Ok(ValueSource::Env)
+    } else if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        Ok(ValueSource::Stdin)
+    } else if s.ui.can_prompt() {
+        Ok(ValueSource::Prompt(spec.clone()))
     } else {
-        ValueSource::Prompt(spec.clone())
+        Err(SecretsError::NoTerminal)
     }
 }
 
@@ -122,7 +124,7 @@ pub async fn seal_one(args: &SealArgs, s: &Session) -> Result<SealOutcome, Secre
             },
         });
     }
-    let value = value(args, read_value(args, &spec, s), s).await?;
+    let value = value(args, value_source(args, &spec, s)?, s).await?;
     for warning in keys::check(spec.kind, &value).map_err(|reason| SecretsError::Invalid {
         key: spec.name.clone(),
         reason,
