@@ -33,8 +33,9 @@ Options:
   --helm-plugins DIR   Helm's plugin directory (default: \`helm env HELM_PLUGINS\`, or
                        Helm's default when helm is not installed)
   --no-helm-plugin     do not install the Helm plugin
-  --completions        also install bash, zsh and fish completions (and kubectl's
-                       completion helper kubectl_complete-todo)
+  --completions        also install bash, zsh and fish completions, and the helpers
+                       kubectl_complete-todo* through which kubectl 1.26+ completes
+                       \`kubectl todo <TAB>\` (bash needs the bash-completion package)
   --bin-dir DIR        use prebuilt binaries from DIR instead of building
   --archive FILE       use a release archive (todo-kube-<os>-<arch>.tar.gz)
   --from-source        build with cargo even if a release archive is beside install.sh
@@ -289,7 +290,7 @@ install_helm_plugin() {
     ensure_dir "$_dir/bin" || die "cannot create $_dir/bin" "pass another --helm-plugins DIR"
     put_file "$_yaml" "$_dir/plugin.yaml" 644
     put_file "$bin_dir/helm-todo-secrets" "$_dir/bin/helm-todo-secrets" 755
-    # The install/update hook plugin.yaml names, so `helm plugin update` finds it.
+    # The hook plugin.yaml names (it finds the binary already in bin/ on a rerun).
     _hook=$(dirname "$_yaml")/scripts/install-hook.sh
     if [ -f "$_hook" ]; then
         ensure_dir "$_dir/scripts" || die "cannot create $_dir/scripts"
@@ -299,24 +300,18 @@ install_helm_plugin() {
 
 # ---- completions ------------------------------------------------------------------------
 
-# completion_script BINARY SHELL: print the binary's completion script, whichever spelling
-# of the completion command it understands.
+# completion_script BINARY SHELL: write the binary's completion script (`BINARY completion
+# SHELL`) to $tmp/completion; fails when the binary has none.
 completion_script() {
     case "$2" in
         bash) _marker='complete ' ;;
         zsh) _marker='#compdef' ;;
         fish) _marker='complete -c' ;;
     esac
-    for _form in "completion $2" "completions $2" "--completions $2"; do
-        # No kubeconfig and no stdin: a binary that does not know the form must not reach
-        # a cluster or wait for input. The output must look like a completion script.
-        # shellcheck disable=SC2086 # _form is two words on purpose
-        if KUBECONFIG=$tmp/no-kubeconfig "$1" $_form </dev/null >"$tmp/completion" 2>/dev/null &&
-            grep -q -- "$_marker" "$tmp/completion"; then
-            return 0
-        fi
-    done
-    return 1
+    # No kubeconfig and no stdin: a binary that does not know the subcommand must not reach
+    # a cluster or wait for input. The output must look like a completion script.
+    KUBECONFIG=$tmp/no-kubeconfig "$1" completion "$2" </dev/null >"$tmp/completion" 2>/dev/null &&
+        grep -q -- "$_marker" "$tmp/completion"
 }
 
 install_completions() {
@@ -339,21 +334,21 @@ install_completions() {
             put_file "$tmp/completion" "$_dest" 644
         done
     done
-    # kubectl (1.26+) completes `kubectl todo <TAB>` by running kubectl_complete-todo.
-    cat >"$tmp/kubectl_complete-todo" <<'EOF'
-#!/bin/sh
-# Completion helper for `kubectl todo`, called by kubectl as: kubectl_complete-todo __complete ARGS
-[ "${1:-}" = __complete ] && shift
-if [ $# -le 1 ]; then
-    for sub in verify scale completion help; do
-        case "$sub" in "${1:-}"*) echo "$sub" ;; esac
+    # kubectl (1.26+) completes `kubectl todo <TAB>` by running kubectl_complete-todo (and
+    # `kubectl todo verify <TAB>` by kubectl_complete-todo-verify when kubectl-todo-verify is
+    # on PATH itself); each asks its binary's `__complete`. The shims ship in the checkout
+    # (plugins/kubectl-todo/completion) and in the release archive (beside the binaries).
+    for _b in $BINARIES; do
+        case "$_b" in kubectl-todo*) ;; *) continue ;; esac
+        _shim=kubectl_complete-${_b#kubectl-}
+        for _src in "$here/plugins/kubectl-todo/completion/$_shim" "$bin_dir/$_shim" "$here/$_shim"; do
+            if [ -f "$_src" ]; then
+                put_file "$_src" "$prefix/$_shim" 755
+                break
+            fi
+        done
     done
-    echo ':4'
-else
-    echo ':0'
-fi
-EOF
-    put_file "$tmp/kubectl_complete-todo" "$prefix/kubectl_complete-todo" 755
+    info "bash: kubectl's and these completions need the bash-completion package (apt install bash-completion)"
     info "zsh: add $_zsh to fpath (fpath=($_zsh \$fpath) in ~/.zshrc) before compinit"
 }
 
@@ -516,6 +511,21 @@ run_shown() {
     "$@"
 }
 
+# wait_for_sealing_controller: the sealed-secrets controller serves its certificate only once
+# its key exists (a fresh controller generates a 4096-bit key first); wait up to 120 s.
+wait_for_sealing_controller() {
+    _cert=/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:/proxy/v1/cert.pem
+    kubectl get service sealed-secrets-controller -n kube-system >/dev/null 2>&1 || return 0
+    step "Waiting for the sealed-secrets controller to serve its certificate"
+    _i=0
+    until kubectl get --raw "$_cert" >/dev/null 2>&1; do
+        _i=$((_i + 1))
+        [ "$_i" -lt 120 ] || die "the sealed-secrets controller did not serve its certificate within 120s" \
+            "kubectl -n kube-system get pods,svc -l name=sealed-secrets-controller"
+        sleep 1
+    done
+}
+
 do_demo() {
     do_install
     PATH=$prefix:$PATH
@@ -527,6 +537,7 @@ do_demo() {
     else
         start_sandbox
     fi
+    wait_for_sealing_controller
     _values=$tmp/secrets.sealed.yaml
     step "Sealing demo secrets: helm todo-secrets init --from-env (demo values, nothing real)"
     (

@@ -181,7 +181,7 @@ impl UserError for DispatchError {
             )),
             DispatchError::MissingBinary { .. } => Some(
                 "the subcommands ship beside kubectl-todo; reinstall with install.sh or \
-                 `kubectl krew install todo`"
+                 `kubectl krew install todo-kube/todo`"
                     .into(),
             ),
             DispatchError::Exec { .. } => {

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from installlib import REPO, Built, Installer, base_path, clean_env, copy_checkout
+from releaselib import Release, Served, Signing
 
 
 def cargo_target() -> Path:
@@ -70,12 +71,28 @@ def installer(checkout, bin_dir, tmp_path) -> Installer:
 
 
 @pytest.fixture(scope="session")
-def dist(checkout, bin_dir, tmp_path_factory) -> Path:
-    """scripts/build-release.sh's output for the prebuilt binaries: the host's archive and
-    dist/krew/todo.yaml."""
-    out = tmp_path_factory.mktemp("dist")
-    run = subprocess.run(["sh", str(checkout / "scripts/build-release.sh"), "--bin-dir",
-                          str(bin_dir), "--out", str(out)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    return out
+def server(tmp_path_factory) -> Served:
+    """A local HTTP server (127.0.0.1, an ephemeral port) over a folder, as a release host."""
+    served = Served.start(tmp_path_factory.mktemp("www"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def signing(tmp_path_factory) -> Signing | None:
+    """A throwaway GnuPG key (never a real one) and its public keyring; None without gpg
+    (tests/run.sh installs GnuPG; the tests that need a .prov then skip, saying why)."""
+    if not shutil.which("gpg"):
+        yield None
+        return
+    signing = Signing.create(tmp_path_factory.mktemp("gnupg-home"))
+    yield signing
+    signing.stop()
+
+
+@pytest.fixture(scope="session")
+def release(checkout, bin_dir, server, signing) -> Release:
+    """scripts/build-release.sh for the prebuilt binaries, signed with the throwaway key,
+    published under the local server's /v<version>/ (so the install hook downloads the
+    platform archive from there)."""
+    return Release.build(checkout, bin_dir, server, signing)

@@ -67,9 +67,13 @@ while :; do sleep 1; done
         f"kubectl-todo-verify {kc} -n todo",
         "todo-sandbox stopped",
     ]
-    # helm env/plugin list probes are not part of the sequence.
-    steps = [c for c in calls if not c.startswith(("helm KUBECONFIG= env", "helm KUBECONFIG"
-                                                   f"={kubeconfig} plugin"))]
+    # helm env/plugin list probes and the wait for the sealing controller (which must come
+    # before sealing) are not part of the sequence.
+    waits = [i for i, c in enumerate(calls) if c.startswith(f"kubectl {kc} get ")]
+    seal = next(i for i, c in enumerate(calls) if c.startswith("helm-todo-secrets"))
+    assert waits and max(waits) < seal, "\n".join(calls)
+    steps = [c for i, c in enumerate(calls) if i not in waits
+             and not c.startswith(("helm KUBECONFIG= env", f"helm KUBECONFIG={kubeconfig} plugin"))]
     assert len(steps) == len(expected), "\n".join(calls)
     for got, want in zip(steps, expected):
         assert got.startswith(want), f"{got!r} does not start with {want!r}\n" + "\n".join(calls)

@@ -241,8 +241,10 @@ def test_kubectl_completes_todo_subcommands(installer):
     installer.ok("--completions")
     run = kubectl(installer, default_prefix(installer), "__complete", "todo", "ve")
     assert run.returncode == 0, run.stderr
-    assert "verify" in run.stdout.splitlines()
-    assert "scale" not in run.stdout.splitlines()
+    names = [line.split("\t")[0] for line in run.stdout.splitlines()]
+    assert names.count("verify") == 1, run.stdout
+    assert "scale" not in names
+    assert names[-1] == ":4", run.stdout
 
 
 def path_without_cargo(installer: Installer, tmp_path: Path) -> str:
@@ -300,14 +302,8 @@ def test_unknown_option_is_usage_error(installer):
     assert "unknown option: --frobnicate" in run.stderr
 
 
-def host_archive(dist: Path) -> Path:
-    archives = list(dist.glob("todo-kube-*-*.tar.gz"))
-    assert len(archives) == 1
-    return archives[0]
-
-
-def test_install_uses_release_archive_beside_it(installer, dist, tmp_path):
-    archive = host_archive(dist)
+def test_install_uses_release_archive_beside_it(installer, release, tmp_path):
+    archive = release.archive
     folder = tmp_path / "download"
     folder.mkdir()
     shutil.copy2(installer.checkout / "install.sh", folder / "install.sh")
@@ -319,8 +315,8 @@ def test_install_uses_release_archive_beside_it(installer, dist, tmp_path):
         assert (default_prefix(installer) / name).is_file()
 
 
-def test_unpacked_archive_installs_itself(installer, dist, tmp_path):
-    archive = host_archive(dist)
+def test_unpacked_archive_installs_itself(installer, release, tmp_path):
+    archive = release.archive
     unpacked = tmp_path / "unpacked"
     unpacked.mkdir()
     subprocess.run(["tar", "-xzf", str(archive), "-C", str(unpacked)], check=True)

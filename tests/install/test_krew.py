@@ -1,223 +1,163 @@
-"""The krew manifest, checked by krew-index's rules, and a krew-style install from the archive.
-
-The rules follow krew's own validation (internal/index/validation in kubernetes-sigs/krew)
-and krew-index's review criteria: name equals the file name, a semver version with a leading
-v, sha256 as 64 lowercase hex, platform selectors on os/arch only, and a LICENSE in the
-archive.
-"""
+"""The krew manifest and the custom index, checked by krew's rules (krewdouble reproduces
+krew v0.5.0; each test names the lines): validation, `kubectl krew install --manifest
+--archive`, `kubectl krew index add` + `kubectl krew install todo-kube/todo`, then the real
+kubectl finds the plugin with no warning and runs its subcommands."""
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import os
 import re
+import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from installlib import REPO, base_path, clean_env
+from krewdouble import Krew, KrewError, validate_manifest_file, validate_plugin
+from releaselib import VERSION, host_platform, sha256
 
 MANIFEST = REPO / "plugins/krew/todo.yaml"
-SEMVER = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
-SHA256 = re.compile(r"^[a-f0-9]{64}$")
-PLATFORMS = {(os_, arch) for os_ in ("linux", "darwin") for arch in ("amd64", "arm64")}
 
 
-def krew_index_errors(path: Path) -> list[str]:
-    """Everything krew or krew-index would reject in the manifest at path."""
-    m = yaml.safe_load(path.read_text())
-    errors = []
-    if m.get("apiVersion") != "krew.googlecontainertools.github.com/v1alpha2":
-        errors.append(f"apiVersion {m.get('apiVersion')!r}")
-    if m.get("kind") != "Plugin":
-        errors.append(f"kind {m.get('kind')!r}")
-    name = (m.get("metadata") or {}).get("name")
-    if name != path.stem:
-        errors.append(f"metadata.name {name!r} is not the file name {path.stem!r}")
-    if not re.fullmatch(r"[\w-]+", name or ""):
-        errors.append(f"unsafe plugin name {name!r}")
-    spec = m.get("spec") or {}
-    if not SEMVER.match(str(spec.get("version", ""))):
-        errors.append(f"version {spec.get('version')!r} is not semver with a leading v")
-    short = spec.get("shortDescription") or ""
-    if not short or "\n" in short or "\r" in short:
-        errors.append("shortDescription must be one non-empty line")
-    if not str(spec.get("homepage", "")).startswith("https://"):
-        errors.append("homepage must be an https URL")
-    if not spec.get("description"):
-        errors.append("description is missing")
-    seen = set()
-    for i, p in enumerate(spec.get("platforms") or []):
-        where = f"platforms[{i}]"
-        selector = p.get("selector") or {}
-        if set(selector) != {"matchLabels"}:
-            errors.append(f"{where}: select with matchLabels only")
-        labels = selector.get("matchLabels") or {}
-        if set(labels) - {"os", "arch"} or not labels:
-            errors.append(f"{where}: selector keys {sorted(labels)}; only os and arch are allowed")
-        seen.add((labels.get("os"), labels.get("arch")))
-        if not SHA256.match(str(p.get("sha256", ""))):
-            errors.append(f"{where}: sha256 {p.get('sha256')!r} is not 64 lowercase hex")
-        uri = str(p.get("uri", ""))
-        if not uri.startswith("https://"):
-            errors.append(f"{where}: uri must be https")
-        expected = f"todo-kube-{labels.get('os')}-{labels.get('arch')}.tar.gz"
-        if not uri.endswith("/" + expected) or f"/{spec.get('version')}/" not in uri:
-            errors.append(f"{where}: uri {uri} is not the {spec.get('version')} {expected}")
-        if not p.get("bin"):
-            errors.append(f"{where}: bin is missing")
-        files = p.get("files")
-        if files is not None:
-            if not files:
-                errors.append(f"{where}: files must be absent or non-empty")
-            for op in files:
-                if not op.get("from") or not op.get("to"):
-                    errors.append(f"{where}: files entry {op} needs from and to")
-            if not any(fnmatch.fnmatch("LICENSE", op.get("from", "")) for op in files):
-                errors.append(f"{where}: files do not install the LICENSE")
-    if seen != PLATFORMS:
-        errors.append(f"platforms {sorted(seen, key=str)}; want linux/darwin x amd64/arm64")
-    return errors
+def spec() -> dict:
+    return yaml.safe_load(MANIFEST.read_text())["spec"]
 
 
-def host_platform() -> tuple[str, str]:
-    os_ = {"Linux": "linux", "Darwin": "darwin"}[os.uname().sysname]
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[
-        os.uname().machine]
-    return os_, arch
-
-
-def platform_of(manifest: dict, os_: str, arch: str) -> dict:
-    for p in manifest["spec"]["platforms"]:
-        if p["selector"]["matchLabels"] == {"os": os_, "arch": arch}:
-            return p
-    raise AssertionError(f"no platform {os_}/{arch}")
-
-
-def test_manifest_follows_krew_index_rules():
-    assert krew_index_errors(MANIFEST) == []
+def test_template_passes_krew_index_validation():
+    """validate-krew-manifest's static checks (cmd/validate-krew-manifest/main.go:66-107)."""
+    assert validate_manifest_file(MANIFEST) == []
 
 
 def test_manifest_version_is_workspace_version():
-    cargo = (REPO / "Cargo.toml").read_text()
-    version = re.search(r'^version = "([^"]+)"', cargo, re.M).group(1)
-    assert yaml.safe_load(MANIFEST.read_text())["spec"]["version"] == f"v{version}"
+    assert spec()["version"] == f"v{VERSION}"
 
 
-def test_validator_rejects_what_krew_index_rejects(tmp_path):
-    good = yaml.safe_load(MANIFEST.read_text())
+def test_short_description_is_short_and_plain():
+    """krew's plugin-manifest guide: a tagline of a few words; krew-index review holds it to
+    50 characters, one line, no markup, no "kubectl", no trailing period."""
+    short = spec()["shortDescription"]
+    assert len(short) <= 50, len(short)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ,'/-]*[A-Za-z0-9]", short), short
+    assert "kubectl" not in short.lower()
+
+
+@pytest.mark.parametrize("field", ["description", "caveats"])
+def test_description_has_no_usage_examples_or_long_lines(field):
+    """The guide: "Avoid including a list of commands or options"; lines fit 80 columns."""
+    text = spec()[field]
+    for line in text.splitlines():
+        assert len(line) <= 80, line
+        assert not re.match(r"\s*(\$ |kubectl |helm )", line), f"usage example: {line}"
+        assert not line.startswith((" ", "\t")), f"indented example block: {line}"
+        assert "`" not in line, line
+
+
+def test_validator_rejects_what_krew_rejects(tmp_path):
     bad = yaml.safe_load(MANIFEST.read_text())
     bad["spec"]["version"] = "0.1.0"
+    with pytest.raises(KrewError, match="failed to parse plugin version"):
+        validate_plugin("todo", bad)
+    bad = yaml.safe_load(MANIFEST.read_text())
     bad["spec"]["platforms"][0]["sha256"] = "ABC"
+    with pytest.raises(KrewError, match="is not valid"):
+        validate_plugin("todo", bad)
+    bad = yaml.safe_load(MANIFEST.read_text())
     bad["spec"]["platforms"][1]["selector"]["matchLabels"]["distro"] = "debian"
-    for op in list(bad["spec"]["platforms"][2]["files"]):
-        if op["from"] == "LICENSE":
-            bad["spec"]["platforms"][2]["files"].remove(op)
-    path = tmp_path / "other-name.yaml"
+    with pytest.raises(KrewError, match='key "distro" not supported'):
+        validate_plugin("todo", bad)
+    bad = yaml.safe_load(MANIFEST.read_text())
+    bad["spec"]["platforms"][1]["selector"] = bad["spec"]["platforms"][0]["selector"]
+    path = tmp_path / "other.yaml"
     path.write_text(yaml.safe_dump(bad))
-    errors = "\n".join(krew_index_errors(path))
-    for needle in ("not the file name", "leading v", "lowercase hex", "only os and arch",
-                   "LICENSE"):
-        assert needle in errors
-    assert good["metadata"]["name"] == "todo"
+    problems = "\n".join(validate_manifest_file(path))
+    assert "plugin should be named 'other'" in problems
 
 
-def test_release_manifest_carries_archive_sha256(dist):
-    built = dist / "krew/todo.yaml"
-    assert krew_index_errors(built) == []
-    os_, arch = host_platform()
-    archive = dist / f"todo-kube-{os_}-{arch}.tar.gz"
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    assert platform_of(yaml.safe_load(built.read_text()), os_, arch)["sha256"] == digest
+def test_release_manifest_carries_archive_sha256_and_url(release):
+    built = release.dir / "krew/todo.yaml"
+    assert validate_manifest_file(built) == []
+    os_, arch = host_platform().split("-")
+    platform = next(p for p in yaml.safe_load(built.read_text())["spec"]["platforms"]
+                    if p["selector"]["matchLabels"] == {"os": os_, "arch": arch})
+    assert platform["sha256"] == sha256(release.archive)
+    assert platform["uri"] == f"{release.url}/{release.archive.name}"
 
 
-def test_archive_holds_every_file_the_manifest_installs(dist):
-    os_, arch = host_platform()
-    manifest = yaml.safe_load((dist / "krew/todo.yaml").read_text())
-    with tarfile.open(dist / f"todo-kube-{os_}-{arch}.tar.gz") as tar:
-        names = set(tar.getnames())
-        modes = {m.name: m.mode for m in tar.getmembers()}
-    assert "LICENSE" in names
-    for op in platform_of(manifest, os_, arch)["files"]:
-        assert any(fnmatch.fnmatch(n, op["from"]) for n in names), op
-    for binary in ("kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale",
-                   "helm-todo-secrets"):
-        assert modes[binary] & 0o111, binary
+def krew_kubectl(bin_dir: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = clean_env(home, f"{bin_dir}{os.pathsep}{base_path()}")
+    return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_manifest_only_fills_every_platform_from_collected_archives(checkout, tmp_path):
-    sums = {}
-    for os_, arch in sorted(PLATFORMS):
-        archive = tmp_path / f"todo-kube-{os_}-{arch}.tar.gz"
-        archive.write_bytes(f"{os_}/{arch}".encode())
-        sums[(os_, arch)] = hashlib.sha256(archive.read_bytes()).hexdigest()
-    run = subprocess.run(["sh", str(checkout / "scripts/build-release.sh"), "--manifest-only",
-                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+def assert_kubectl_runs_the_plugin(krew: Krew, home: Path) -> None:
+    run = krew_kubectl(krew.bin, home, "plugin", "list")
     assert run.returncode == 0, run.stderr
-    manifest = yaml.safe_load((tmp_path / "krew/todo.yaml").read_text())
-    for (os_, arch), digest in sums.items():
-        assert platform_of(manifest, os_, arch)["sha256"] == digest
-
-
-def krew_install(archive: Path, manifest: dict, root: Path) -> Path:
-    """Install like `kubectl krew install --manifest --archive`: unpack into the store,
-    apply the files operations, symlink bin into root/bin as kubectl-<name>."""
-    os_, arch = host_platform()
-    platform = platform_of(manifest, os_, arch)
-    assert hashlib.sha256(archive.read_bytes()).hexdigest() == platform["sha256"]
-    name, version = manifest["metadata"]["name"], manifest["spec"]["version"]
-    staging = root / "staging"
-    staging.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(staging, filter="data")
-    store = root / "store" / name / version
-    store.mkdir(parents=True)
-    for op in platform["files"]:
-        for src in staging.glob(op["from"]):
-            dest_dir = store / op["to"]
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            src.rename(dest_dir / src.name)
-    bin_dir = root / "bin"
-    bin_dir.mkdir()
-    link = bin_dir / f"kubectl-{name.replace('-', '_')}"
-    link.symlink_to(store / platform["bin"])
-    return bin_dir
-
-
-@pytest.fixture(scope="module")
-def krew_bin(dist, tmp_path_factory) -> Path:
-    os_, arch = host_platform()
-    manifest = yaml.safe_load((dist / "krew/todo.yaml").read_text())
-    root = tmp_path_factory.mktemp("krew")
-    return krew_install(dist / f"todo-kube-{os_}-{arch}.tar.gz", manifest, root)
-
-
-def krew_kubectl(krew_bin: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = clean_env(home, f"{krew_bin}{os.pathsep}{base_path()}")
-    return subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
-
-
-def test_krew_install_lists_one_plugin_without_warnings(krew_bin, tmp_path):
-    run = krew_kubectl(krew_bin, tmp_path, "plugin", "list")
-    assert run.returncode == 0, run.stderr
-    assert str(krew_bin / "kubectl-todo") in run.stdout
-    assert "kubectl-todo-verify" not in run.stdout
+    assert str(krew.bin / "kubectl-todo") in run.stdout
+    assert "kubectl-todo-verify" not in run.stdout, "krew links one binary per plugin"
     assert "warning" not in run.stderr.lower(), run.stderr
+    for sub in ("verify", "scale"):
+        run = krew_kubectl(krew.bin, home, "todo", sub, "--help")
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip()
+    assert krew.installed_license(), "krew-index CI checks the LICENSE was installed"
 
 
-@pytest.mark.parametrize("sub", ["verify", "scale"])
-def test_krew_install_runs_subcommands_through_kubectl(krew_bin, tmp_path, sub):
-    run = krew_kubectl(krew_bin, tmp_path, "todo", sub, "--help")
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip()
+def test_krew_install_manifest_with_local_archive(release, tmp_path):
+    """`kubectl krew install --manifest=FILE --archive=FILE` (cmd/krew/cmd/install.go:110-152):
+    the archive's sha256 must match the platform's (installation/install.go:144-156), its
+    files move per `files:` (move.go:34-186) and bin is linked as kubectl-todo
+    (install.go:195-253)."""
+    krew = Krew(tmp_path / "krew")
+    link = krew.install(manifest=release.dir / "krew/todo.yaml", archive=release.archive)
+    assert link == krew.bin / "kubectl-todo" and link.is_symlink()
+    assert link.resolve().parent == tmp_path / f"krew/store/todo/v{VERSION}"
+    receipt = yaml.safe_load((tmp_path / "krew/receipts/todo.yaml").read_text())
+    assert receipt["status"]["source"]["name"] == "detached"
+    assert_kubectl_runs_the_plugin(krew, tmp_path / "home")
 
 
-def test_krew_install_help_lists_subcommands(krew_bin, tmp_path):
-    run = krew_kubectl(krew_bin, tmp_path, "todo", "--help")
-    assert run.returncode == 0, run.stderr
-    assert "verify" in run.stdout and "scale" in run.stdout
+def test_krew_refuses_an_archive_with_another_sha256(release, tmp_path):
+    other = tmp_path / "other.tar.gz"
+    other.write_bytes(release.archive.read_bytes() + b"\0")
+    with pytest.raises(KrewError, match="checksum does not match"):
+        Krew(tmp_path / "krew").install(manifest=release.dir / "krew/todo.yaml", archive=other)
+
+
+def index_repository(release, tmp_path: Path) -> str:
+    """dist/krew-index published as a git repository, as docs/install.md says."""
+    repo = tmp_path / "krew-index"
+    shutil.copytree(release.dir / "krew-index", repo)
+    git = ["git", "-c", "user.name=release", "-c", "user.email=release@example.invalid"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "-C", str(repo), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "todo v" + VERSION], check=True)
+    return f"file://{repo}"
+
+
+def test_custom_index_add_and_install(release, tmp_path):
+    """`kubectl krew index add todo-kube URL` clones the repository (index.go:67-88,
+    gitutil/git.go:31-40); `kubectl krew install todo-kube/todo` updates every index
+    (update.go:153-180), reads plugins/todo.yaml (install.go:115-131) and downloads the
+    archive from its uri (download/fetch.go:43-72) — here the local release host."""
+    url = index_repository(release, tmp_path)
+    krew = Krew(tmp_path / "krew")
+    krew.index_add("todo-kube", url)
+    krew.install("todo-kube/todo")
+    receipt = yaml.safe_load((tmp_path / "krew/receipts/todo.yaml").read_text())
+    assert receipt["status"]["source"]["name"] == "todo-kube"
+    assert_kubectl_runs_the_plugin(krew, tmp_path / "home")
+
+
+def test_index_layout_is_what_krew_reads(release):
+    """A custom index is a git repository with plugins/<name>.yaml at its root
+    (indexscanner/scanner.go:32-44; krew docs, custom-indexes)."""
+    files = sorted(p.relative_to(release.dir / "krew-index").as_posix()
+                   for p in (release.dir / "krew-index").rglob("*") if p.is_file())
+    assert files == ["README.md", "plugins/todo.yaml"]
+    assert validate_manifest_file(release.dir / "krew-index/plugins/todo.yaml") == []
+
+
+def test_index_name_must_be_safe(tmp_path):
+    with pytest.raises(KrewError, match="invalid index name"):
+        Krew(tmp_path / "krew").index_add("todo kube", "file:///nowhere")

@@ -1,4 +1,4 @@
-"""install.sh and scripts/*.sh are POSIX sh and shellcheck-clean."""
+"""install.sh, the Helm install hook and scripts/*.sh are POSIX sh and shellcheck-clean."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from installlib import REPO
 
-SCRIPTS = [REPO / "install.sh", *sorted((REPO / "scripts").glob("*.sh"))]
+SCRIPTS = [REPO / "install.sh", REPO / "plugins/helm-todo-secrets/scripts/install-hook.sh",
+           *sorted((REPO / "scripts").glob("*.sh"))]
 
 
 def shellcheck() -> str:
