@@ -547,11 +547,11 @@ do_demo() {
         HELM_NAMESPACE=$DEMO_NAMESPACE
         export DATABASE_URL BETTER_AUTH_SECRET OPENAI_API_KEY HELM_NAMESPACE
         if have helm && helm plugin list 2>/dev/null | grep -q "^${HELM_PLUGIN}[[:space:]]"; then
-            helm todo-secrets init --from-env --release "$DEMO_RELEASE" -n "$DEMO_NAMESPACE" --output "$_values"
+            helm todo-secrets init --from-env --release "$DEMO_RELEASE" -n "$DEMO_NAMESPACE" --file "$_values"
         else
             # The same binary with the environment Helm gives its plugins.
             HELM_PLUGIN_NAME=$HELM_PLUGIN HELM_PLUGIN_DIR=${helm_plugins:-}/$HELM_PLUGIN \
-                helm-todo-secrets init --from-env --release "$DEMO_RELEASE" --output "$_values"
+                helm-todo-secrets init --from-env --release "$DEMO_RELEASE" --file "$_values"
         fi
     ) || die "sealing the demo secrets failed"
     run_helm upgrade --install "$DEMO_RELEASE" "$here/charts/todo-chatbot" \

@@ -7,6 +7,10 @@
 //! [`crate::error::EXIT_USAGE`]. The flows bound their awaits with [`Deadline::bound`] and say
 //! what they are waiting for with [`Deadline::doing`], so the normal path ends at the
 //! deadline itself with a precise message; the watchdog is the backstop.
+//!
+//! Time a person spends answering a prompt is not the command's: [`Deadline::pause`] stops
+//! the clock until its guard is dropped (the deadline moves on by the paused time, and
+//! [`Deadline::bound`] and the watchdog follow it).
 
 use std::future::Future;
 use std::io::Write as _;
@@ -26,6 +30,44 @@ struct Inner {
     started: Instant,
     total: Duration,
     activity: Mutex<String>,
+    pauses: Mutex<Pauses>,
+}
+
+/// Time the deadline stood still (prompts).
+#[derive(Debug, Default)]
+struct Pauses {
+    /// Open [`Paused`] guards.
+    depth: u32,
+    /// When the current pause began.
+    since: Option<Instant>,
+    /// The paused time of the pauses already over.
+    total: Duration,
+}
+
+impl Pauses {
+    fn paused_time(&self) -> Duration {
+        self.total + self.since.map(|s| s.elapsed()).unwrap_or_default()
+    }
+}
+
+/// While held, the deadline does not run (a person is typing); dropping it resumes the
+/// clock. See [`Deadline::pause`].
+#[derive(Debug)]
+#[must_use = "the deadline resumes when the guard is dropped"]
+pub struct Paused {
+    deadline: Deadline,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let mut p = self.deadline.pauses();
+        p.depth = p.depth.saturating_sub(1);
+        if p.depth == 0
+            && let Some(since) = p.since.take()
+        {
+            p.total += since.elapsed();
+        }
+    }
 }
 
 /// The deadline of one command run. Cheap to clone; every clone is the same deadline.
@@ -76,6 +118,7 @@ impl Deadline {
                 started: Instant::now(),
                 total,
                 activity: Mutex::new("the command".into()),
+                pauses: Mutex::new(Pauses::default()),
             }),
         }
     }
@@ -85,9 +128,28 @@ impl Deadline {
         self.inner.total
     }
 
-    /// When the run must be over.
+    /// When the run must be over: the start plus the budget plus the time spent paused
+    /// (while paused, it moves on with the clock).
     pub fn at(&self) -> Instant {
-        self.inner.started + self.inner.total
+        self.inner.started + self.inner.total + self.pauses().paused_time()
+    }
+
+    /// Stop the clock until the returned guard is dropped: for prompts, whose time belongs to
+    /// the person answering, not to the command. Pauses nest.
+    pub fn pause(&self) -> Paused {
+        let mut p = self.pauses();
+        if p.depth == 0 {
+            p.since = Some(Instant::now());
+        }
+        p.depth += 1;
+        drop(p);
+        Paused {
+            deadline: self.clone(),
+        }
+    }
+
+    fn pauses(&self) -> std::sync::MutexGuard<'_, Pauses> {
+        self.inner.pauses.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Time left (zero once passed).
@@ -95,9 +157,12 @@ impl Deadline {
         self.at().saturating_duration_since(Instant::now())
     }
 
-    /// Time since the run started.
+    /// Time since the run started, paused time excluded.
     pub fn elapsed(&self) -> Duration {
-        self.inner.started.elapsed()
+        self.inner
+            .started
+            .elapsed()
+            .saturating_sub(self.pauses().paused_time())
     }
 
     /// Record what the run is waiting for now, for the message if the deadline passes
@@ -127,16 +192,21 @@ impl Deadline {
         }
     }
 
-    /// Run `fut` until it ends or the deadline passes.
+    /// Run `fut` until it ends or the deadline passes (a pause meanwhile moves the deadline).
     pub async fn bound<F: Future>(&self, fut: F) -> Result<F::Output, Expired> {
-        tokio::time::timeout_at(self.at().into(), fut)
-            .await
-            .map_err(|_| self.expired())
+        let mut fut = std::pin::pin!(fut);
+        loop {
+            match tokio::time::timeout_at(self.at().into(), fut.as_mut()).await {
+                Ok(output) => return Ok(output),
+                Err(_) if self.at() > Instant::now() => continue,
+                Err(_) => return Err(self.expired()),
+            }
+        }
     }
 
     fn watch(&self) {
-        let end = self.at() + GRACE;
         loop {
+            let end = self.at() + GRACE;
             let now = Instant::now();
             if now >= end {
                 break;
@@ -215,6 +285,46 @@ mod tests {
             "the API server at https://x did not answer within 50ms"
         );
         assert_eq!(d.remaining(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_pause_moves_the_deadline_by_the_paused_time() {
+        let d = Deadline::unguarded("t", Duration::from_millis(100));
+        let paused = d.pause();
+        let inner = d.pause();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        drop(inner);
+        assert!(
+            d.remaining() > Duration::from_millis(50),
+            "{:?}",
+            d.remaining()
+        );
+        drop(paused);
+        // The wait below outlives the unpaused budget only because of the pause.
+        let got = d.bound(tokio::time::sleep(Duration::from_millis(30))).await;
+        assert!(got.is_ok());
+        assert!(
+            d.elapsed() < Duration::from_millis(120),
+            "{:?}",
+            d.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn bound_keeps_waiting_while_paused() {
+        let d = Deadline::unguarded("t", Duration::from_millis(50));
+        let d2 = d.clone();
+        let typing = async move {
+            let _p = d2.pause();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            7
+        };
+        assert_eq!(d.bound(typing).await.unwrap(), 7);
+        let err = d
+            .bound(tokio::time::sleep(Duration::from_secs(5)))
+            .await
+            .unwrap_err();
+        assert_eq!(err.after, Duration::from_millis(50));
     }
 
     #[tokio::test]

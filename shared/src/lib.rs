@@ -2,6 +2,7 @@
 //!
 //! Layers, bottom to top (each only uses the ones below it):
 //! - facts and pure logic, no I/O: [`error`] (what an error tells a user), [`redact`],
+//!   [`names`] (Kubernetes name rules),
 //!   [`duration`], [`quantity`], [`chart`] (names, labels, components of the chart),
 //!   [`platform`], [`pod`], [`rollout`] criteria, [`diagnose`] (why a pod is unhealthy),
 //!   [`seal`] (the sealed-secrets format), [`ui`] (the interface flows talk through);
@@ -24,6 +25,7 @@ pub mod diagnose;
 pub mod dispatch;
 pub mod duration;
 pub mod error;
+pub mod names;
 pub mod platform;
 pub mod pod;
 pub mod quantity;

@@ -85,6 +85,103 @@ impl std::str::FromStr for Scope {
     }
 }
 
+/// How a place to unseal differs from where a value was sealed for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Misfit {
+    /// Another namespace than the strict or namespace-wide value was sealed for.
+    #[error("sealed for namespace {sealed:?} (scope {scope}), not {target:?}")]
+    Namespace {
+        /// The scope (strict or namespace-wide).
+        scope: Scope,
+        /// The namespace it was sealed for.
+        sealed: String,
+        /// The namespace it would be unsealed in.
+        target: String,
+    },
+    /// Another Secret name than the strict value was sealed for.
+    #[error("sealed for the Secret {sealed:?} (scope strict), not {target:?}")]
+    Name {
+        /// The name it was sealed for.
+        sealed: String,
+        /// The name it would be unsealed as.
+        target: String,
+    },
+}
+
+impl Scope {
+    /// Whether a value sealed for `sealed_namespace`/`sealed_name` under this scope can be
+    /// unsealed as the Secret `name` in `namespace` (what the controller's label check
+    /// decides). An unknown (`None` / empty) sealed namespace or name is not compared.
+    pub fn admits(
+        self,
+        sealed_namespace: Option<&str>,
+        sealed_name: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), Misfit> {
+        if self == Scope::ClusterWide {
+            return Ok(());
+        }
+        if let Some(sealed) = sealed_namespace.filter(|s| !s.is_empty() && *s != namespace) {
+            return Err(Misfit::Namespace {
+                scope: self,
+                sealed: sealed.to_owned(),
+                target: namespace.to_owned(),
+            });
+        }
+        if self == Scope::Strict && !sealed_name.is_empty() && sealed_name != name {
+            return Err(Misfit::Name {
+                sealed: sealed_name.to_owned(),
+                target: name.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The first 16 hex digits of a certificate fingerprint, for messages.
+pub fn short(fingerprint: &str) -> &str {
+    fingerprint.get(..16).unwrap_or(fingerprint)
+}
+
+/// Which of the controller's keys sealed a value, as far as the recorded certificate
+/// fingerprint (`secrets.sealed.certificateFingerprint`) tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SealedWith {
+    /// No fingerprint recorded (sealed by kubeseal or by hand): nothing to compare.
+    NotRecorded,
+    /// The controller's current key (the newest, the one it seals with).
+    Current,
+    /// An older key the controller still holds: the values decrypt; `rotate` re-encrypts
+    /// them with the current key.
+    OlderKey,
+    /// None of the certificates given: another controller, a key it no longer holds, or an
+    /// older key not among the certificates given (only the current one is public; ask the
+    /// controller's `/v1/verify`, or pass every active certificate).
+    Unknown,
+}
+
+/// Compare `recorded` with the controller's certificates, newest first (`certs[0]` is the
+/// current one).
+pub fn sealed_with(recorded: &str, certs: &[Certificate]) -> SealedWith {
+    if recorded.is_empty() {
+        return SealedWith::NotRecorded;
+    }
+    match certs
+        .iter()
+        .position(|c| c.fingerprint().eq_ignore_ascii_case(recorded))
+    {
+        Some(0) => SealedWith::Current,
+        Some(_) => SealedWith::OlderKey,
+        None => SealedWith::Unknown,
+    }
+}
+
+/// The annotation the chart puts on its SealedSecret with the recorded certificate
+/// fingerprint, so that the installed object tells which key sealed it.
+pub const FINGERPRINT_ANNOTATION: &str = "todo-chatbot.dev/certificate-fingerprint";
+
 /// Why a certificate cannot be used for sealing. Display is the reason shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertError {
@@ -218,7 +315,8 @@ impl Certificate {
     }
 }
 
-fn format_time(unix: i64) -> String {
+/// Unix seconds as RFC 3339 UTC text (the number itself when out of range).
+pub fn format_time(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|| unix.to_string())
@@ -324,11 +422,96 @@ mod tests {
         rsa::RsaPrivateKey::from_pkcs8_pem(KEY).unwrap()
     }
 
-    fn unseal_b64(label: &str, text: &str) -> Option<Vec<u8>> {
+    fn unseal_b64(key: &rsa::RsaPrivateKey, label: &str, text: &str) -> Option<Vec<u8>> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text)
             .ok()?;
-        unseal_bytes(&key(), label, &bytes)
+        unseal_bytes(key, label, &bytes)
+    }
+
+    /// The shared vectors (tests/vectors/sealed-secrets.json): ciphertexts made by a third
+    /// implementation and checked with the controller's own HybridDecrypt.
+    mod vectors {
+        use super::*;
+
+        const VECTORS: &str = include_str!("../../tests/vectors/sealed-secrets.json");
+
+        #[derive(serde::Deserialize)]
+        pub struct Vectors {
+            pub private_key_pem: String,
+            pub certificate_pem: String,
+            pub entries: Vec<Entry>,
+            pub negative: Vec<Entry>,
+        }
+
+        #[derive(serde::Deserialize)]
+        pub struct Entry {
+            #[serde(default)]
+            pub why: String,
+            pub scope: Scope,
+            pub namespace: String,
+            pub name: String,
+            #[serde(default)]
+            pub plaintext_b64: String,
+            pub ciphertext: String,
+        }
+
+        pub fn load() -> (Vectors, rsa::RsaPrivateKey) {
+            let v: Vectors = serde_json::from_str(VECTORS).unwrap();
+            let key = rsa::RsaPrivateKey::from_pkcs8_pem(&v.private_key_pem).unwrap();
+            (v, key)
+        }
+
+        /// The ciphertext's bytes as Go's decoder reads them (CR and LF skipped).
+        pub fn bytes(text: &str) -> Option<Vec<u8>> {
+            let clean: String = text.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+            base64::engine::general_purpose::STANDARD.decode(clean).ok()
+        }
+    }
+
+    #[test]
+    fn the_shared_vectors_unseal_as_this_crate_reads_the_format() {
+        let (v, key) = vectors::load();
+        for e in &v.entries {
+            let plain = base64::engine::general_purpose::STANDARD
+                .decode(&e.plaintext_b64)
+                .unwrap();
+            let label = e.scope.label(&e.namespace, &e.name);
+            let sealed = vectors::bytes(&e.ciphertext).unwrap();
+            assert_eq!(
+                unseal_bytes(&key, &label, &sealed),
+                Some(plain),
+                "{}/{}",
+                e.namespace,
+                e.name
+            );
+        }
+        for e in &v.negative {
+            let label = e.scope.label(&e.namespace, &e.name);
+            let opened = vectors::bytes(&e.ciphertext).and_then(|b| unseal_bytes(&key, &label, &b));
+            assert_eq!(opened, None, "{}", e.why);
+        }
+    }
+
+    #[test]
+    fn values_sealed_here_unseal_under_the_shared_vector_key() {
+        let (v, key) = vectors::load();
+        let cert = Certificate::from_pem(v.certificate_pem.as_bytes()).unwrap();
+        for scope in [Scope::Strict, Scope::NamespaceWide, Scope::ClusterWide] {
+            let text = seal_value(
+                &mut rand::rngs::OsRng,
+                &cert,
+                scope,
+                "todo",
+                "s",
+                b"\x00binary\xff",
+            )
+            .unwrap();
+            assert_eq!(
+                unseal_b64(&key, &scope.label("todo", "s"), &text).as_deref(),
+                Some(&b"\x00binary\xff"[..])
+            );
+        }
     }
 
     #[test]
@@ -422,19 +605,69 @@ mod tests {
             )
             .unwrap();
             assert_eq!(
-                unseal_b64(&scope.label("todo", "app-secrets"), &text).as_deref(),
+                unseal_b64(&key(), &scope.label("todo", "app-secrets"), &text).as_deref(),
                 Some(&b"v4lue"[..])
             );
             if scope != Scope::ClusterWide {
                 assert_eq!(
-                    unseal_b64(&scope.label("other", "app-secrets"), &text),
+                    unseal_b64(&key(), &scope.label("other", "app-secrets"), &text),
                     None
                 );
             }
             if scope == Scope::Strict {
-                assert_eq!(unseal_b64("todo/other-secrets", &text), None);
+                assert_eq!(unseal_b64(&key(), "todo/other-secrets", &text), None);
             }
         }
+    }
+
+    #[test]
+    fn scopes_admit_only_where_the_controller_would_unseal() {
+        assert!(Scope::Strict.admits(Some("todo"), "s", "todo", "s").is_ok());
+        assert!(matches!(
+            Scope::Strict.admits(Some("todo"), "s", "prod", "s"),
+            Err(Misfit::Namespace { .. })
+        ));
+        assert!(matches!(
+            Scope::Strict.admits(Some("todo"), "s", "todo", "other"),
+            Err(Misfit::Name { .. })
+        ));
+        assert!(
+            Scope::NamespaceWide
+                .admits(Some("todo"), "s", "todo", "other")
+                .is_ok()
+        );
+        assert!(
+            Scope::NamespaceWide
+                .admits(Some("todo"), "s", "prod", "s")
+                .is_err()
+        );
+        assert!(
+            Scope::ClusterWide
+                .admits(Some("todo"), "s", "prod", "x")
+                .is_ok()
+        );
+        assert!(Scope::Strict.admits(None, "", "prod", "x").is_ok());
+    }
+
+    #[test]
+    fn the_recorded_fingerprint_tells_which_key_sealed() {
+        let cert = Certificate::from_pem(CERT.as_bytes()).unwrap();
+        let old = Certificate::from_pem(EXPIRED.as_bytes()).unwrap();
+        let certs = [cert.clone(), old.clone()];
+        assert_eq!(sealed_with("", &certs), SealedWith::NotRecorded);
+        assert_eq!(
+            sealed_with(&cert.fingerprint(), &certs),
+            SealedWith::Current
+        );
+        assert_eq!(
+            sealed_with(&old.fingerprint().to_uppercase(), &certs),
+            SealedWith::OlderKey
+        );
+        assert_eq!(sealed_with(&"00".repeat(32), &certs), SealedWith::Unknown);
+        assert_eq!(
+            sealed_with(&old.fingerprint(), &certs[..1]),
+            SealedWith::Unknown
+        );
     }
 
     #[test]

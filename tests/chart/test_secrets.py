@@ -94,3 +94,61 @@ def test_checksum_secret_differs_between_modes(render):
         return dep["spec"]["template"]["metadata"]["annotations"]["checksum/secret"]
 
     assert len({checksum(sealed()), checksum(inline()), checksum(existing())}) == 3
+
+
+# ---------------------------------------------------------------------------------------
+# Values sealed for a namespace and Secret name are refused at render time where the
+# controller could not unseal them (strict: namespace and name; namespace-wide: namespace;
+# cluster-wide: anywhere), with the reason and the fix.
+
+
+def bound(scope: str, namespace: str = NAMESPACE, secret_name: str = f"{FULLNAME}-secrets", **extra) -> dict:
+    sealed_part = {"scope": scope, "namespace": namespace}
+    if scope == "strict":
+        sealed_part["secretName"] = secret_name
+    return deep_merge(sealed(secrets={"sealed": sealed_part}), extra)
+
+
+@pytest.mark.parametrize("scope", ["strict", "namespace-wide"])
+def test_values_sealed_for_another_namespace_are_refused_at_render_time(render, scope):
+    with pytest.raises(helm.HelmRenderError) as err:
+        render(bound(scope, namespace="prod"))
+    message = str(err.value)
+    assert f'sealed for namespace "prod" (scope {scope})' in message
+    assert f'cannot unseal them in "{NAMESPACE}"' in message
+    assert "-n prod" in message and f"helm todo-secrets init -n {NAMESPACE}" in message
+
+
+def test_cluster_wide_values_render_in_any_namespace(render):
+    ss = render(bound("cluster-wide", namespace="prod")).get("SealedSecret", f"{FULLNAME}-secrets")
+    assert ss["metadata"]["namespace"] == NAMESPACE
+
+
+def test_strict_values_under_another_secret_name_are_refused(render):
+    with pytest.raises(helm.HelmRenderError) as err:
+        render(bound("strict", secrets={"name": "renamed"}))
+    message = str(err.value)
+    assert f'sealed (scope strict) for the Secret "{FULLNAME}-secrets"' in message
+    assert 'renders the Secret "renamed"' in message and f"secrets.name={FULLNAME}-secrets" in message
+
+
+def test_strict_values_without_a_pinned_name_are_refused_under_another_release(render):
+    with pytest.raises(helm.HelmRenderError, match="sealed \\(scope strict\\) for the Secret"):
+        render(bound("strict"), name="web")
+
+
+def test_namespace_wide_values_take_any_secret_name(render):
+    out = render(bound("namespace-wide", secrets={"name": "renamed"}))
+    assert out.get("SealedSecret", "renamed")["spec"]["template"]["metadata"]["name"] == "renamed"
+
+
+def test_values_sealed_where_they_are_installed_render(render):
+    ss = render(bound("strict")).get("SealedSecret", f"{FULLNAME}-secrets")
+    assert ss["spec"]["encryptedData"] == SEALED_DATA
+
+
+def test_the_certificate_fingerprint_is_an_annotation_of_the_sealedsecret(render):
+    fingerprint = "AB" * 32
+    ss = render(sealed(secrets={"sealed": {"certificateFingerprint": fingerprint}})).get("SealedSecret", f"{FULLNAME}-secrets")
+    assert ss["metadata"]["annotations"] == {"todo-chatbot.dev/certificate-fingerprint": fingerprint.lower()}
+    assert "annotations" not in ss["spec"]["template"]["metadata"], "the Secret does not carry it"

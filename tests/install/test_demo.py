@@ -57,7 +57,7 @@ while :; do sleep 1; done
     expected = [
         "kubectl KUBECONFIG= config current-context",
         "todo-sandbox up",
-        f"helm-todo-secrets {kc} init --from-env --release todo --output",
+        f"helm-todo-secrets {kc} init --from-env --release todo --file",
         f"helm {kc} upgrade --install todo",
         f"kubectl {kc} todo verify -n todo",
         f"kubectl-todo-verify {kc} -n todo",

@@ -73,7 +73,7 @@ def main() -> int:
             '"SMTP_PASSWORD":{"type":"string","x-secret":true},"SENTRY_DSN":{"type":"string","x-secret":true}}}}}}}'
         )
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "HELM_NAMESPACE": "todo", **FIVE}
-        argv = [str(binary), "init", "--from-env", "--force", "--cert", str(cert), "--chart", str(chart), "-o", str(tmp / "out.yaml")]
+        argv = [str(binary), "init", "--from-env", "--force", "--cert", str(cert), "--chart", str(chart), "-f", str(tmp / "out.yaml")]
         times = []
         for i in range(args.runs + 5):
             start = time.perf_counter()

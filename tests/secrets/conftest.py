@@ -47,7 +47,7 @@ def env(tmp_path):
     home.mkdir()
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TODO_PYTHON")}
     return {**keep, "HOME": str(home), "TMPDIR": str(tmpdir), "NO_COLOR": "1", "KUBECONFIG": str(home / "no-kubeconfig")}
 
 

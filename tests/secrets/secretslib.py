@@ -55,6 +55,35 @@ def unseal(key: rsa.RSAPrivateKey, label: bytes, text: str) -> bytes:
     return AESGCM(session).decrypt(b"\0" * 12, body, None)
 
 
+def seal(public_key, label: bytes, plaintext: bytes) -> str:
+    """Seal one value as kubeseal's HybridEncrypt does (for the fake controller's /v1/rotate)."""
+    session = os.urandom(32)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=label or None)
+    wrapped = public_key.encrypt(session, oaep)
+    body = AESGCM(session).encrypt(b"\0" * 12, plaintext, None)
+    return base64.b64encode(len(wrapped).to_bytes(2, "big") + wrapped + body).decode()
+
+
+def label_of(sealed_secret: dict) -> bytes:
+    """The label the controller derives from a SealedSecret's metadata (its scope)."""
+    meta = sealed_secret.get("metadata", {})
+    annotations = meta.get("annotations") or {}
+    if annotations.get("sealedsecrets.bitnami.com/cluster-wide") == "true":
+        return b""
+    if annotations.get("sealedsecrets.bitnami.com/namespace-wide") == "true":
+        return meta.get("namespace", "").encode()
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}".encode()
+
+
+def try_unseal(keys, label: bytes, text: str):
+    for key in keys:
+        try:
+            return unseal(key, label, text)
+        except Exception:  # noqa: BLE001 - any failure means "this key cannot"
+            continue
+    return None
+
+
 @dataclass
 class CertPair:
     key: rsa.RSAPrivateKey
@@ -96,6 +125,10 @@ VALUES = {
 }
 
 
+def key_pem(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode()
+
+
 def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
@@ -110,13 +143,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeApi:
-    """Serves the controller Service, its cert.pem through the service proxy, and Secret
+    """Serves the controller Service, its cert.pem through the service proxy, /v1/verify and
+    /v1/rotate as the controller does (with `keys`, newest first: the controller's private
+    keys; without them those endpoints answer 404 like an old controller), and Secret
     server-side apply. `requests` records (method, path, body) of every call."""
 
-    def __init__(self, cert_pem: str, port_name: str = "http", proxy_status: int = 200):
+    def __init__(self, cert_pem: str, port_name: str = "http", proxy_status: int = 200, keys=None, key_secrets=None):
         self.cert_pem = cert_pem
         self.port_name = port_name
         self.proxy_status = proxy_status
+        self.keys = keys or []
+        # (name, certificate PEM, private key PEM) of the controller's key Secrets.
+        self.key_secrets = key_secrets or []
         self.requests: list[tuple[str, str, bytes]] = []
         api = self
 
@@ -136,7 +174,14 @@ class FakeApi:
                 api.requests.append(("GET", self.path, b""))
                 svc = "/api/v1/namespaces/kube-system/services/sealed-secrets-controller"
                 proxy = f"/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:{api.port_name}/proxy/v1/cert.pem"
-                if self.path.split("?")[0] == svc:
+                secrets_list = "/api/v1/namespaces/kube-system/secrets?labelSelector=sealedsecrets.bitnami.com%2Fsealed-secrets-key%3Dactive"
+                if self.path == secrets_list:
+                    items = [{"metadata": {"name": name, "namespace": "kube-system", "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"}},
+                              "type": "kubernetes.io/tls",
+                              "data": {"tls.crt": base64.b64encode(crt.encode()).decode(), "tls.key": base64.b64encode(key.encode()).decode()}}
+                             for name, crt, key in api.key_secrets]
+                    self._send(200, {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items})
+                elif self.path.split("?")[0] == svc:
                     port = {"port": 8080, "targetPort": 8080, "protocol": "TCP"}
                     if api.port_name != "8080":
                         port["name"] = api.port_name
@@ -147,6 +192,25 @@ class FakeApi:
                     self._send(api.proxy_status, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "no endpoints available for service \"sealed-secrets-controller\"", "reason": "ServiceUnavailable", "code": api.proxy_status})
                 else:
                     self._send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "not found", "reason": "NotFound", "code": 404})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                api.requests.append(("POST", self.path, body))
+                base = f"/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:{api.port_name}/proxy"
+                if not api.keys or self.path not in (base + "/v1/verify", base + "/v1/rotate"):
+                    self._send(404, b"404 page not found\n", "text/plain")
+                    return
+                ss = json.loads(body)
+                label = label_of(ss)
+                plain = {k: try_unseal(api.keys, label, v) for k, v in ss["spec"]["encryptedData"].items()}
+                if self.path.endswith("/v1/verify"):
+                    self._send(200 if all(v is not None for v in plain.values()) else 409, b"", "text/plain")
+                elif any(v is None for v in plain.values()):
+                    self._send(500, b"", "text/plain")
+                else:
+                    ss["spec"]["encryptedData"] = {k: seal(api.keys[0].public_key(), label, v) for k, v in plain.items()}
+                    self._send(200, ss)
 
             def do_PATCH(self):
                 length = int(self.headers.get("Content-Length") or 0)

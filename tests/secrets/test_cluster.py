@@ -48,13 +48,27 @@ def test_missing_controller_service_is_reported(run, certs, workdir):
     assert res.code == 2 and 'service "other" not found in namespace "kube-system"' in res.stderr and "--cert FILE" in res.stderr
 
 
-def test_status_compares_with_the_controllers_certificate(run, certs, workdir):
+def test_status_warns_when_sealed_with_an_older_key_the_controller_still_holds(run, certs, workdir):
     assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
-    with FakeApi(certs["rotated"].cert_path.read_text()) as api:
+    keys = [certs["rotated"].key, certs["current"].key]  # renewed: the new key seals, the old one decrypts
+    with FakeApi(certs["rotated"].cert_path.read_text(), keys=keys) as api:
         kubeconfig = api.kubeconfig(workdir.parent / "kubeconfig")
         res = run("status", "-o", "json", extra_env={"KUBECONFIG": str(kubeconfig)})
-    assert res.code == 1
-    assert json.loads(res.stdout)["controller"] == {"state": "differs", "current": certs["rotated"].fingerprint}
+        text = run("status", extra_env={"KUBECONFIG": str(kubeconfig)})
+    assert res.code == 0, res.stderr
+    assert json.loads(res.stdout)["controller"] == {"state": "older-key", "current": certs["rotated"].fingerprint}
+    assert text.code == 0 and "older key the controller still holds" in text.stdout and "rotate" in text.stdout
+
+
+def test_status_fails_when_no_key_of_the_controller_decrypts(run, certs, workdir):
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
+    with FakeApi(certs["rotated"].cert_path.read_text(), keys=[certs["rotated"].key]) as api:
+        kubeconfig = api.kubeconfig(workdir.parent / "kubeconfig")
+        res = run("status", "-o", "json", "--validate", extra_env={"KUBECONFIG": str(kubeconfig)})
+    assert res.code == 1, res.stderr
+    report = json.loads(res.stdout)
+    assert report["controller"] == {"state": "unknown-key", "current": certs["rotated"].fingerprint}
+    assert report["validation"] == {"decrypts": False, "failing": sorted(VALUES)}
 
 
 def test_format_secret_applies_a_secret_and_writes_existing_secret_values(run, certs, workdir):
@@ -92,3 +106,13 @@ def test_unreachable_api_server_is_a_connection_error(run, workdir):
     )
     res = run("fetch-cert", extra_env={"KUBECONFIG": str(kubeconfig)})
     assert res.code == 2 and "cannot reach the API server" in res.stderr
+
+
+def test_kube_context_is_accepted_as_helm_spells_it(run, certs, workdir):
+    with FakeApi(certs["current"].cert_path.read_text()) as api:
+        kubeconfig = api.kubeconfig(workdir.parent / "kubeconfig", context="dev")
+        env = {"KUBECONFIG": str(kubeconfig)}
+        ok = run("fetch-cert", "--kube-context", "dev", extra_env={**env, "HELM_KUBECONTEXT": "prod"})
+        missing = run("fetch-cert", "--context", "prod", extra_env=env)
+    assert ok.code == 0, ok.stderr  # the flag wins over Helm's environment
+    assert missing.code == 2 and 'context "prod" not found' in missing.stderr

@@ -148,7 +148,7 @@ def test_seal_refuses_another_namespace_than_the_files(run, certs, workdir):
 
 def test_rotate_reseals_everything_with_the_new_certificate(run, certs, workdir):
     assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env={**VALUES, "HELM_NAMESPACE": "todo"}).code == 0
-    res = run("rotate", "--from-env", "--cert", certs["rotated"].cert_path, extra_env=VALUES)
+    res = run("rotate", "--reenter", "--from-env", "--cert", certs["rotated"].cert_path, extra_env=VALUES)
     assert res.code == 0, res.stderr
     doc = load(workdir / SEALED)
     assert doc["secrets"]["sealed"]["certificateFingerprint"] == certs["rotated"].fingerprint
@@ -175,13 +175,18 @@ def test_status_detects_a_rotated_controller_key(run, certs, workdir):
     assert "CHANGED" in res.stdout and "rotate" in res.stdout
 
 
-def test_status_offline_says_it_could_not_check(run, certs, workdir):
+def test_status_offline_compares_nothing_and_exits_0(run, certs, workdir):
     assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
     res = run("status", "--offline")
-    assert res.code == 0
-    assert "could not check" in res.stdout
-    res = run("status")  # no kubeconfig: also cannot check, and says why
-    assert res.code == 0 and "could not check" in res.stdout and "kubeconfig" in res.stdout
+    assert res.code == 0, res.stderr
+    assert "not checked (--offline)" in res.stdout
+
+
+def test_status_that_cannot_ask_the_cluster_exits_2(run, certs, workdir):
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
+    res = run("status")  # no kubeconfig: the controller cannot be asked
+    assert res.code == 2, res.stdout
+    assert "kubeconfig" in res.stderr and "hint:" in res.stderr and res.stdout == ""
 
 
 def test_status_without_a_file_points_at_init(run):
@@ -214,7 +219,7 @@ def test_values_format_writes_0600_when_ignored(run, workdir):
 
 def test_values_format_with_force_writes_anyway(run, workdir):
     git(workdir, "init", "-q")
-    res = run("init", "--from-env", "--format", "values", "--force", "-o", "plain.yaml", extra_env=VALUES)
+    res = run("init", "--from-env", "--format", "values", "--force", "-f", "plain.yaml", extra_env=VALUES)
     assert res.code == 0
     assert stat.S_IMODE((workdir / "plain.yaml").stat().st_mode) == 0o600
 
@@ -226,11 +231,72 @@ def test_sealed_file_is_world_readable_and_no_temp_files_remain(run, certs, work
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_completions_are_generated(run, shell):
-    res = run("completions", shell)
+def test_completion_scripts_are_generated(run, shell):
+    res = run("completion", shell)
     assert res.code == 0 and "helm-todo-secrets" in res.stdout
 
 
 def test_version(run):
     res = run("--version")
     assert res.code == 0 and res.stdout.startswith("helm todo-secrets ")
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_every_report_has_json_and_yaml_forms_holding_no_value(run, certs, workdir, fmt):
+    import yaml
+
+    parse = json.loads if fmt == "json" else yaml.safe_load
+    cert = certs["current"].cert_path
+    init = run("init", "--from-env", "--cert", cert, "-o", fmt, extra_env={**VALUES, "HELM_NAMESPACE": "todo"})
+    assert init.code == 0, init.stderr
+    doc = parse(init.stdout)
+    assert doc["written"] == sorted(VALUES) and doc["namespace"] == "todo" and doc["scope"] == "strict"
+    assert doc["certificateFingerprint"] == certs["current"].fingerprint
+    seal = run("seal", "EXTRA_TOKEN", "--cert", cert, "-o", fmt, stdin="tok")
+    assert parse(seal.stdout)["key"] == "EXTRA_TOKEN"
+    status = run("status", "--cert", cert, "-o", fmt)
+    assert parse(status.stdout)["controller"] == {"state": "matches"}
+    rotate = run("rotate", "--reenter", "--from-env", "--cert", certs["rotated"].cert_path, "-o", fmt, extra_env=VALUES)
+    assert parse(rotate.stdout)["via"] == "reentered"
+    fetch = run("fetch-cert", "--cert", cert, "-o", fmt)
+    assert parse(fetch.stdout)["certificates"][0]["fingerprint"] == certs["current"].fingerprint
+    for res in (init, seal, status, rotate, fetch):
+        assert not any(v in res.stdout for v in VALUES.values())
+
+
+def test_o_is_the_output_format_and_f_the_file(run, certs, workdir):
+    res = run("init", "--from-env", "--cert", certs["current"].cert_path, "-o", "out.yaml", extra_env=VALUES)
+    assert res.code == 2 and "hint:" in res.stderr
+    res = run("init", "--from-env", "--cert", certs["current"].cert_path, "-f", "out.yaml", extra_env=VALUES)
+    assert res.code == 0 and (workdir / "out.yaml").is_file()
+
+
+def test_fetch_cert_help_lists_only_what_applies_to_it(run):
+    res = run("fetch-cert", "--help")
+    assert res.code == 0
+    for flag in ("--all", "--controller-name", "--controller-namespace", "--kube-context", "--timeout", "--output"):
+        assert flag in res.stdout, flag
+    for flag in ("--release", "--secret-name", "--chart", "--namespace", "--from-env", "--scope"):
+        assert flag not in res.stdout, flag
+
+
+def test_help_says_how_stdin_values_are_read(run):
+    res = run("seal", "--help")
+    assert "except one trailing newline" in res.stdout and "--keep-newline" in res.stdout
+
+
+@pytest.mark.parametrize("flags,expected", [([], b"line1\nline2"), (["--keep-newline"], b"line1\nline2\n")])
+def test_a_stdin_value_keeps_its_bytes_except_one_trailing_newline(run, certs, workdir, flags, expected):
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env=VALUES).code == 0
+    res = run("seal", "TLS_BUNDLE", *flags, "--cert", certs["current"].cert_path, stdin="line1\nline2\n")
+    assert res.code == 0, res.stderr
+    text = encrypted(workdir)["TLS_BUNDLE"]
+    assert unseal(certs["current"].key, label_for("strict", "default", SECRET), text) == expected
+
+
+def test_completion_into_a_closed_pipe_does_not_panic(binary, env, workdir):
+    for _ in range(10):
+        proc = subprocess.run(f"'{binary}' completion bash | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                              shell=True, executable="/bin/bash", cwd=workdir, env=env, capture_output=True, text=True)
+        assert "panicked" not in proc.stderr
+        assert proc.stdout.strip() in ("0", "141"), proc.stdout

@@ -154,3 +154,20 @@ def test_chart_renders_the_sealed_file_into_a_sealedsecret(run, certs, workdir):
     assert ss["metadata"]["name"] == SECRET
     assert ss["spec"]["template"]["metadata"]["name"] == SECRET
     assert ss["spec"]["encryptedData"] == load(sealed_file)["secrets"]["sealed"]["encryptedData"]
+
+
+@pytest.mark.parametrize("scope,refused", [("strict", True), ("namespace-wide", True), ("cluster-wide", False)])
+def test_chart_refuses_a_sealed_file_in_another_namespace_at_render_time(run, certs, workdir, scope, refused):
+    helm = pytest.importorskip("helm_python")
+    res = run("init", "--from-env", "--scope", scope, "--cert", certs["current"].cert_path, extra_env={**VALUES, "HELM_NAMESPACE": "todo"})
+    assert res.code == 0, res.stderr
+    values = helm.values_from_yaml((workdir / "todo-secrets.sealed.yaml").read_text())
+    with helm.Chart.load(REPO / "charts" / "todo-chatbot") as chart:
+        if not refused:
+            files = chart.render(values=values, name="todo", namespace="other", is_install=True)
+            assert any("kind: SealedSecret" in text for text in files.values())
+            return
+        with pytest.raises(helm.HelmRenderError) as err:
+            chart.render(values=values, name="todo", namespace="other", is_install=True)
+    message = str(err.value)
+    assert f'sealed for namespace "todo" (scope {scope})' in message and "-n todo" in message

@@ -14,7 +14,7 @@ from secretslib import FakeApi
 SENTINELS = ["SNTLdbuser", "SNTLdbpass", "SNTLdbhost", "SNTLdbname", "SNTLauth", "SNTLllm", "SNTLextra"]
 LEAKY = {
     "DATABASE_URL": "postgresql://SNTLdbuser:SNTLdbpass@SNTLdbhost.neon.tech/SNTLdbname",
-    "BETTER_AUTH_SECRET": "SNTLauth" + "x" * 40,
+    "BETTER_AUTH_SECRET": "SNTLauth" + "k9Jx2LmQ8vR4tW7yZ1bN5cF3hD6gS0aP2eU9iO4u",
     "OPENAI_API_KEY": "SNTLllm-not-an-sk-key",
 }
 DEBUG = {"HELM_DEBUG": "true", "RUST_LOG": "trace", "RUST_BACKTRACE": "full"}
@@ -94,7 +94,7 @@ def test_seal_status_and_rotate_leak_nothing(run, certs, roots):
     for args in (["status", "--offline"], ["status", "--cert", certs["current"].cert_path, "-o", "json"]):
         res = run(*args, extra_env=DEBUG)
         outputs += [res.stdout, res.stderr]
-    res = run("rotate", "--from-env", "--cert", certs["rotated"].cert_path, extra_env={**LEAKY, **DEBUG})
+    res = run("rotate", "--reenter", "--from-env", "--cert", certs["rotated"].cert_path, extra_env={**LEAKY, **DEBUG})
     assert res.code == 0, res.stderr
     outputs += [res.stdout, res.stderr]
     assert_clean(outputs, *roots)
@@ -118,3 +118,41 @@ def test_applied_secret_leaves_no_plaintext_locally(run, certs, roots, workdir):
         res = run("init", "--from-env", "--format", "secret", extra_env={**LEAKY, **DEBUG, "KUBECONFIG": str(kubeconfig)})
     assert res.code == 0, res.stderr
     assert_clean([res.stdout, res.stderr], *roots)
+
+
+def test_the_controller_paths_leak_nothing(run, certs, roots, workdir):
+    from secretslib import key_pem
+
+    assert run("init", "--from-env", "--cert", certs["current"].cert_path, extra_env={**LEAKY, "HELM_NAMESPACE": "todo"}).code == 0
+    keys = [certs["rotated"].key, certs["current"].key]
+    private = [key_pem(k) for k in keys]
+    key_secrets = [("k-new", certs["rotated"].cert_path.read_text(), private[0]), ("k-old", certs["current"].cert_path.read_text(), private[1])]
+    outputs = []
+    with FakeApi(certs["rotated"].cert_path.read_text(), keys=keys, key_secrets=key_secrets) as api:
+        env = {**DEBUG, "KUBECONFIG": str(api.kubeconfig(workdir.parent / "kubeconfig"))}
+        for args in (["status", "--validate"], ["status", "-o", "json"], ["status", "-o", "yaml"], ["rotate", "-o", "yaml"],
+                     ["rotate"], ["fetch-cert", "--all", "-o", "json"], ["fetch-cert", "--all"]):
+            res = run(*args, extra_env=env)
+            assert res.code == 0, (args, res.stderr)
+            outputs += [res.stdout, res.stderr]
+    assert_clean(outputs, *roots)
+    for pem in private:
+        body = "".join(pem.splitlines()[1:-1])
+        assert all(body[i:i + 40] not in o for o in outputs for i in range(0, len(body) - 40, 200)), "a private key was printed"
+
+
+@pytest.mark.parametrize("content", [
+    "".join(f"{k}: {v}\n" for k, v in LEAKY.items()),
+    "".join(f"{k}={v}\n" for k, v in LEAKY.items()),
+])
+def test_a_secrets_file_passed_as_the_sealed_file_leaks_nothing(run, certs, roots, tmp_path, content):
+    wrong = tmp_path / "app.env"
+    wrong.write_text(content)
+    outputs = []
+    for args in (["status", "--offline", "-f", wrong], ["rotate", "-f", wrong], ["seal", "EXTRA", "-f", wrong, "--cert", certs["current"].cert_path]):
+        res = run(*args, extra_env=DEBUG, stdin="x")
+        assert res.code == 2 and str(wrong) in res.stderr, res.stderr
+        outputs += [res.stdout, res.stderr]
+    res = run("init", "--from-file", wrong, "--cert", certs["current"].cert_path, extra_env=DEBUG)
+    outputs += [res.stdout, res.stderr]
+    assert_clean(outputs)

@@ -70,9 +70,9 @@ def test_certificate_fingerprint_is_sha256_of_the_der(run, certs, workdir):
 
 
 def test_secret_name_follows_release_and_override(run, certs, workdir):
-    assert init_sealed(run, certs["current"].cert_path, "--release", "my-todo-chatbot", "-o", "a.yaml").code == 0
+    assert init_sealed(run, certs["current"].cert_path, "--release", "my-todo-chatbot", "-f", "a.yaml").code == 0
     assert load(workdir / "a.yaml")["secrets"]["name"] == "my-todo-chatbot-secrets"
-    assert init_sealed(run, certs["current"].cert_path, "--secret-name", "app-env", "-o", "b.yaml").code == 0
+    assert init_sealed(run, certs["current"].cert_path, "--secret-name", "app-env", "-f", "b.yaml").code == 0
     b = load(workdir / "b.yaml")["secrets"]
     assert b["name"] == "app-env"
     assert unseal(certs["current"].key, b"todo/app-env", b["sealed"]["encryptedData"]["DATABASE_URL"])
@@ -125,3 +125,29 @@ def test_fetch_cert_prints_the_pem(run, certs):
     assert res.code == 0
     assert res.stdout == certs["current"].cert_path.read_text()
     assert certs["current"].fingerprint in res.stderr and "4096 bits" in res.stderr
+
+
+def test_the_independent_decryptor_agrees_with_the_shared_vectors():
+    """The Python decryptor the tests trust is itself checked on tests/vectors (which the
+    controller's own HybridDecrypt opened), as the core and the sandbox are."""
+    import base64
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from secretslib import REPO
+
+    v = json.loads((REPO / "tests/vectors/sealed-secrets.json").read_text())
+    key = serialization.load_pem_private_key(v["private_key_pem"].encode(), password=None)
+
+    def opened(e):
+        text = e["ciphertext"].replace("\r", "").replace("\n", "")
+        try:
+            return unseal(key, label_for(e["scope"], e["namespace"], e["name"]), text)
+        except Exception:  # noqa: BLE001 - any failure is "does not unseal"
+            return None
+
+    for e in v["entries"]:
+        assert opened(e) == base64.b64decode(e["plaintext_b64"]), e["key"]
+    for e in v["negative"]:
+        assert opened(e) is None, e["why"]

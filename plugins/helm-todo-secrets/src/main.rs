@@ -1,12 +1,12 @@
 //! `helm todo-secrets`: prompt for the app's secrets and seal them for the cluster.
-//! Flags → `todo_kube::secrets::run` → exit code.
+//! Flags → `todo_kube::secrets::run` under the command's deadline → stdout and exit code.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
-use todo_kube::secrets::{self, CommonArgs};
-use todo_kube::term::ConsoleUi;
+use todo_kube::cli;
+use todo_kube::secrets::{self, SecretsError};
+use todo_kube::term::{self, ConsoleUi};
 
 const PROGRAM: &str = "helm todo-secrets";
 
@@ -14,7 +14,11 @@ const PROGRAM: &str = "helm todo-secrets";
 /// the values file is safe to commit. Secrets are never read from the command line.
 ///
 /// Helm passes -n/--namespace, --kube-context and --kubeconfig as HELM_NAMESPACE,
-/// HELM_KUBECONTEXT and KUBECONFIG.
+/// HELM_KUBECONTEXT and KUBECONFIG. Every subcommand takes -f/--file (the sealed values
+/// file) and -o/--output (text, json, yaml).
+///
+/// Exit codes: 0 success, 1 `status` found a problem (or the controller cannot decrypt),
+/// 2 usage, input, certificate, controller or connection error, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "helm todo-secrets",
@@ -24,8 +28,6 @@ const PROGRAM: &str = "helm todo-secrets";
     long_about
 )]
 struct Cli {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -33,33 +35,37 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     #[command(flatten)]
-    Flow(secrets::Command),
-    /// Print shell completions.
+    Flow(Box<secrets::Command>),
+    /// Print a shell completion script.
     #[command(hide = true)]
-    Completions {
+    Completion {
         /// The shell.
         shell: clap_complete::Shell,
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Cmd::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "helm-todo-secrets",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+fn main() {
+    let cli: Cli = cli::parse(PROGRAM);
+    let command = match cli.command {
+        Cmd::Completion { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "helm-todo-secrets", &mut script);
+            let code = cli::write_stdout(&String::from_utf8_lossy(&script))
+                .map_or_else(|code| code, |()| 0);
+            cli::finish(code)
         }
-        Cmd::Flow(command) => {
-            match secrets::run(&cli.common, &command, Arc::new(ConsoleUi::new())).await {
-                Ok(code) => ExitCode::from(code),
-                Err(err) => todo_kube::error::report(PROGRAM, &err),
+        Cmd::Flow(command) => command,
+    };
+    let timeout = command.cluster().deadline();
+    cli::run(PROGRAM, timeout, |deadline| async move {
+        term::exit_on_signals();
+        let ui = Arc::new(ConsoleUi::new());
+        match secrets::run(&command, ui, deadline).await {
+            Ok(outcome) => outcome.into_output(),
+            Err(e) if e.is_interrupted() => {
+                term::exit_interrupted(todo_kube::error::EXIT_INTERRUPTED)
             }
+            Err(e) => Err::<cli::Output, SecretsError>(e),
         }
-    }
+    })
 }

@@ -1,15 +1,17 @@
 //! A dotenv reader: `KEY=value` lines, `export KEY=value`, `#` comments, single quotes
-//! (literal) and double quotes (with `\n`, `\"`, `\\` escapes). Errors name the line, never
-//! the value.
+//! (literal) and double quotes (with `\n`, `\"`, `\\` escapes); a leading UTF-8 byte-order
+//! mark is skipped. Errors name the line and what is wrong, never the line's text.
 
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
+use super::input::DotenvProblem;
 use super::keys::valid_key_name;
 
 /// Parse dotenv text into (key, value) pairs in file order; a later duplicate wins when the
-/// caller collects them into a map.
-pub fn parse(text: &str) -> Result<Vec<(String, SecretString)>, (usize, String)> {
+/// caller collects them into a map. `Err` is the 1-based line and its problem.
+pub fn parse(text: &str) -> Result<Vec<(String, SecretString)>, (usize, DotenvProblem)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = vec![];
     for (index, raw) in text.lines().enumerate() {
         let line_no = index + 1;
@@ -22,46 +24,32 @@ pub fn parse(text: &str) -> Result<Vec<(String, SecretString)>, (usize, String)>
             .map(str::trim_start)
             .unwrap_or(line);
         let Some((key, rest)) = line.split_once('=') else {
-            return Err((line_no, "expected KEY=value".into()));
+            let yaml_like = line.contains(':');
+            return Err((line_no, DotenvProblem::NoEquals { yaml_like }));
         };
         let key = key.trim();
         if !valid_key_name(key) {
-            return Err((line_no, format!("{key:?} is not a valid variable name")));
+            return Err((line_no, DotenvProblem::BadName));
         }
-        let value = parse_value(rest.trim_start())
-            .map_err(|reason| (line_no, format!("{key}: {reason}")))?;
+        let value = parse_value(key, rest.trim_start()).map_err(|p| (line_no, p))?;
         out.push((key.to_owned(), SecretString::from(value.to_string())));
     }
     Ok(out)
 }
 
-fn parse_value(rest: &str) -> Result<Zeroizing<String>, String> {
+fn parse_value(key: &str, rest: &str) -> Result<Zeroizing<String>, DotenvProblem> {
     let mut value = Zeroizing::new(String::new());
+    let key = || key.to_owned();
     if let Some(body) = rest.strip_prefix('\'') {
-        let end = body.find('\'').ok_or("unterminated single quote")?;
+        let end = body
+            .find('\'')
+            .ok_or_else(|| DotenvProblem::UnterminatedSingle { key: key() })?;
         value.push_str(&body[..end]);
-        check_tail(&body[end + 1..])?;
+        check_tail(&body[end + 1..]).map_err(|_| DotenvProblem::AfterQuote { key: key() })?;
     } else if let Some(body) = rest.strip_prefix('"') {
-        let mut chars = body.char_indices();
-        let mut closed = None;
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    closed = Some(i);
-                    break;
-                }
-                '\\' => match chars.next().map(|(_, c)| c) {
-                    Some('n') => value.push('\n'),
-                    Some('r') => value.push('\r'),
-                    Some('t') => value.push('\t'),
-                    Some(other) => value.push(other),
-                    None => return Err("unterminated double quote".into()),
-                },
-                c => value.push(c),
-            }
-        }
-        let end = closed.ok_or("unterminated double quote")?;
-        check_tail(&body[end + 1..])?;
+        let end = unescape_double(body, &mut value)
+            .ok_or_else(|| DotenvProblem::UnterminatedDouble { key: key() })?;
+        check_tail(&body[end + 1..]).map_err(|_| DotenvProblem::AfterQuote { key: key() })?;
     } else {
         // Unquoted: an inline comment starts at " #".
         let cut = rest.find(" #").unwrap_or(rest.len());
@@ -70,12 +58,30 @@ fn parse_value(rest: &str) -> Result<Zeroizing<String>, String> {
     Ok(value)
 }
 
-fn check_tail(tail: &str) -> Result<(), String> {
+/// Unescape a double-quoted body into `value`; returns the index of the closing quote.
+fn unescape_double(body: &str, value: &mut String) -> Option<usize> {
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some(i),
+            '\\' => match chars.next().map(|(_, c)| c)? {
+                'n' => value.push('\n'),
+                'r' => value.push('\r'),
+                't' => value.push('\t'),
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+fn check_tail(tail: &str) -> Result<(), ()> {
     let tail = tail.trim();
     if tail.is_empty() || tail.starts_with('#') {
         Ok(())
     } else {
-        Err("unexpected text after the closing quote".into())
+        Err(())
     }
 }
 
@@ -119,11 +125,39 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_skipped() {
+        assert_eq!(pairs("\u{feff}A=1\n"), [("A".into(), "1".into())]);
+    }
+
+    #[test]
     fn dotenv_errors_name_the_line_not_the_value() {
-        let err = parse("A=1\nB=\"SENTINEL\n").unwrap_err();
-        assert_eq!(err.0, 2);
-        assert!(!err.1.contains("SENTINEL"));
+        let (line, problem) = parse("A=1\nB=\"SENTINEL\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(!problem.to_string().contains("SENTINEL"));
         assert_eq!(parse("just words").unwrap_err().0, 1);
         assert!(parse("1BAD=x").is_err());
+    }
+
+    #[test]
+    fn a_yaml_line_with_a_password_is_refused_without_echoing_it() {
+        for text in [
+            "DATABASE_URL: postgresql://u:S3CRET@h/db\n",
+            "DATABASE_URL: postgresql://u:S3CRET@h/db?sslmode=require\n",
+            "postgresql://u:S3CRET@h/db?x=1\n",
+        ] {
+            let (line, problem) = parse(text).unwrap_err();
+            assert_eq!(line, 1);
+            let shown = problem.to_string();
+            assert!(
+                !shown.contains("S3CRET") && !shown.contains("postgresql"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            parse("DATABASE_URL: postgresql://u:S3CRET@h/db\n")
+                .unwrap_err()
+                .1,
+            DotenvProblem::NoEquals { yaml_like: true }
+        );
     }
 }

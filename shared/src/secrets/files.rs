@@ -1,16 +1,26 @@
-//! The values files the plugin writes and reads back, atomic writes, and the git check that
-//! guards plaintext output.
+//! The values files the plugin writes and reads back: the sealed values file (safe to
+//! commit), the plaintext values file (`--format values`) and the `existingSecret` values
+//! file (`--format secret`).
+//!
+//! A sealed values file records where its values may be unsealed (`secrets.sealed.scope`,
+//! `.namespace`, `.secretName`) and which certificate sealed them
+//! (`.certificateFingerprint`); the chart refuses to render it into another namespace or
+//! under another Secret name, and `status` compares the fingerprint with the controller's.
+//! Reading checks the document's shape field by field, so errors name the field, never a
+//! value.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::SecretsError;
-use super::keys::Provider;
+use super::input::{InputError, Origin, yaml_document};
+use super::keys::{Provider, valid_key_name};
 use crate::seal::Scope;
 
 /// Default output of `--format sealed`: safe to commit.
@@ -27,60 +37,56 @@ const MARKER: &str = "# todo-secrets:";
 pub struct SealedFile {
     /// `llm.provider`.
     pub provider: Option<Provider>,
-    /// `secrets.name`: the Secret (and SealedSecret) name the values are bound to.
+    /// `secrets.name` (else `secrets.sealed.secretName`): the Secret (and SealedSecret) name
+    /// the values are bound to; empty when the file names none.
     pub name: String,
     /// `secrets.sealed.scope`.
     pub scope: Scope,
-    /// `secrets.sealed.certificateFingerprint`.
+    /// `secrets.sealed.certificateFingerprint` (empty: not recorded).
     pub fingerprint: String,
     /// `secrets.sealed.encryptedData`.
     pub encrypted: BTreeMap<String, String>,
-    /// The namespace the values were sealed for (from the header; the chart has no field).
+    /// `secrets.sealed.namespace` (older files: the header comment).
     pub namespace: Option<String>,
-    /// The release the values were sealed for (from the header).
+    /// The release the values were sealed for (the header comment).
     pub release: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Doc<S> {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+#[derive(Serialize)]
+struct Doc<'a, S: Serialize> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     llm: Option<Llm>,
-    #[serde(default = "Option::default")]
-    secrets: Option<SecretsValues<S>>,
+    secrets: SecretsValues<'a, S>,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize)]
 struct Llm {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    provider: Option<String>,
+    provider: &'static str,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SecretsValues<S> {
-    #[serde(default)]
-    mode: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    name: String,
-    #[serde(
-        default,
-        rename = "existingSecret",
-        skip_serializing_if = "String::is_empty"
-    )]
-    existing_secret: String,
-    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
-    inline: Option<BTreeMap<String, S>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sealed: Option<SealedValues>,
+#[derive(Serialize)]
+struct SecretsValues<'a, S: Serialize> {
+    mode: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(rename = "existingSecret", skip_serializing_if = "str::is_empty")]
+    existing_secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inline: Option<BTreeMap<&'a str, S>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sealed: Option<SealedValues<'a>>,
 }
 
-#[derive(Serialize, Deserialize, Default)]
-struct SealedValues {
-    #[serde(default)]
-    scope: Option<Scope>,
-    #[serde(default, rename = "certificateFingerprint")]
-    certificate_fingerprint: String,
-    #[serde(default, rename = "encryptedData")]
-    encrypted_data: BTreeMap<String, String>,
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SealedValues<'a> {
+    scope: Scope,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    namespace: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    secret_name: &'a str,
+    certificate_fingerprint: &'a str,
+    encrypted_data: &'a BTreeMap<String, String>,
 }
 
 /// Serializes a secret as a plain string; only used for the 0600 plaintext output.
@@ -102,17 +108,10 @@ fn header(lines: &[String], namespace: &str, release: &str) -> String {
 
 /// YAML without block scalars: base64 and secrets stay plain or quoted single-line scalars,
 /// which every YAML parser (Helm's included) reads back byte for byte.
-fn to_yaml<T: Serialize>(value: &T) -> Result<String, serde_saphyr::SerializeError> {
+fn to_yaml<T: Serialize>(value: &T) -> Result<String, SecretsError> {
     let mut options = serde_saphyr::SerializerOptions::default();
     options.prefer_block_scalars = false;
-    serde_saphyr::to_string_with_options(value, options)
-}
-
-fn yaml_error(e: impl std::fmt::Display) -> SecretsError {
-    SecretsError::Format {
-        path: String::new(),
-        reason: e.to_string(),
-    }
+    Ok(serde_saphyr::to_string_with_options(value, options)?)
 }
 
 /// Render a sealed values file for the chart.
@@ -121,23 +120,35 @@ pub fn render_sealed(
     namespace: &str,
     release: &str,
 ) -> Result<String, SecretsError> {
-    let doc: Doc<String> = Doc {
+    let bound_namespace = if file.scope == Scope::ClusterWide {
+        ""
+    } else {
+        namespace
+    };
+    let bound_name = if file.scope == Scope::Strict {
+        file.name.as_str()
+    } else {
+        ""
+    };
+    let doc: Doc<'_, String> = Doc {
         llm: file.provider.map(|p| Llm {
-            provider: Some(p.as_str().into()),
+            provider: p.as_str(),
         }),
-        secrets: Some(SecretsValues {
-            mode: "sealed".into(),
-            name: file.name.clone(),
-            existing_secret: String::new(),
+        secrets: SecretsValues {
+            mode: "sealed",
+            name: &file.name,
+            existing_secret: "",
             inline: None,
             sealed: Some(SealedValues {
-                scope: Some(file.scope),
-                certificate_fingerprint: file.fingerprint.clone(),
-                encrypted_data: file.encrypted.clone(),
+                scope: file.scope,
+                namespace: bound_namespace,
+                secret_name: bound_name,
+                certificate_fingerprint: &file.fingerprint,
+                encrypted_data: &file.encrypted,
             }),
-        }),
+        },
     };
-    let body = to_yaml(&doc).map_err(yaml_error)?;
+    let body = to_yaml(&doc)?;
     let head = header(
         &[
             format!("Sealed by `helm todo-secrets` for the Secret {:?} in namespace {namespace:?}, scope {}.", file.name, file.scope),
@@ -150,42 +161,137 @@ pub fn render_sealed(
     Ok(head + &body)
 }
 
-/// Parse a sealed values file written by [`render_sealed`] (or by hand, same keys).
-pub fn parse_sealed(path: &Path, text: &str) -> Result<SealedFile, SecretsError> {
-    let err = |reason: String| SecretsError::Format {
-        path: path.display().to_string(),
-        reason,
-    };
-    let doc: Doc<serde::de::IgnoredAny> =
-        serde_saphyr::from_str(text).map_err(|e| err(e.to_string()))?;
-    let secrets = doc
-        .secrets
-        .ok_or_else(|| err("no `secrets:` section".into()))?;
-    if secrets.mode != "sealed" {
-        return Err(err(format!(
-            "secrets.mode is {:?}, not \"sealed\"",
-            secrets.mode
-        )));
-    }
-    let sealed = secrets
-        .sealed
-        .ok_or_else(|| err("no `secrets.sealed:` section".into()))?;
-    let provider = match doc.llm.and_then(|l| l.provider) {
-        Some(p) => {
-            Some(Provider::parse(&p).ok_or_else(|| err(format!("unknown llm.provider {p:?}")))?)
+/// Read a values document's `secrets.sealed` part: from a parsed values file, or from a
+/// Helm release's user values (`kubectl todo verify` reads the installed file this way).
+/// `Err` says what is wrong, naming fields, never values.
+pub fn sealed_from_values(doc: &Value) -> Result<SealedFile, String> {
+    let top = mapping(doc, "the document")?;
+    let secrets = section(top, "secrets", "secrets")?;
+    match secrets.get("mode").and_then(Value::as_str) {
+        Some("sealed") => {}
+        Some(mode @ ("inline" | "existingSecret")) => {
+            return Err(format!("`secrets.mode` is {mode:?}, not \"sealed\""));
         }
-        None => None,
+        _ => return Err("`secrets.mode` is not \"sealed\"".into()),
+    }
+    let sealed = section(secrets, "sealed", "secrets.sealed")?;
+    let scope = match sealed.get("scope") {
+        None | Some(Value::Null) => Scope::default(),
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or("`secrets.sealed.scope` is not strict, namespace-wide or cluster-wide")?,
     };
-    let (namespace, release) = parse_marker(text);
+    let fingerprint = optional_str(sealed, "certificateFingerprint", "secrets.sealed")?;
+    let hex64 = fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
+    if !fingerprint.is_empty() && !hex64 {
+        return Err(
+            "`secrets.sealed.certificateFingerprint` is not a SHA-256 fingerprint (64 hex digits)"
+                .into(),
+        );
+    }
+    let provider = match top.get("llm").and_then(|l| l.get("provider")) {
+        None | Some(Value::Null) => None,
+        Some(p) => Some(
+            p.as_str()
+                .and_then(Provider::parse)
+                .ok_or("`llm.provider` is not openai, openrouter or cohere")?,
+        ),
+    };
+    let name = match optional_str(secrets, "name", "secrets")? {
+        "" => optional_str(sealed, "secretName", "secrets.sealed")?,
+        name => name,
+    };
+    let namespace = optional_str(sealed, "namespace", "secrets.sealed")?;
     Ok(SealedFile {
         provider,
-        name: secrets.name,
-        scope: sealed.scope.unwrap_or_default(),
-        fingerprint: sealed.certificate_fingerprint,
-        encrypted: sealed.encrypted_data,
-        namespace,
-        release,
+        name: name.to_owned(),
+        scope,
+        fingerprint: fingerprint.to_ascii_lowercase(),
+        encrypted: encrypted_data(sealed)?,
+        namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
+        release: None,
     })
+}
+
+fn encrypted_data(
+    sealed: &serde_json::Map<String, Value>,
+) -> Result<BTreeMap<String, String>, String> {
+    let data = match sealed.get("encryptedData") {
+        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(v) => v
+            .as_object()
+            .ok_or("`secrets.sealed.encryptedData` is not a mapping")?,
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in data {
+        if !valid_key_name(key) {
+            return Err(
+                "`secrets.sealed.encryptedData` has a key that is not a variable name".into(),
+            );
+        }
+        let text = value
+            .as_str()
+            .ok_or_else(|| format!("`secrets.sealed.encryptedData.{key}` is not a string"))?;
+        if base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .is_err()
+        {
+            return Err(format!(
+                "`secrets.sealed.encryptedData.{key}` is not sealed data (base64)"
+            ));
+        }
+        out.insert(key.clone(), text.to_owned());
+    }
+    Ok(out)
+}
+
+fn mapping<'a>(value: &'a Value, what: &str) -> Result<&'a serde_json::Map<String, Value>, String> {
+    value.as_object().ok_or_else(|| match value {
+        Value::String(_) => {
+            format!("{what} is a single line of text, not YAML values (a dotenv file?)")
+        }
+        Value::Null => format!("{what} is empty"),
+        _ => format!("{what} is not a mapping of values"),
+    })
+}
+
+fn section<'a>(
+    parent: &'a serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a serde_json::Map<String, Value>, String> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Err(format!("no `{path}:` section")),
+        Some(v) => v
+            .as_object()
+            .ok_or_else(|| format!("`{path}` is not a mapping")),
+    }
+}
+
+fn optional_str<'a>(
+    parent: &'a serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a str, String> {
+    match parent.get(key) {
+        None | Some(Value::Null) => Ok(""),
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| format!("`{path}.{key}` is not a string")),
+    }
+}
+
+/// Parse a sealed values file written by [`render_sealed`] (or by hand, same keys).
+pub fn parse_sealed(path: &Path, text: &str) -> Result<SealedFile, InputError> {
+    let origin = Origin::file(path);
+    let doc = yaml_document(&origin, text)?;
+    let mut file =
+        sealed_from_values(&doc).map_err(|problem| InputError::Shape { origin, problem })?;
+    let (namespace, release) = parse_marker(text);
+    file.namespace = file.namespace.or(namespace);
+    file.release = release;
+    Ok(file)
 }
 
 fn parse_marker(text: &str) -> (Option<String>, Option<String>) {
@@ -209,23 +315,23 @@ pub fn render_plain(
     namespace: &str,
     release: &str,
 ) -> Result<Zeroizing<String>, SecretsError> {
-    let inline: BTreeMap<String, Exposed<'_>> = values
+    let inline: BTreeMap<&str, Exposed<'_>> = values
         .iter()
-        .map(|(k, v)| (k.clone(), Exposed(v)))
+        .map(|(k, v)| (k.as_str(), Exposed(v)))
         .collect();
     let doc = Doc {
         llm: Some(Llm {
-            provider: Some(provider.as_str().into()),
+            provider: provider.as_str(),
         }),
-        secrets: Some(SecretsValues {
-            mode: "inline".into(),
-            name: name.into(),
-            existing_secret: String::new(),
+        secrets: SecretsValues {
+            mode: "inline",
+            name,
+            existing_secret: "",
             inline: Some(inline),
             sealed: None,
-        }),
+        },
     };
-    let body = Zeroizing::new(to_yaml(&doc).map_err(yaml_error)?);
+    let body = Zeroizing::new(to_yaml(&doc)?);
     let head = header(
         &[
             "PLAINTEXT SECRETS written by `helm todo-secrets init --format values` (mode 0600)."
@@ -245,26 +351,29 @@ pub fn render_plain(
 pub fn parse_plain(
     path: &Path,
     text: &str,
-) -> Result<(Option<Provider>, BTreeMap<String, SecretString>), SecretsError> {
-    let err = |reason: String| SecretsError::Format {
-        path: path.display().to_string(),
-        reason,
+) -> Result<(Option<Provider>, BTreeMap<String, SecretString>), InputError> {
+    let origin = Origin::file(path);
+    let shape = |problem: String| InputError::Shape {
+        origin: origin.clone(),
+        problem,
     };
-    let mut doc: Doc<String> =
-        serde_saphyr::from_str(text).map_err(|_| err("not a values file".into()))?;
-    let provider = doc
-        .llm
-        .take()
-        .and_then(|l| l.provider)
-        .and_then(|p| Provider::parse(&p));
-    let inline = doc.secrets.and_then(|s| s.inline).unwrap_or_default();
-    Ok((
-        provider,
-        inline
-            .into_iter()
-            .map(|(k, v)| (k, SecretString::from(v)))
-            .collect(),
-    ))
+    let doc = yaml_document(&origin, text)?;
+    let top = mapping(&doc, "the document").map_err(shape)?;
+    let provider = top
+        .get("llm")
+        .and_then(|l| l.get("provider"))
+        .and_then(Value::as_str)
+        .and_then(Provider::parse);
+    let mut values = BTreeMap::new();
+    let inline = top.get("secrets").and_then(|s| s.get("inline"));
+    for (key, value) in inline.and_then(Value::as_object).into_iter().flatten() {
+        let text = value
+            .as_str()
+            .filter(|_| valid_key_name(key))
+            .ok_or_else(|| shape("`secrets.inline` holds a value that is not a string, or a key that is not a variable name".into()))?;
+        values.insert(key.clone(), SecretString::from(text.to_owned()));
+    }
+    Ok((provider, values))
 }
 
 /// Render the values file for `--format secret`: the chart uses the Secret applied to the
@@ -275,19 +384,19 @@ pub fn render_existing(
     namespace: &str,
     release: &str,
 ) -> Result<String, SecretsError> {
-    let doc: Doc<String> = Doc {
+    let doc: Doc<'_, String> = Doc {
         llm: Some(Llm {
-            provider: Some(provider.as_str().into()),
+            provider: provider.as_str(),
         }),
-        secrets: Some(SecretsValues {
-            mode: "existingSecret".into(),
-            name: String::new(),
-            existing_secret: secret_name.into(),
+        secrets: SecretsValues {
+            mode: "existingSecret",
+            name: "",
+            existing_secret: secret_name,
             inline: None,
             sealed: None,
-        }),
+        },
     };
-    let body = to_yaml(&doc).map_err(yaml_error)?;
+    let body = to_yaml(&doc)?;
     let head = header(
         &[format!(
             "The Secret {secret_name:?} was applied to namespace {namespace:?} by `helm todo-secrets init --format secret`."
@@ -298,100 +407,6 @@ pub fn render_existing(
     Ok(head + &body)
 }
 
-/// File permissions for an output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// 0600: plaintext secrets.
-    Private,
-    /// 0644: sealed or secret-free values.
-    Public,
-}
-
-/// Write `contents` to `path` atomically: a temporary file in the same directory (created
-/// 0600), flushed and synced, then renamed over `path`. On any error nothing is left behind.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: Mode) -> Result<(), SecretsError> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".todo-secrets-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| SecretsError::io(&dir, e))?;
-    tmp.write_all(contents)
-        .map_err(|e| SecretsError::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| SecretsError::io(tmp.path(), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let bits = if mode == Mode::Private { 0o600 } else { 0o644 };
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(bits))
-            .map_err(|e| SecretsError::io(tmp.path(), e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.persist(path)
-        .map_err(|e| SecretsError::io(path, e.error))?;
-    Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// What git says about a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitStatus {
-    /// `git check-ignore` says the path is ignored.
-    Ignored,
-    /// Inside a repository and not ignored: git would pick it up.
-    NotIgnored,
-    /// Not inside a git work tree: git cannot pick it up.
-    NoRepository,
-    /// git could not be run.
-    Unknown(String),
-}
-
-/// Ask `git check-ignore` whether `path` is ignored, from the path's directory.
-pub fn git_status(path: &Path) -> GitStatus {
-    let dir = parent_dir(path);
-    let Some(file) = path.file_name() else {
-        return GitStatus::Unknown("no file name".into());
-    };
-    let inside = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output();
-    match inside {
-        Err(e) => return GitStatus::Unknown(format!("cannot run git: {e}")),
-        Ok(out) if !out.status.success() => return GitStatus::NoRepository,
-        Ok(out) if String::from_utf8_lossy(&out.stdout).trim() != "true" => {
-            return GitStatus::NoRepository;
-        }
-        Ok(_) => {}
-    }
-    let status = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&dir)
-        .args(["check-ignore", "-q", "--"])
-        .arg(file)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
-    match status.map(|s| s.code()) {
-        Ok(Some(0)) => GitStatus::Ignored,
-        Ok(Some(1)) => GitStatus::NotIgnored,
-        Ok(code) => GitStatus::Unknown(format!("git check-ignore exited with {code:?}")),
-        Err(e) => GitStatus::Unknown(format!("cannot run git: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,9 +415,9 @@ mod tests {
         SealedFile {
             provider: Some(Provider::Openrouter),
             name: "todo-todo-chatbot-secrets".into(),
-            scope: Scope::NamespaceWide,
+            scope: Scope::Strict,
             fingerprint: "ab".repeat(32),
-            encrypted: [("DATABASE_URL".to_string(), "AgB+/=".to_string())]
+            encrypted: [("DATABASE_URL".to_string(), "AgB+/w==".to_string())]
                 .into_iter()
                 .collect(),
             namespace: Some("todo".into()),
@@ -419,16 +434,73 @@ mod tests {
     }
 
     #[test]
-    fn sealed_file_is_a_values_file_for_the_chart() {
+    fn sealed_file_records_where_it_may_be_unsealed() {
         let text = render_sealed(&sample(), "todo", "todo").unwrap();
-        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let v: Value = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(v["llm"]["provider"], "openrouter");
-        assert_eq!(v["secrets"]["sealed"]["scope"], "namespace-wide");
+        assert_eq!(v["secrets"]["sealed"]["scope"], "strict");
+        assert_eq!(v["secrets"]["sealed"]["namespace"], "todo");
+        assert_eq!(
+            v["secrets"]["sealed"]["secretName"],
+            "todo-todo-chatbot-secrets"
+        );
         assert_eq!(
             v["secrets"]["sealed"]["encryptedData"]["DATABASE_URL"],
-            "AgB+/="
+            "AgB+/w=="
         );
         assert_eq!(v["secrets"]["name"], "todo-todo-chatbot-secrets");
+        let wide = SealedFile {
+            scope: Scope::ClusterWide,
+            ..sample()
+        };
+        let v: Value =
+            serde_saphyr::from_str(&render_sealed(&wide, "todo", "todo").unwrap()).unwrap();
+        assert!(v["secrets"]["sealed"].get("namespace").is_none());
+        assert!(v["secrets"]["sealed"].get("secretName").is_none());
+    }
+
+    #[test]
+    fn the_files_of_older_versions_are_read_from_their_header() {
+        let text = "# todo-secrets: namespace=prod release=web\nsecrets:\n  mode: sealed\n  name: s\n  sealed:\n    scope: strict\n    encryptedData: {K: AAAA}\n";
+        let f = parse_sealed(Path::new("f"), text).unwrap();
+        assert_eq!(
+            (f.namespace.as_deref(), f.release.as_deref()),
+            (Some("prod"), Some("web"))
+        );
+        assert_eq!(f.fingerprint, "");
+    }
+
+    #[test]
+    fn a_dotenv_file_given_as_values_is_refused_without_its_content() {
+        for text in [
+            "DATABASE_URL=postgresql://u:S3CRET@h/db\n",
+            "DATABASE_URL: postgresql://u:S3CRET@h/db\n",
+            "secrets:\n  mode: S3CRET\n",
+            "secrets:\n  mode: sealed\n  sealed:\n    encryptedData:\n      K: 'S3CRET not base64!'\n",
+            "secrets: [S3CRET\n",
+        ] {
+            let err = parse_sealed(Path::new("bad.env"), text).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.starts_with("bad.env: "), "{shown}");
+            assert!(
+                !shown.contains("S3CRET") && !shown.contains("postgresql"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn release_values_are_read_the_same_way() {
+        let values = serde_json::json!({"secrets": {"mode": "sealed", "sealed": {"scope": "namespace-wide", "namespace": "todo", "certificateFingerprint": "AB".repeat(32), "encryptedData": {"K": "AAAA"}}}});
+        let f = sealed_from_values(&values).unwrap();
+        assert_eq!(f.scope, Scope::NamespaceWide);
+        assert_eq!(f.fingerprint, "ab".repeat(32));
+        assert_eq!(f.namespace.as_deref(), Some("todo"));
+        let inline = serde_json::json!({"secrets": {"mode": "inline"}});
+        assert_eq!(
+            sealed_from_values(&inline).unwrap_err(),
+            "`secrets.mode` is \"inline\", not \"sealed\""
+        );
     }
 
     #[test]
@@ -461,37 +533,7 @@ mod tests {
         let text = "secrets:\n  mode: inline\n";
         assert!(matches!(
             parse_sealed(Path::new("f"), text),
-            Err(SecretsError::Format { .. })
+            Err(InputError::Shape { .. })
         ));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn atomic_write_sets_mode_and_leaves_no_temp_file() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.yaml");
-        write_atomic(&path, b"a: 1\n", Mode::Private).unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        write_atomic(&path, b"a: 2\n", Mode::Public).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a: 2\n");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o644
-        );
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn git_status_outside_a_repository() {
-        let dir = tempfile::tempdir().unwrap();
-        let status = git_status(&dir.path().join("x.yaml"));
-        assert!(
-            matches!(status, GitStatus::NoRepository | GitStatus::Unknown(_)),
-            "{status:?}"
-        );
     }
 }

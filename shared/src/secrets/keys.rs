@@ -8,6 +8,7 @@ use rand::distributions::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::SecretsError;
+use super::input::{InputError, VALUES_LIMIT, read_file};
 
 pub use crate::chart::Provider;
 
@@ -80,16 +81,15 @@ pub fn builtin_keys() -> Vec<KeySpec> {
 /// other key the schema marks secret. `Ok(None)` when the chart has no schema file.
 pub fn schema_keys(chart_dir: &Path) -> Result<Option<Vec<KeySpec>>, SecretsError> {
     let path = chart_dir.join("values.schema.json");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_file(&path, "a chart schema", VALUES_LIMIT) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(SecretsError::io(&path, e)),
+        Err(InputError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
     };
     let schema: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| SecretsError::Schema {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        serde_json::from_str(&text).map_err(|source| SecretsError::Schema { path, source })?;
     Ok(Some(keys_from_schema(&schema)))
 }
 
@@ -149,13 +149,14 @@ pub fn valid_key_name(name: &str) -> bool {
 }
 
 /// Check a value for `kind`. `Err` is a reason that fails the value; `Ok` carries warnings.
-/// Neither ever contains the value.
+/// Neither ever contains the value. Values of [`KeyKind::Other`] keep their bytes (a PEM
+/// block may end in a newline); the known kinds may not start or end with whitespace.
 pub fn check(kind: KeyKind, value: &SecretString) -> Result<Vec<String>, String> {
     let value = value.expose_secret();
     if value.is_empty() {
         return Err("is empty".into());
     }
-    if value.trim() != value {
+    if kind != KeyKind::Other && value.trim() != value {
         return Err("has leading or trailing whitespace".into());
     }
     match kind {
@@ -216,14 +217,27 @@ fn check_api_key(provider: Provider, value: &str) -> Vec<String> {
     warnings
 }
 
-/// A random alphanumeric secret of `len` characters from the OS CSPRNG.
+/// Whether a value looks like a placeholder someone forgot to replace (`changeme`,
+/// `<your key>`, `xxx`…): the same rule `kubectl todo verify` fails a value by, so `init`
+/// refuses what verify would fail later.
+pub fn is_placeholder(value: &SecretString) -> bool {
+    crate::verify::checks::config::is_placeholder(value.expose_secret())
+}
+
+/// A random alphanumeric secret of `len` characters from the OS CSPRNG (never one that
+/// would read as a placeholder, such as one containing `xxx`).
 pub fn generate(len: usize) -> SecretString {
-    let text: String = rand::rngs::OsRng
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect();
-    SecretString::from(text)
+    loop {
+        let text: String = rand::rngs::OsRng
+            .sample_iter(&Alphanumeric)
+            .take(len)
+            .map(char::from)
+            .collect();
+        let secret = SecretString::from(text);
+        if !is_placeholder(&secret) {
+            return secret;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +287,23 @@ mod tests {
         assert!(!err.contains("SENTINEL"));
         let w = check(KeyKind::LlmKey(Provider::Openai), &s("SENTINEL-key")).unwrap();
         assert!(w.iter().all(|m| !m.contains("SENTINEL")));
+    }
+
+    #[test]
+    fn other_values_keep_their_whitespace_known_ones_do_not() {
+        assert!(check(KeyKind::Other, &s("-----BEGIN X-----\n")).is_ok());
+        assert!(check(KeyKind::LlmKey(Provider::Openai), &s("sk-a\n")).is_err());
+        assert!(check(KeyKind::Other, &s("")).is_err());
+    }
+
+    #[test]
+    fn placeholders_are_recognised_as_verify_does() {
+        assert!(is_placeholder(&s("changeme")));
+        assert!(is_placeholder(&s("<your OpenAI key>")));
+        assert!(!is_placeholder(&s("sk-proj-a1b2c3")));
+        for _ in 0..50 {
+            assert!(!is_placeholder(&generate(GENERATED_LEN)));
+        }
     }
 
     #[test]

@@ -232,9 +232,11 @@ impl Ui for ConsoleUi {
         if !self.interactive {
             return Err(PromptError::NoTerminal);
         }
+        // Empty input is the flow's to judge (it says why it asks again).
         Password::new()
             .with_prompt(prompt)
             .report(false)
+            .allow_empty_password(true)
             .interact_on(&Term::stderr())
             .map(SecretString::from)
             .map_err(prompt_error)
@@ -250,12 +252,54 @@ pub fn exit_on_interrupt() {
     }
     tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {
-            let term = Term::stderr();
-            let _ = term.show_cursor();
-            // Password prompts turn echo off; put it back (stty acts on stdin, the terminal).
-            let _ = std::process::Command::new("stty").arg("echo").status();
-            err_line("\ninterrupted: nothing was written");
-            crate::cli::finish(crate::error::EXIT_INTERRUPTED);
+            exit_interrupted(crate::error::EXIT_INTERRUPTED);
         }
     });
+}
+
+/// For the whole run of a command that writes files: on SIGINT (exit 130) or SIGTERM (exit
+/// 143) restore the terminal, say `interrupted: nothing was written` and exit after removing
+/// the [`crate::deadline::cleanup`] files (a plaintext temporary among them). Call once,
+/// from within the runtime.
+pub fn exit_on_signals() {
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            exit_interrupted(crate::error::EXIT_INTERRUPTED);
+        }
+    });
+    #[cfg(unix)]
+    tokio::spawn(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate())
+            && term.recv().await.is_some()
+        {
+            exit_interrupted(128 + 15);
+        }
+    });
+}
+
+/// Say `interrupted: nothing was written` exactly once, the same way whether a signal or an
+/// interrupted prompt got here first, restore the terminal and exit with `code`.
+pub fn exit_interrupted(code: u8) -> ! {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static ONCE: AtomicBool = AtomicBool::new(false);
+    if ONCE.swap(true, Ordering::SeqCst) {
+        // Another thread is already saying it and exiting.
+        loop {
+            std::thread::park();
+        }
+    }
+    if std::io::stderr().is_terminal() {
+        let _ = Term::stderr().show_cursor();
+        if std::io::stdin().is_terminal() {
+            // Password prompts turn echo off; put it back (stty acts on stdin, the terminal).
+            let _ = std::process::Command::new("stty")
+                .arg("echo")
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        err_text("\n");
+    }
+    err_line("interrupted: nothing was written");
+    crate::cli::finish(code)
 }

@@ -46,6 +46,28 @@ impl ProxyResponse {
     }
 }
 
+/// A request for an application behind the proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct AppRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path (with the query).
+    pub path: &'a str,
+    /// The request body.
+    pub body: &'a [u8],
+}
+
+impl<'a> AppRequest<'a> {
+    /// A GET of `path`.
+    pub fn get(path: &'a str) -> Self {
+        AppRequest {
+            method: "GET",
+            path,
+            body: &[],
+        }
+    }
+}
+
 /// Why the proxy could not reach an application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProxyError {
@@ -132,8 +154,7 @@ fn ask_app(
     sim: &SimState,
     pod: &Value,
     container: &str,
-    method: &str,
-    path: &str,
+    req: AppRequest<'_>,
 ) -> Result<ProxyResponse, ProxyError> {
     let rt = sim
         .pods
@@ -152,8 +173,9 @@ fn ask_app(
         &c.env,
         &scenario,
         sim,
-        method,
-        path,
+        req.method,
+        req.path,
+        req.body,
     ))
 }
 
@@ -165,8 +187,7 @@ pub fn service_proxy_now(
     namespace: &str,
     service: &str,
     port: Option<&str>,
-    method: &str,
-    path: &str,
+    req: AppRequest<'_>,
 ) -> Result<ProxyResponse, ProxyError> {
     let svc = state
         .store
@@ -194,7 +215,7 @@ pub fn service_proxy_now(
     let pick = ready[sim.proxy_rr % ready.len()];
     let port_no = resolve_target_port(pick, &target);
     let container = container_for_port(pick, port_no).ok_or(ProxyError::PodNotRunning)?;
-    ask_app(state, sim, pick, &container, method, path)
+    ask_app(state, sim, pick, &container, req)
 }
 
 /// The API server's service proxy.
@@ -203,10 +224,9 @@ pub async fn service_proxy(
     namespace: &str,
     service: &str,
     port: Option<&str>,
-    method: &str,
-    path: &str,
+    req: AppRequest<'_>,
 ) -> Result<ProxyResponse, ProxyError> {
-    let sealed_cert = sealed_secrets::is_cert_request(namespace, service, path);
+    let sealed_cert = sealed_secrets::is_cert_request(namespace, service, req.path);
     // The controller answers once its key exists and its pod is ready; wait for start-up
     // as a client retrying would, instead of failing the first second after start.
     let deadline = Instant::now() + Duration::from_secs(if sealed_cert { 120 } else { 0 });
@@ -214,7 +234,7 @@ pub async fn service_proxy(
         let result = {
             let mut sim = state.sim();
             sim.proxy_rr = sim.proxy_rr.wrapping_add(1);
-            service_proxy_now(state, &sim, namespace, service, port, method, path)
+            service_proxy_now(state, &sim, namespace, service, port, req)
         };
         let retry = sealed_cert
             && match &result {
@@ -235,8 +255,7 @@ pub async fn pod_proxy(
     namespace: &str,
     pod: &str,
     port: Option<&str>,
-    method: &str,
-    path: &str,
+    req: AppRequest<'_>,
 ) -> Result<ProxyResponse, ProxyError> {
     let obj = state
         .store
@@ -247,7 +266,7 @@ pub async fn pod_proxy(
         .and_then(|p| resolve_target_port(&obj, &json!(p)));
     let container = container_for_port(&obj, port_no).ok_or(ProxyError::PodNotRunning)?;
     let sim = state.sim();
-    ask_app(state, &sim, &obj, &container, method, path)
+    ask_app(state, &sim, &obj, &container, req)
 }
 
 #[cfg(test)]

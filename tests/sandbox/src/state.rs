@@ -92,8 +92,8 @@ pub struct SimState {
     pub next_ip: HashMap<String, u32>,
     /// Event aggregation.
     pub events: crate::events::Recorder,
-    /// The sealing key, once generated or loaded.
-    pub sealing: Option<Arc<crate::addons::sealed_secrets::SealingKey>>,
+    /// The sealed-secrets controller's keys, once generated or loaded.
+    pub sealing: Option<Arc<crate::addons::sealed_secrets::KeyRegistry>>,
     /// Why key generation failed, if it did.
     pub sealing_error: Option<String>,
     /// Images on the nodes beyond the scenario's (preloaded or pulled): references.

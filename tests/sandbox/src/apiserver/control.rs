@@ -1,6 +1,7 @@
 //! The sandbox's own control API under `/sandbox/v1/` (admin only, not counted as API
-//! requests): request statistics, and replacing the faults, the reachable databases, the
-//! nodes' image store, the registry and the pull errors at run time.
+//! requests): request statistics, replacing the faults, the reachable databases, the nodes'
+//! image store, the registry and the pull errors at run time, and renewing the sealed-secrets
+//! controller's key.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -51,6 +52,7 @@ pub async fn serve(
         (Method::PUT, "images") => replace(&body, |i| state.scenario_mut().node.images = i),
         (Method::PUT, "registry") => replace(&body, |r| state.scenario_mut().registry = r),
         (Method::PUT, "pullErrors") => replace(&body, |e| state.scenario_mut().pull_errors = e),
+        (Method::POST, "sealed-secrets/renew") => renew_sealing_key(state, &body).await,
         _ => error_response(&ApiError::no_route()),
     }
 }
@@ -63,5 +65,46 @@ fn replace<T: DeserializeOwned>(body: &[u8], set: impl FnOnce(T)) -> Response<Bo
             json_response(200, &json!({"ok": true}))
         }
         Err(e) => error_response(&ApiError::bad_request(&e.to_string())),
+    }
+}
+
+/// `POST sealed-secrets/renew` (body `{"bits": N}`, default 4096): the controller's key
+/// renewal, now. Answers the new certificate and its fingerprint (sha256 of the DER, hex).
+async fn renew_sealing_key(state: &Arc<State>, body: &[u8]) -> Response<Body> {
+    #[derive(serde::Deserialize, Default)]
+    struct Renew {
+        bits: Option<usize>,
+    }
+    let ask: Renew = if body.is_empty() {
+        Renew::default()
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(r) => r,
+            Err(e) => return error_response(&ApiError::bad_request(&e.to_string())),
+        }
+    };
+    let bits = ask.bits.unwrap_or(4096).clamp(1024, 8192);
+    let state = state.clone();
+    let renewed = tokio::task::spawn_blocking(move || {
+        crate::addons::sealed_secrets::key::renew(&state, bits)
+    })
+    .await;
+    match renewed {
+        Ok(Ok(cert_pem)) => {
+            use sha2::Digest as _;
+            let der = pem::parse(&cert_pem)
+                .map(|p| p.into_contents())
+                .unwrap_or_default();
+            let fingerprint: String = sha2::Sha256::digest(&der)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            json_response(
+                200,
+                &json!({"fingerprint": fingerprint, "certificate": cert_pem}),
+            )
+        }
+        Ok(Err(e)) => error_response(&ApiError::internal(&e)),
+        Err(e) => error_response(&ApiError::internal(&e.to_string())),
     }
 }

@@ -8,7 +8,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use super::Target;
-use super::http::{Body, text_response};
+use super::http::{Body, read_body, text_response};
 use super::status::ApiError;
 use crate::network::{self, ProxyError};
 use crate::resources::Resource;
@@ -39,10 +39,17 @@ pub async fn serve(
     if state.store.get(&Key::new(t.rt, ns, name)).is_none() {
         return Err(ApiError::not_found(&t.rt, name));
     }
+    // The request body goes to the application (POST /v1/verify to sealed-secrets).
+    let body = read_body(req).await?;
+    let app = network::AppRequest {
+        method: &method,
+        path: &path,
+        body: &body,
+    };
     let result = if t.rt == Resource::Service {
-        network::service_proxy(state, ns, name, port, &method, &path).await
+        network::service_proxy(state, ns, name, port, app).await
     } else {
-        network::pod_proxy(state, ns, name, port, &method, &path).await
+        network::pod_proxy(state, ns, name, port, app).await
     };
     match result {
         Ok(r) => Ok(text_response(r.status, &r.content_type, r.body)),

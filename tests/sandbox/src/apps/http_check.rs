@@ -1,7 +1,7 @@
 //! The http-check app (`curlimages/curl`): a job that GETs the URL in its command line
 //! through the simulated cluster DNS and Services, and exits like curl.
 
-use crate::network::{ProxyError, service_proxy_now};
+use crate::network::{AppRequest, ProxyError, service_proxy_now};
 use crate::state::{SimState, State};
 
 /// The first `http://` or `https://` URL in a command line.
@@ -72,7 +72,14 @@ pub fn run(
             )],
         )
     };
-    match service_proxy_now(state, sim, &ns, &svc, Some(&port.to_string()), "GET", &path) {
+    match service_proxy_now(
+        state,
+        sim,
+        &ns,
+        &svc,
+        Some(&port.to_string()),
+        AppRequest::get(&path),
+    ) {
         Ok(resp) if (200..300).contains(&resp.status) => {
             (0, vec![String::from_utf8_lossy(&resp.body).into_owned()])
         }

@@ -22,7 +22,7 @@ use crate::state::SimState;
 pub enum Behaviour {
     /// One of the scenario's application kinds.
     App(AppKind),
-    /// The sealed-secrets controller (serves `/v1/cert.pem`).
+    /// The sealed-secrets controller (serves `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`).
     SealedController,
 }
 
@@ -74,11 +74,11 @@ pub fn handle(
     sim: &SimState,
     method: &str,
     path: &str,
+    body: &[u8],
 ) -> ProxyResponse {
     let path = path.split('?').next().unwrap_or("/");
-    let _ = method;
     match b {
-        Behaviour::SealedController => sealed_secrets::serve(sim, path),
+        Behaviour::SealedController => sealed_secrets::serve(sim, method, path, body),
         Behaviour::App(AppKind::TodoBackend) => todo::backend(env, scenario, path),
         Behaviour::App(AppKind::TodoFrontend) => todo::frontend(path),
         Behaviour::App(AppKind::Generic) => {

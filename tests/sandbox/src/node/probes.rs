@@ -103,7 +103,7 @@ fn probe_kind(
     };
     if let Some(http) = p.get("httpGet") {
         let path = http.get("path").and_then(Value::as_str).unwrap_or("/");
-        let resp = apps::handle(c.behaviour, &c.env, &ctx.scenario, sim, "GET", path);
+        let resp = apps::handle(c.behaviour, &c.env, &ctx.scenario, sim, "GET", path, &[]);
         return if (200..400).contains(&resp.status) {
             Ok(())
         } else {

@@ -1,11 +1,16 @@
 //! The controller loop: unseal every SealedSecret that is new, changed, or whose Secret
 //! changed, into a Secret it owns (template metadata and type), with a `Synced` condition and
-//! the controller's events; a Secret that exists and is not managed is left alone.
+//! the controller's events; a Secret that exists and is not managed is left alone. Nothing is
+//! unsealed while the controller's pod is not running; a new controller pod (a restart)
+//! reloads the keys from their Secrets and unseals everything again.
+
+use std::sync::Arc;
 
 use rsa::RsaPrivateKey;
 use serde_json::{Map, Value, json};
 
-use super::crypto::unseal_all;
+use super::crypto::unseal_plain;
+use super::{NAME, NAMESPACE, key};
 use crate::apiserver::registry;
 use crate::events::{Level, Source};
 use crate::fields::{controller_uid, meta, owner_ref};
@@ -61,14 +66,44 @@ fn set_status(state: &State, ss: &Value, ok: bool, reason: &str, message: &str) 
     );
 }
 
+/// The uid of the controller's running, ready pod.
+fn controller_pod(state: &State) -> Option<String> {
+    let (pods, _) = state.store.list(Resource::Pod, Some(NAMESPACE));
+    pods.iter()
+        .filter(|p| p.pointer("/metadata/labels/name").and_then(Value::as_str) == Some(NAME))
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .find(|p| crate::fields::pod_ready(p))
+        .map(|p| meta(p, "uid").to_owned())
+}
+
 /// Unseal SealedSecrets that are new, changed, or whose Secret changed.
-pub fn reconcile(state: &State) {
-    let Some(key) = state.sim().sealing.clone() else {
+pub fn reconcile(state: &Arc<State>) {
+    let Some(pod) = controller_pod(state) else {
         return;
     };
+    let loaded_by = state.sim().sealing.as_ref().map(|r| r.pod_uid.clone());
+    match loaded_by {
+        // Still generating the first key.
+        None => return,
+        // The keys generated at start belong to the first controller pod.
+        Some(None) => {
+            let mut sim = state.sim();
+            if let Some(r) = &sim.sealing {
+                let adopted = key::KeyRegistry::new(r.keys.clone(), Some(pod));
+                sim.sealing = Some(Arc::new(adopted));
+            }
+        }
+        // A new controller pod: it loads the keys from their Secrets.
+        Some(Some(uid)) if uid != pod => key::reload(state, &pod),
+        Some(Some(_)) => {}
+    }
+    let Some(registry) = state.sim().sealing.clone() else {
+        return;
+    };
+    let keys = registry.privates();
     let (list, _) = state.store.list(Resource::SealedSecret, None);
     for ss in &list {
-        sync(state, &key.private, ss);
+        sync(state, &keys, ss);
     }
 }
 
@@ -84,7 +119,7 @@ fn managed(secret: &Value, uid: &str) -> bool {
 }
 
 /// Unseal one SealedSecret unless this generation was handled against the Secret as it is.
-fn sync(state: &State, key: &RsaPrivateKey, ss: &Value) {
+fn sync(state: &State, keys: &[&RsaPrivateKey], ss: &Value) {
     let uid = meta(ss, "uid").to_owned();
     let name = meta(ss, "name");
     let generation = ss
@@ -113,7 +148,7 @@ fn sync(state: &State, key: &RsaPrivateKey, ss: &Value) {
         event(Level::Warning, "ErrUpdateFailed", &msg);
         None
     } else {
-        match unseal_all(key, ss) {
+        match unseal_plain(keys, ss) {
             Err(msg) => {
                 set_status(state, ss, false, "ErrUnsealFailed", &msg);
                 event(

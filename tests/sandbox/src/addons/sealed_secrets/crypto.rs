@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use rsa::{Oaep, RsaPrivateKey};
+use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
@@ -46,14 +46,81 @@ pub fn scope_label(annotations: Option<&Value>, namespace: &str, name: &str) -> 
     }
 }
 
-/// Decrypt one `encryptedData` value; None when it is not base64, too short, or does not
-/// decrypt under `key` with `label`.
-pub fn unseal_value(key: &RsaPrivateKey, label: &str, ciphertext_b64: &str) -> Option<Vec<u8>> {
+/// Where Go's `base64.StdEncoding.DecodeString` stops on `text` (its `CorruptInputError`
+/// offset: a bad character, missing or wrong padding, trailing garbage), or `None` when it
+/// decodes. CR and LF are skipped, as Go skips them.
+pub fn go_base64_error(text: &str) -> Option<usize> {
+    let src = text.as_bytes();
+    let valid = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let newline = |b: u8| b == b'\r' || b == b'\n';
+    let skip_newlines = |mut i: usize| {
+        while i < src.len() && newline(src[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut si = 0;
+    loop {
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                return match j {
+                    0 => None,
+                    _ => Some(si - j),
+                };
+            }
+            let c = src[si];
+            si += 1;
+            if valid(c) {
+                j += 1;
+                continue;
+            }
+            if newline(c) {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Some(si - 1);
+            }
+            if j == 2 {
+                // "==" is expected; the first "=" is consumed.
+                si = skip_newlines(si);
+                if si == src.len() {
+                    return Some(src.len());
+                }
+                if src[si] != b'=' {
+                    return Some(si - 1);
+                }
+                si += 1;
+            }
+            si = skip_newlines(si);
+            return (si < src.len()).then_some(si);
+        }
+    }
+}
+
+/// Why one `encryptedData` value does not unseal, in the controller's words.
+fn unseal_value(
+    keys: &[&RsaPrivateKey],
+    label: &str,
+    ciphertext_b64: &str,
+) -> Result<Vec<u8>, String> {
+    if let Some(at) = go_base64_error(ciphertext_b64) {
+        return Err(format!("illegal base64 data at input byte {at}"));
+    }
     let text: String = ciphertext_b64
         .chars()
         .filter(|c| *c != '\r' && *c != '\n')
         .collect();
-    let data = GO_STD.decode(text).ok()?;
+    let data = GO_STD
+        .decode(text)
+        .map_err(|_| "illegal base64 data at input byte 0".to_owned())?;
+    keys.iter()
+        .find_map(|key| decrypt(key, label, &data))
+        .ok_or_else(|| "no key could decrypt secret".to_owned())
+}
+
+/// HybridDecrypt with one key: None when too short or not sealed for it under `label`.
+fn decrypt(key: &RsaPrivateKey, label: &str, data: &[u8]) -> Option<Vec<u8>> {
     let (len, rest) = data.split_first_chunk::<2>()?;
     let len = usize::from(u16::from_be_bytes(*len));
     if rest.len() < len {
@@ -67,26 +134,76 @@ pub fn unseal_value(key: &RsaPrivateKey, label: &str, ciphertext_b64: &str) -> O
     cipher.decrypt(Nonce::from_slice(&[0u8; 12]), sealed).ok()
 }
 
-/// Decrypt every value of a SealedSecret into Secret `data` (base64), or name the first key
-/// that fails in the controller's words.
-pub fn unseal_all(key: &RsaPrivateKey, ss: &Value) -> Result<Map<String, Value>, String> {
-    let ns = meta(ss, "namespace");
-    let name = meta(ss, "name");
-    let label = scope_label(ss.pointer("/metadata/annotations"), ns, name);
-    let mut data = Map::new();
+/// Seal `plaintext` for `label` under `public` (HybridEncrypt), base64 standard: what the
+/// controller's `/v1/rotate` writes.
+pub fn seal_value(public: &RsaPublicKey, label: &str, plaintext: &[u8]) -> Result<String, String> {
+    let mut rng = rand::thread_rng();
+    let session: [u8; 32] = rand::random();
+    let wrapped = public
+        .encrypt(&mut rng, Oaep::new_with_label::<Sha256, _>(label), &session)
+        .map_err(|e| e.to_string())?;
+    let cipher = Aes256Gcm::new_from_slice(&session).map_err(|e| e.to_string())?;
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&[0u8; 12]), plaintext)
+        .map_err(|e| e.to_string())?;
+    let len = u16::try_from(wrapped.len()).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(2 + wrapped.len() + sealed.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&wrapped);
+    out.extend_from_slice(&sealed);
+    Ok(STANDARD.encode(out))
+}
+
+/// The label of a SealedSecret (from its own metadata and scope annotations).
+pub fn label_of(ss: &Value) -> String {
+    scope_label(
+        ss.pointer("/metadata/annotations"),
+        meta(ss, "namespace"),
+        meta(ss, "name"),
+    )
+}
+
+/// Decrypt every value of a SealedSecret with any of `keys` into the plaintexts, or fail
+/// with the controller's message: each distinct error once, with the keys it applies to
+/// (`no key could decrypt secret (A, B)`), joined by `; `.
+pub fn unseal_plain(keys: &[&RsaPrivateKey], ss: &Value) -> Result<Map<String, Value>, String> {
+    let label = label_of(ss);
+    let mut plain = Map::new();
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
     for (k, v) in ss
         .pointer("/spec/encryptedData")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
     {
-        let plain = v
+        let result = v
             .as_str()
-            .and_then(|c| unseal_value(key, &label, c))
-            .ok_or_else(|| format!("no key could decrypt secret ({k})"))?;
-        data.insert(k.clone(), json!(STANDARD.encode(plain)));
+            .ok_or_else(|| "illegal base64 data at input byte 0".to_owned())
+            .and_then(|c| unseal_value(keys, &label, c));
+        match result {
+            Ok(bytes) => {
+                plain.insert(k.clone(), json!(STANDARD.encode(bytes)));
+            }
+            Err(message) => match errors.iter_mut().find(|(m, _)| *m == message) {
+                Some((_, tags)) => tags.push(k.clone()),
+                None => errors.push((message, vec![k.clone()])),
+            },
+        }
     }
-    Ok(data)
+    if errors.is_empty() {
+        return Ok(plain);
+    }
+    Err(errors
+        .iter()
+        .map(|(m, tags)| format!("{m} ({})", tags.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; "))
+}
+
+/// Decrypt every value of a SealedSecret with one key into Secret `data` (base64), or fail
+/// in the controller's words.
+pub fn unseal_all(key: &RsaPrivateKey, ss: &Value) -> Result<Map<String, Value>, String> {
+    unseal_plain(&[key], ss)
 }
 
 #[cfg(test)]
@@ -151,13 +268,52 @@ mod tests {
         let (v, key) = vectors();
         assert!(!v.negative.is_empty());
         for e in &v.negative {
-            assert_eq!(
-                unseal_all(&key, &sealed_secret(e)),
-                Err(format!("no key could decrypt secret ({})", e.key)),
-                "{}",
-                e.why
-            );
+            let err = unseal_all(&key, &sealed_secret(e)).unwrap_err();
+            let expected = match go_base64_error(&e.ciphertext) {
+                Some(at) => format!("illegal base64 data at input byte {at} ({})", e.key),
+                None => format!("no key could decrypt secret ({})", e.key),
+            };
+            assert_eq!(err, expected, "{}", e.why);
         }
+    }
+
+    #[test]
+    fn base64_errors_are_where_go_reports_them() {
+        assert_eq!(go_base64_error("QUJD"), None);
+        assert_eq!(go_base64_error("QUI=\r\n"), None);
+        assert_eq!(go_base64_error("QQ=="), None);
+        assert_eq!(go_base64_error(""), None);
+        assert_eq!(go_base64_error("not-base64!"), Some(3));
+        assert_eq!(go_base64_error("QUJDRA"), Some(4));
+        assert_eq!(go_base64_error("QQ="), Some(3));
+        assert_eq!(go_base64_error("QQ==QQ"), Some(4));
+        assert_eq!(go_base64_error("Q_=="), Some(1));
+    }
+
+    #[test]
+    fn errors_are_grouped_as_the_controller_reports_them() {
+        let (v, key) = vectors();
+        let good = &v.entries[0];
+        let mut ss = sealed_secret(good);
+        ss["spec"]["encryptedData"]["A"] = json!("not-base64!");
+        ss["spec"]["encryptedData"]["B"] = json!("AAAA");
+        ss["spec"]["encryptedData"]["C"] = json!("AQ==");
+        assert_eq!(
+            unseal_all(&key, &ss).unwrap_err(),
+            "illegal base64 data at input byte 3 (A); no key could decrypt secret (B, C)"
+        );
+    }
+
+    #[test]
+    fn a_sealed_value_round_trips_and_any_held_key_unseals_it() {
+        let (v, key) = vectors();
+        let other = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let text = seal_value(&RsaPublicKey::from(&key), "todo/s", b"v").unwrap();
+        let ss = json!({"metadata": {"name": "s", "namespace": "todo"}, "spec": {"encryptedData": {"K": text}}});
+        assert!(unseal_plain(&[&other], &ss).is_err());
+        let data = unseal_plain(&[&other, &key], &ss).unwrap();
+        assert_eq!(data["K"], json!(STANDARD.encode("v")));
+        let _ = v;
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! The sealed-secrets add-on, as the Bitnami chart installs it in kube-system: the
-//! controller's ServiceAccount, Service and Deployment (its image preloaded on the node), the
-//! sealing key ([`key`]), the controller's HTTP answers (`/v1/cert.pem`, `/healthz`), and the
-//! unsealing of SealedSecrets into Secrets ([`controller`], format in [`crypto`]).
+//! controller's ServiceAccount, Service and Deployment (its image preloaded on the node), its
+//! key registry ([`key`]: renewal, reload on restart), its HTTP answers ([`server`]:
+//! `/v1/cert.pem`, `/v1/verify`, `/v1/rotate`, `/healthz`), and the unsealing of
+//! SealedSecrets into Secrets ([`controller`], format in [`crypto`]).
 
 pub mod controller;
 pub mod crypto;
 pub mod key;
+pub mod server;
 
 use std::sync::Arc;
 
 use serde_json::json;
 
-pub use key::SealingKey;
+pub use key::{KeyRegistry, SealingKey};
 
 use crate::apiserver::registry;
 use crate::network::ProxyResponse;
@@ -82,18 +84,7 @@ pub fn is_cert_request(namespace: &str, service: &str, path: &str) -> bool {
     namespace == NAMESPACE && service == NAME && path.split('?').next() == Some("/v1/cert.pem")
 }
 
-/// The controller's HTTP answers.
-pub fn serve(sim: &SimState, path: &str) -> ProxyResponse {
-    match path {
-        "/v1/cert.pem" => match &sim.sealing {
-            Some(key) => ProxyResponse::text(200, "application/x-pem-file", &key.cert_pem),
-            None => ProxyResponse::text(
-                503,
-                "text/plain; charset=utf-8",
-                "controller is starting: key not generated yet\n",
-            ),
-        },
-        "/healthz" => ProxyResponse::text(200, "text/plain; charset=utf-8", "ok"),
-        _ => ProxyResponse::text(404, "text/plain; charset=utf-8", "404 page not found\n"),
-    }
+/// The controller's HTTP answers (see [`server`]).
+pub fn serve(sim: &SimState, method: &str, path: &str, body: &[u8]) -> ProxyResponse {
+    server::serve(sim, method, path, body)
 }
