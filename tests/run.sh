@@ -6,6 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Incremental compilation caches are the largest thing in target/ and CI builds once.
+export CARGO_INCREMENTAL=0
 
 step() { printf '\n==> %s\n' "$*"; }
 
