@@ -22,7 +22,12 @@ use crate::duration::format_duration;
 use crate::error::{EXIT_USAGE, UserError};
 
 /// How long after the deadline the watchdog ends a run that did not end itself.
-pub const GRACE: Duration = Duration::from_millis(1500);
+pub const GRACE: Duration = Duration::from_millis(1000);
+
+/// How long after its own `--timeout` a command that reports a timeout itself (verify's
+/// report, scale's rollout wait, exit 1) gets before the whole-run deadline ends it (exit 2).
+/// With [`GRACE`], a run that hangs ends within `--timeout` + 1.5 s.
+pub const REPORT_SLACK: Duration = Duration::from_millis(500);
 
 #[derive(Debug)]
 struct Inner {

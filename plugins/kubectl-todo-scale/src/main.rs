@@ -2,13 +2,13 @@
 //! exit code (0 done, 1 rollout failed or timed out, 2 usage or connection error, 130
 //! interrupted by Ctrl-C).
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, ValueEnum};
+use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
+use todo_kube::deadline::Deadline;
 use todo_kube::duration::parse_duration;
-use todo_kube::error::report;
 use todo_kube::scale::{self, ScaleError, ScaleRequest, render, target};
 use todo_kube::term::ConsoleUi;
 
@@ -75,25 +75,25 @@ enum Output {
     Json,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() {
+    let cli: Cli = cli::parse(PROGRAM);
     if let Some(shell) = cli.completions {
+        let mut script = Vec::new();
         clap_complete::generate(
             shell,
             &mut Cli::command(),
             "kubectl-todo-scale",
-            &mut std::io::stdout(),
+            &mut script,
         );
-        return ExitCode::SUCCESS;
+        cli::finish(cli::write_stdout(&String::from_utf8_lossy(&script)).map_or_else(|c| c, |()| 0))
     }
-    match run(cli).await {
-        Ok(code) => code,
-        Err(e) => report(PROGRAM, &e),
-    }
+    // The rollout wait ends itself at --timeout (exit 1); the whole-run deadline, a moment
+    // later, ends what cannot (a silent server, a hung exec credential plugin).
+    let timeout = cli.timeout + todo_kube::deadline::REPORT_SLACK;
+    cli::run(PROGRAM, timeout, |deadline| run(cli, deadline))
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, ScaleError> {
+async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
     let target = target::Target::parse(cli.target.as_deref().unwrap_or_default())?;
     let replicas = target::parse_replicas(cli.n.as_deref(), cli.replicas.as_deref())?;
     let request = ScaleRequest {
@@ -109,12 +109,14 @@ async fn run(cli: Cli) -> Result<ExitCode, ScaleError> {
         dry_run: cli.dry_run,
         kube: cli.kube.clone(),
     };
+    deadline.doing("the kubeconfig's credentials (an exec credential plugin) or the API server");
     let cluster = Cluster::connect(&cli.kube).await?;
+    deadline.doing(format!("the API server at {}", cluster.server));
     let ui = ConsoleUi::new();
     let summary = scale::run(&cluster, &request, &ui).await?;
-    match cli.output {
-        Output::Text => print!("{}", render::text(&summary)),
-        Output::Json => print!("{}", render::json(&summary)),
-    }
-    Ok(ExitCode::from(summary.exit_code))
+    let text = match cli.output {
+        Output::Text => render::text(&summary),
+        Output::Json => render::json(&summary),
+    };
+    Ok(cli::Output::with_code(text, summary.exit_code))
 }

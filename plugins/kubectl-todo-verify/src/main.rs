@@ -1,17 +1,15 @@
 //! `kubectl todo verify`: flags → `todo_kube::verify::run` → rendered report → exit code
 //! (0 healthy, 1 unhealthy, 2 usage or connection error).
 
-use std::io::Write;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
+use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
 use todo_kube::duration::parse_duration;
-use todo_kube::error::report;
 use todo_kube::render::{self, Format};
 use todo_kube::term::ConsoleUi;
-use todo_kube::verify::{self, VerifyOptions};
+use todo_kube::verify::{self, VerifyError, VerifyOptions};
 
 const PROGRAM: &str = "kubectl todo verify";
 
@@ -54,55 +52,57 @@ struct Cli {
     completions: Option<clap_complete::Shell>,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() {
+    let cli: Cli = cli::parse(PROGRAM);
     if let Some(shell) = cli.completions {
+        let mut script = Vec::new();
         clap_complete::generate(
             shell,
             &mut Cli::command(),
             "kubectl-todo-verify",
-            &mut std::io::stdout(),
+            &mut script,
         );
-        return ExitCode::SUCCESS;
+        cli::finish(cli::write_stdout(&String::from_utf8_lossy(&script)).map_or_else(|c| c, |()| 0))
     }
-    let cluster = match Cluster::connect(&cli.kube).await {
-        Ok(c) => c,
-        Err(e) => return report(PROGRAM, &e),
-    };
     let timeout = cli
         .timeout
         .unwrap_or(Duration::from_secs(if cli.wait { 120 } else { 30 }));
-    let opts = VerifyOptions {
-        release: cli.release,
-        only: cli.only,
-        skip: cli.skip,
-        strict: cli.strict,
-        wait: cli.wait,
-        timeout,
-        ..VerifyOptions::default()
-    };
-    let ui = ConsoleUi::new();
-    let result = verify::run(&cluster, &opts, &ui).await;
-    match result {
-        Ok(r) => {
+    // verify ends itself at --timeout with its own report; the whole-run deadline, a moment
+    // later, ends what verify's timeouts cannot (a hung exec credential plugin).
+    cli::run(
+        PROGRAM,
+        timeout + todo_kube::deadline::REPORT_SLACK,
+        |deadline| async move {
+            deadline.doing(
+                "the kubeconfig's credentials (an exec credential plugin) or the API server",
+            );
+            let cluster = Cluster::connect(&cli.kube)
+                .await
+                .map_err(VerifyError::from)?;
+            deadline.doing(format!("the API server at {}", cluster.server));
+            let opts = VerifyOptions {
+                release: cli.release,
+                only: cli.only,
+                skip: cli.skip,
+                strict: cli.strict,
+                wait: cli.wait,
+                timeout,
+                ..VerifyOptions::default()
+            };
+            let ui = ConsoleUi::new();
+            let r = verify::run(&cluster, &opts, &ui).await?;
             let text = render::render(
                 &r,
                 cli.output,
                 cli.output == Format::Table && render::stdout_colour(),
             );
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
             if r.timed_out {
                 eprintln!(
-                    "{PROGRAM}: not healthy after {}s (--timeout)",
-                    timeout.as_secs()
+                    "{PROGRAM}: not healthy after {} (--timeout)",
+                    todo_kube::duration::format_duration(timeout)
                 );
             }
-            ExitCode::from(r.exit_code())
-        }
-        Err(e) => report(PROGRAM, &e),
-    }
+            Ok::<_, VerifyError>(cli::Output::with_code(text, r.exit_code()))
+        },
+    )
 }

@@ -10,6 +10,7 @@
 pub mod args;
 pub mod error;
 pub mod list;
+pub mod load;
 pub mod retry;
 
 use std::time::Duration;
@@ -60,12 +61,7 @@ impl std::fmt::Debug for Cluster {
 impl Cluster {
     /// Resolve the flags like kubectl does and build a client. Does not contact the server.
     pub async fn connect(args: &KubeArgs) -> Result<Self, ClusterError> {
-        let kubeconfig = match &args.kubeconfig {
-            Some(path) => {
-                Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(Some(path), e))?
-            }
-            None => Kubeconfig::read().map_err(|e| kubeconfig_error(None, e))?,
-        };
+        let kubeconfig = load::read(args.kubeconfig.as_deref())?;
         let context_name = args
             .context
             .clone()
@@ -79,6 +75,7 @@ impl Cluster {
             .iter()
             .find(|c| c.name == context_name)
             .ok_or_else(|| ClusterError::ContextNotFound(context_name.clone()))?;
+        load::check_cluster(&kubeconfig, &context_name)?;
         let facts = KubeconfigFacts {
             context: context_name.clone(),
             cluster: named
@@ -156,7 +153,7 @@ impl Cluster {
 
 /// A kubeconfig loading error in our words: the file and what is wrong, never its content
 /// (the YAML parser's snippet can show a token or a client key).
-fn kubeconfig_error(
+pub(crate) fn kubeconfig_error(
     path: Option<&std::path::Path>,
     e: impl std::error::Error + Send + Sync + 'static,
 ) -> ClusterError {
@@ -186,6 +183,9 @@ fn kubeconfig_error(
         }
         Some(K::ParseClusterUrl(_)) => {
             format!("the context's server URL in {which} is not a valid URL")
+        }
+        Some(K::ParseNoProxy(_)) => {
+            format!("the cluster's no-proxy list in {which} is not valid")
         }
         Some(K::ParseProxyUrl(_)) => {
             format!("the cluster's proxy-url in {which} is not a valid URL")
