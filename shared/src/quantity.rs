@@ -6,53 +6,103 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, Node, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-/// Parse a quantity into base units (cores for CPU, bytes for memory).
+/// Parse a quantity into base units (cores for CPU, bytes for memory), as Kubernetes'
+/// `resource.ParseQuantity` does (checked against `tests/vectors/quantities.json`).
 ///
-/// Accepts the Kubernetes forms: a decimal number with an optional binary suffix
-/// (`Ki Mi Gi Ti Pi Ei`), decimal suffix (`n u m k M G T P E`) or exponent (`1e9`, `1E3`).
-/// Returns `None` for anything else (including negative values).
+/// The grammar: an optional sign, a decimal number (`5`, `5.`, `.5`, `5.5`), then nothing, a
+/// binary suffix (`Ki Mi Gi Ti Pi Ei`), a decimal suffix (`n u m k M G T P E`) or an exponent
+/// (`e3`, `E-3`, `E+6`). Negative quantities parse (validation rejects them later, not the
+/// parser); non-zero values round away from zero to a whole nano unit; binary-suffixed values
+/// are capped at the largest int64. Surrounding whitespace is an error (the API server's JSON
+/// decoder trims it first; see [`Resources`] for where that is done).
 pub fn parse_quantity(text: &str) -> Option<f64> {
-    let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    const SUFFIXES: [(&str, f64); 15] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024.0 * 1024.0),
-        ("Gi", 1024.0 * 1024.0 * 1024.0),
-        ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
-        ("Pi", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
-        ("Ei", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
-        ("n", 1e-9),
-        ("u", 1e-6),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
+    let (negative, rest) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (int_part, rest) = rest.split_at(int_len);
+    let (frac_part, suffix) = match rest.strip_prefix('.') {
+        Some(after) => {
+            let n = after.bytes().take_while(u8::is_ascii_digit).count();
+            after.split_at(n)
+        }
+        None => ("", rest),
+    };
+    let (pow10, pow1024) = suffix_powers(suffix)?;
+    let magnitude = magnitude(int_part, frac_part, pow10, pow1024);
+    let magnitude = if pow1024 > 0 {
+        magnitude.min(i64::MAX as f64)
+    } else {
+        magnitude
+    };
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// The powers of ten and of 1024 a suffix stands for; `None` for an unknown suffix.
+fn suffix_powers(suffix: &str) -> Option<(i64, u32)> {
+    const BINARY: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    const DECIMAL: [(&str, i64); 10] = [
+        ("", 0),
+        ("n", -9),
+        ("u", -6),
+        ("m", -3),
+        ("k", 3),
+        ("M", 6),
+        ("G", 9),
+        ("T", 12),
+        ("P", 15),
+        ("E", 18),
     ];
-    let (number, multiplier) = SUFFIXES
-        .iter()
-        .find_map(|(suffix, mult)| text.strip_suffix(suffix).map(|n| (n, *mult)))
-        .unwrap_or((text, 1.0));
-    // A bare `E` suffix (exa) and an exponent (`1E3`) look alike: `1E` is exa, `1E3` an
-    // exponent. The exponent case never ends in `E`, so it reaches here unchanged.
-    let valid = !number.is_empty()
-        && number
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-        && number.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '+');
-    if !valid {
+    if let Some(i) = BINARY.iter().position(|s| *s == suffix) {
+        return Some((0, i as u32 + 1));
+    }
+    if let Some((_, p)) = DECIMAL.iter().find(|(s, _)| *s == suffix) {
+        return Some((*p, 0));
+    }
+    let exponent = suffix.strip_prefix(['e', 'E'])?;
+    let digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let value: f64 = number.parse().ok()?;
-    let result = value * multiplier;
-    (result.is_finite() && result >= 0.0).then_some(result)
+    Some((exponent.parse::<i64>().ok()?, 0))
+}
+
+/// `int.frac × 10^pow10 × 1024^pow1024`, rounded up to a whole nano unit when it has more
+/// precision than that. Exact (integer arithmetic) while the numbers fit in a u128.
+fn magnitude(int_part: &str, frac_part: &str, pow10: i64, pow1024: u32) -> f64 {
+    let digits = format!("{int_part}{frac_part}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return 0.0;
+    }
+    // value = digits × 10^scale × 1024^pow1024, in nano units: × 10^9.
+    let scale = pow10 - frac_part.len() as i64 + 9;
+    let exact = || -> Option<f64> {
+        let mantissa: u128 = digits.parse().ok()?;
+        let scaled = mantissa.checked_mul(1024u128.checked_pow(pow1024)?)?;
+        let nanos = if scale >= 0 {
+            scaled.checked_mul(10u128.checked_pow(u32::try_from(scale).ok()?)?)?
+        } else {
+            match 10u128.checked_pow(u32::try_from(-scale).ok()?) {
+                Some(divisor) => scaled.div_ceil(divisor),
+                // More than 38 places below a nano: any non-zero value rounds up to 1n.
+                None => 1,
+            }
+        };
+        Some(nanos as f64 / 1e9)
+    };
+    exact().unwrap_or_else(|| {
+        let mantissa: f64 = digits.parse().unwrap_or(f64::INFINITY);
+        mantissa * 10f64.powi((scale - 9).clamp(-400, 400) as i32) * 1024f64.powi(pow1024 as i32)
+    })
 }
 
 /// CPU (cores) and memory (bytes).
@@ -68,12 +118,19 @@ impl Resources {
     fn from_map(map: Option<&BTreeMap<String, Quantity>>) -> Resources {
         let get = |key: &str| {
             map.and_then(|m| m.get(key))
-                .and_then(|q| parse_quantity(&q.0))
+                .and_then(|q| parse_quantity(q.0.trim()))
                 .unwrap_or(0.0)
         };
         Resources {
             cpu: get("cpu"),
             memory: get("memory"),
+        }
+    }
+
+    fn max(self, other: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.max(other.cpu),
+            memory: self.memory.max(other.memory),
         }
     }
 
@@ -85,31 +142,48 @@ impl Resources {
     }
 }
 
-/// What one pod of this spec requests: the sum over its containers, or the largest init
-/// container if that is bigger (the scheduler's rule), per resource.
-pub fn pod_requests(spec: &PodSpec) -> Resources {
-    let sum = spec.containers.iter().fold(Resources::default(), |acc, c| {
-        acc.add(Resources::from_map(
-            c.resources.as_ref().and_then(|r| r.requests.as_ref()),
-        ))
-    });
-    let init = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .fold(Resources::default(), |acc, c| {
-            let r = Resources::from_map(c.resources.as_ref().and_then(|r| r.requests.as_ref()));
-            Resources {
-                cpu: acc.cpu.max(r.cpu),
-                memory: acc.memory.max(r.memory),
-            }
-        });
-    let overhead = Resources::from_map(spec.overhead.as_ref());
+/// What one container requests: `requests`, each resource defaulting to its `limits` (the
+/// API server's defaulting).
+fn container_requests(c: &Container) -> Resources {
+    let r = c.resources.as_ref();
+    let requests = Resources::from_map(r.and_then(|r| r.requests.as_ref()));
+    let limits = Resources::from_map(r.and_then(|r| r.limits.as_ref()));
+    let has = |key: &str| {
+        r.and_then(|r| r.requests.as_ref())
+            .is_some_and(|m| m.contains_key(key))
+    };
     Resources {
-        cpu: sum.cpu.max(init.cpu),
-        memory: sum.memory.max(init.memory),
+        cpu: if has("cpu") { requests.cpu } else { limits.cpu },
+        memory: if has("memory") {
+            requests.memory
+        } else {
+            limits.memory
+        },
     }
-    .add(overhead)
+}
+
+/// What one pod of this spec requests, by the scheduler's rule (`resource.PodRequests`): app
+/// containers and sidecars (init containers with `restartPolicy: Always`) are summed; each
+/// regular init container needs itself plus the sidecars started before it, and the pod needs
+/// at least the largest of these; `overhead` is added last. Per resource. Checked against
+/// `tests/vectors/pod-requests.json`.
+pub fn pod_requests(spec: &PodSpec) -> Resources {
+    let apps = spec.containers.iter().fold(Resources::default(), |acc, c| {
+        acc.add(container_requests(c))
+    });
+    let mut sidecars = Resources::default();
+    let mut init_peak = Resources::default();
+    for c in spec.init_containers.iter().flatten() {
+        let r = container_requests(c);
+        if c.restart_policy.as_deref() == Some("Always") {
+            sidecars = sidecars.add(r);
+            init_peak = init_peak.max(sidecars);
+        } else {
+            init_peak = init_peak.max(sidecars.add(r));
+        }
+    }
+    let overhead = Resources::from_map(spec.overhead.as_ref());
+    apps.add(sidecars).max(init_peak).add(overhead)
 }
 
 /// Free room on one node: allocatable minus the requests of its running pods.
@@ -288,10 +362,72 @@ mod tests {
         ));
     }
 
+    #[derive(serde::Deserialize)]
+    struct QuantityVector {
+        text: String,
+        value: Option<f64>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct PodVector {
+        name: String,
+        pod: PodSpec,
+        cpu: f64,
+        memory: f64,
+    }
+
+    fn near(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1e-9)
+    }
+
     #[test]
-    fn rejects_invalid_quantities() {
-        for bad in ["", "abc", "-1", "1Xi", "Mi", "1 Gi", "e9", "1..2"] {
-            assert_eq!(parse_quantity(bad), None, "{bad:?}");
+    fn quantity_vectors_parse_like_kubernetes() {
+        let vectors: Vec<QuantityVector> =
+            serde_json::from_str(include_str!("../../tests/vectors/quantities.json")).unwrap();
+        assert!(vectors.len() > 50);
+        let wrong: Vec<String> = vectors
+            .iter()
+            .filter(|v| {
+                let got = parse_quantity(&v.text);
+                match (got, v.value) {
+                    (Some(g), Some(w)) => !near(g, w),
+                    (None, None) => false,
+                    _ => true,
+                }
+            })
+            .map(|v| {
+                format!(
+                    "{:?}: got {:?}, want {:?}",
+                    v.text,
+                    parse_quantity(&v.text),
+                    v.value
+                )
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn pod_request_vectors_follow_the_scheduler() {
+        let vectors: Vec<PodVector> =
+            serde_json::from_str(include_str!("../../tests/vectors/pod-requests.json")).unwrap();
+        assert!(vectors.len() > 10);
+        for v in &vectors {
+            let got = pod_requests(&v.pod);
+            assert!(
+                near(got.cpu, v.cpu),
+                "{}: cpu {} want {}",
+                v.name,
+                got.cpu,
+                v.cpu
+            );
+            assert!(
+                near(got.memory, v.memory),
+                "{}: memory {} want {}",
+                v.name,
+                got.memory,
+                v.memory
+            );
         }
     }
 
