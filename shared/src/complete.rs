@@ -446,6 +446,20 @@ impl ValueSource for KubeValues {
     }
 }
 
+/// Fixed candidates for some arguments (by clap id), then [`KubeValues`] for the rest: check
+/// IDs for verify's `--only`/`--skip`, components for scale's target.
+#[derive(Debug, Default, Clone)]
+pub struct Fixed(pub Vec<(&'static str, Vec<Candidate>)>);
+
+impl ValueSource for Fixed {
+    fn values(&self, arg_id: &str, typed: &Typed, current: &str) -> Option<Vec<Candidate>> {
+        match self.0.iter().find(|(id, _)| *id == arg_id) {
+            Some((_, values)) => Some(values.clone()),
+            None => KubeValues.values(arg_id, typed, current),
+        }
+    }
+}
+
 /// Completion scripts for bash, zsh and fish that ask `BINARY __complete WORDS...` and show
 /// the candidates, honouring the directive.
 pub mod script {

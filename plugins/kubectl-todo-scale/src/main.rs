@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::{Parser, ValueEnum};
 use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
+use todo_kube::complete::{Candidate, Fixed};
 use todo_kube::deadline::Deadline;
 use todo_kube::duration::parse_duration;
 use todo_kube::scale::{self, ScaleError, ScaleRequest, render, target};
@@ -25,8 +26,8 @@ const PROGRAM: &str = "kubectl todo scale";
 )]
 struct Cli {
     /// frontend, backend, all (both), or a Deployment name (deployment/NAME).
-    #[arg(value_name = "TARGET", required_unless_present = "completions")]
-    target: Option<String>,
+    #[arg(value_name = "TARGET")]
+    target: String,
     /// The replica count (or use --replicas).
     #[arg(value_name = "N", allow_hyphen_values = true)]
     n: Option<String>,
@@ -64,9 +65,17 @@ struct Cli {
     /// Output format of the summary.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     output: Output,
-    /// Print a shell completion script and exit.
-    #[arg(long, value_name = "SHELL", hide = true)]
-    completions: Option<clap_complete::Shell>,
+}
+
+/// What `<TAB>` offers beyond clap's own values: the components for TARGET, namespaces and
+/// contexts from the kubeconfig and the cluster.
+fn completion_values() -> Fixed {
+    let targets = vec![
+        Candidate::new("backend", "the FastAPI backend Deployment"),
+        Candidate::new("frontend", "the Next.js frontend Deployment"),
+        Candidate::new("all", "both Deployments"),
+    ];
+    Fixed(vec![("target", targets)])
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -76,17 +85,9 @@ enum Output {
 }
 
 fn main() {
+    // `kubectl todo scale <TAB>`: kubectl runs kubectl_complete-todo-scale, which asks here.
+    cli::answer_completion::<Cli>(&completion_values());
     let cli: Cli = cli::parse(PROGRAM);
-    if let Some(shell) = cli.completions {
-        let mut script = Vec::new();
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "kubectl-todo-scale",
-            &mut script,
-        );
-        cli::finish(cli::write_stdout(&String::from_utf8_lossy(&script)).map_or_else(|c| c, |()| 0))
-    }
     // The rollout wait ends itself at --timeout (exit 1); the whole-run deadline, a moment
     // later, ends what cannot (a silent server, a hung exec credential plugin).
     let timeout = cli.timeout + todo_kube::deadline::REPORT_SLACK;
@@ -94,7 +95,7 @@ fn main() {
 }
 
 async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
-    let target = target::Target::parse(cli.target.as_deref().unwrap_or_default())?;
+    let target = target::Target::parse(&cli.target)?;
     let replicas = target::parse_replicas(cli.n.as_deref(), cli.replicas.as_deref())?;
     let request = ScaleRequest {
         target,

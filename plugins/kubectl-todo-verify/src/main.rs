@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
+use todo_kube::complete::{Candidate, Fixed};
 use todo_kube::duration::parse_duration;
 use todo_kube::render::{self, Format};
 use todo_kube::term::ConsoleUi;
@@ -47,23 +48,26 @@ struct Cli {
     /// Bound on the whole run (default 120s with --wait, else 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// Print a shell completion script and exit.
-    #[arg(long, value_name = "SHELL", hide = true)]
-    completions: Option<clap_complete::Shell>,
+}
+
+/// What `<TAB>` offers beyond clap's own values: check IDs and groups for --only/--skip,
+/// namespaces and contexts from the kubeconfig and the cluster.
+fn completion_values() -> Fixed {
+    let mut checks: Vec<Candidate> = Vec::new();
+    for (id, what) in verify::CHECKS {
+        let group = id.split_once('.').map_or(*id, |(g, _)| g);
+        if !checks.iter().any(|c| c.value == group) {
+            checks.push(Candidate::new(group, "every check of the group"));
+        }
+        checks.push(Candidate::new(*id, *what));
+    }
+    Fixed(vec![("only", checks.clone()), ("skip", checks)])
 }
 
 fn main() {
+    // `kubectl todo verify <TAB>`: kubectl runs kubectl_complete-todo-verify, which asks here.
+    cli::answer_completion::<Cli>(&completion_values());
     let cli: Cli = cli::parse(PROGRAM);
-    if let Some(shell) = cli.completions {
-        let mut script = Vec::new();
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "kubectl-todo-verify",
-            &mut script,
-        );
-        cli::finish(cli::write_stdout(&String::from_utf8_lossy(&script)).map_or_else(|c| c, |()| 0))
-    }
     let timeout = cli
         .timeout
         .unwrap_or(Duration::from_secs(if cli.wait { 120 } else { 30 }));

@@ -547,15 +547,39 @@ fn verify_version_and_completions() {
     let env = TestEnv::start("");
     let r = run(env.plugin("kubectl-todo-verify").arg("--version")).expect_code(0);
     assert!(r.stdout.contains(env!("CARGO_PKG_VERSION")), "{}", r.stdout);
+    // kubectl_complete-todo-verify asks `kubectl-todo-verify __complete WORDS...`.
     let r = run(env
         .plugin("kubectl-todo-verify")
-        .args(["--completions", "bash"]))
+        .args(["__complete", "--only", "backend.p"]))
     .expect_code(0);
+    let values: Vec<&str> = r
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or(l))
+        .collect();
+    assert!(values.contains(&"backend.pods"), "{}", r.stdout);
+    assert!(!values.contains(&"frontend.pods"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("kubectl-todo-verify"),
+        values.last().is_some_and(|l| l.starts_with(':')),
         "{}",
-        &r.stdout[..r.stdout.len().min(200)]
+        r.stdout
     );
+    let r = run(env
+        .plugin("kubectl-todo-verify")
+        .args(["__complete", "-o", ""]))
+    .expect_code(0);
+    for f in ["table", "json", "yaml", "junit"] {
+        assert!(
+            r.stdout.lines().any(|l| l.starts_with(f)),
+            "{f}: {}",
+            r.stdout
+        );
+    }
+    // The one spelling is `kubectl todo completion SHELL`; the hidden flag is gone.
+    run(env
+        .plugin("kubectl-todo-verify")
+        .args(["--completions", "bash"]))
+    .expect_code(2);
 }
 
 #[test]
