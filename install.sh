@@ -290,6 +290,9 @@ install_helm_plugin() {
     ensure_dir "$_dir/bin" || die "cannot create $_dir/bin" "pass another --helm-plugins DIR"
     put_file "$_yaml" "$_dir/plugin.yaml" 644
     put_file "$bin_dir/helm-todo-secrets" "$_dir/bin/helm-todo-secrets" 755
+    # Helm's completion of `helm todo-secrets <TAB>` runs plugin.complete (dynamic completion).
+    _complete=$(dirname "$_yaml")/plugin.complete
+    [ ! -f "$_complete" ] || put_file "$_complete" "$_dir/plugin.complete" 755
     # The hook plugin.yaml names (it finds the binary already in bin/ on a rerun).
     _hook=$(dirname "$_yaml")/scripts/install-hook.sh
     if [ -f "$_hook" ]; then

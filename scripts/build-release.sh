@@ -159,7 +159,8 @@ package() {
         cp "$2/$_b" "$_stage/$_b"
         chmod 755 "$_stage/$_b"
     done
-    cp "$root/LICENSE" "$root/plugins/helm-todo-secrets/plugin.yaml" "$_stage/"
+    cp "$root/LICENSE" "$root/plugins/helm-todo-secrets/plugin.yaml" \
+        "$root/plugins/helm-todo-secrets/plugin.complete" "$_stage/"
     cp "$root/install.sh" "$_stage/install.sh"
     cp "$root/plugins/helm-todo-secrets/scripts/install-hook.sh" "$_stage/scripts/"
     # kubectl's completion helpers (kubectl_complete-todo*), beside the binaries.
@@ -168,11 +169,11 @@ package() {
         cp "$root/plugins/kubectl-todo/completion/$_s" "$_stage/$_s"
         chmod 755 "$_stage/$_s"
     done
-    chmod 755 "$_stage/install.sh" "$_stage/scripts/install-hook.sh"
+    chmod 755 "$_stage/install.sh" "$_stage/scripts/install-hook.sh" "$_stage/plugin.complete"
     chmod 644 "$_stage/LICENSE" "$_stage/plugin.yaml"
     _archive=$out/todo-kube-$1.tar.gz
     # shellcheck disable=SC2086 # lists of file names on purpose
-    tar_gz "$_stage" "$_archive" $BINARIES $_shims LICENSE install.sh plugin.yaml scripts scripts/install-hook.sh
+    tar_gz "$_stage" "$_archive" $BINARIES $_shims LICENSE install.sh plugin.yaml plugin.complete scripts scripts/install-hook.sh
     sha256 "$_archive" >"$_archive.sha256"
     step "$_archive (sha256 $(cat "$_archive.sha256"))"
 }
@@ -235,16 +236,17 @@ checksums() {
 
 helm_plugin_tarball() {
     _stage=$tmp/plugin
-    _files="plugin.yaml scripts scripts/install-hook.sh checksums.txt release-url.txt LICENSE README.md"
+    _files="plugin.yaml plugin.complete scripts scripts/install-hook.sh checksums.txt release-url.txt LICENSE README.md"
     for _d in "$_stage" "$_stage/$PLUGIN"; do
         mkdir -p "$_d/scripts"
         cp "$root/plugins/helm-todo-secrets/plugin.yaml" "$root/plugins/helm-todo-secrets/README.md" \
             "$root/LICENSE" "$_d/"
+        cp "$root/plugins/helm-todo-secrets/plugin.complete" "$_d/"
         cp "$root/plugins/helm-todo-secrets/scripts/install-hook.sh" "$_d/scripts/"
         checksums >"$_d/checksums.txt"
         echo "$base_url" >"$_d/release-url.txt"
         chmod 644 "$_d/plugin.yaml" "$_d/README.md" "$_d/LICENSE" "$_d/checksums.txt" "$_d/release-url.txt"
-        chmod 755 "$_d/scripts/install-hook.sh"
+        chmod 755 "$_d/scripts/install-hook.sh" "$_d/plugin.complete"
     done
     _list=$(for _f in $_files; do echo "$_f"; done; echo "$PLUGIN"; for _f in $_files; do echo "$PLUGIN/$_f"; done)
     tgz=$out/$PLUGIN-$version.tgz

@@ -16,6 +16,8 @@ pub enum Format {
     Table,
     /// JSON, schema `todo-kube.dev/v1` `VerifyReport` (see docs/verify.md).
     Json,
+    /// The same document as `json`, as YAML.
+    Yaml,
     /// JUnit XML, one test case per check.
     Junit,
 }
@@ -27,6 +29,7 @@ pub fn render(report: &Report, format: Format, colour: bool) -> String {
     match format {
         Format::Table => table(report, colour),
         Format::Json => json(report),
+        Format::Yaml => yaml(report),
         Format::Junit => junit(report),
     }
 }
@@ -163,9 +166,8 @@ struct JsonReport<'a> {
     checks: &'a [CheckResult],
 }
 
-/// The JSON document (pretty-printed, newline-terminated).
-pub fn json(report: &Report) -> String {
-    let doc = JsonReport {
+fn document(report: &Report) -> JsonReport<'_> {
+    JsonReport {
         api_version: JSON_API_VERSION,
         kind: "VerifyReport",
         healthy: report.healthy(),
@@ -178,10 +180,25 @@ pub fn json(report: &Report) -> String {
         summary: report.summary(),
         duration_ms: report.duration.as_millis(),
         checks: &report.checks,
-    };
-    let mut s =
-        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    }
+}
+
+/// The JSON document (pretty-printed, newline-terminated).
+pub fn json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(&document(report))
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
+    s
+}
+
+/// The JSON document as YAML: the same fields and values, read through `serde_json::Value`
+/// so both formats serialise one tree.
+pub fn yaml(report: &Report) -> String {
+    let tree = serde_json::to_value(document(report)).unwrap_or(serde_json::Value::Null);
+    let mut s = serde_saphyr::to_string(&tree).unwrap_or_else(|e| format!("error: {e}\n"));
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
     s
 }
 
@@ -353,6 +370,14 @@ mod tests {
         );
         assert_eq!(c["details"][0], "todo-backend-1/backend: ImagePullBackOff");
         assert!(v["checks"][0]["hint"].is_null());
+    }
+
+    #[test]
+    fn yaml_is_the_json_document() {
+        let from_json: serde_json::Value = serde_json::from_str(&json(&report())).unwrap();
+        let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml(&report())).unwrap();
+        assert_eq!(from_yaml, from_json);
+        assert!(yaml(&report()).contains("kind: VerifyReport"));
     }
 
     #[test]

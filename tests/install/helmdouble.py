@@ -585,6 +585,33 @@ class Helm:
         extra = [] if plugin.meta["ignoreFlags"] else unknown
         return subprocess.run([main, *argv, *extra], env=env, capture_output=True, text=True, timeout=120, **kw)
 
+    def complete(self, name: str, words: list[str]) -> tuple[list[str], int]:
+        """`helm __complete NAME WORDS...` for a plugin with no completion.yaml: Helm runs
+        <plugin dir>/plugin.complete with the words after the plugin's name, Helm's own
+        flags taken out, and the word being completed last, then keeps the non-empty lines
+        and reads a last `:N` as cobra's directive (pkg/cmd/load_plugins.go:221-235 and
+        :335-403@v4.2.4, where the plugin's stderr goes into the same buffer as its stdout;
+        cmd/helm/load_plugins.go:125-149, :207-221 and :326-376@v3.21.4, stdout only). A
+        plugin.complete that is missing or fails gives no candidates, directive 0."""
+        plugin = next(p for p in self.load_all() if p.meta["name"] == name)
+        *typed, to_complete = words
+        _, unknown = manually_process_args(typed)
+        argv = [] if plugin.meta["ignoreFlags"] else [*unknown, to_complete]
+        main = plugin.dir / "plugin.complete"
+        try:
+            run = subprocess.run([str(main), *argv], env=self.plugin_env(plugin), capture_output=True,
+                                 text=True, timeout=60)
+        except OSError:
+            return [], 0
+        if run.returncode != 0:
+            return [], 0
+        out = run.stdout if self.helm3 else run.stdout + run.stderr
+        lines = [line for line in out.split("\n") if line]
+        directive = 0
+        if lines and len(lines[-1]) > 1 and lines[-1][0] == ":" and lines[-1][1:].lstrip("-").isdigit():
+            directive = int(lines.pop()[1:])
+        return lines, directive
+
     # -- list, uninstall, update --
 
     def list(self) -> list[list[str]]:

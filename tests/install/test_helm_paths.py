@@ -38,6 +38,12 @@ def assert_works(helm: Helm) -> None:
     run = helm.run("todo-secrets", ["--help"])
     assert run.returncode == 0, run.stderr
     assert "Usage: helm todo-secrets" in run.stdout
+    # `helm todo-secrets <TAB>` through plugin.complete (Helm's dynamic plugin completion).
+    words, directive = helm.complete("todo-secrets", [""])
+    assert {"init", "seal", "rotate", "status", "fetch-cert"} <= {w.split("\t")[0] for w in words}, words
+    assert directive & 4, f"no file names after a subcommand word (directive {directive})"
+    words, _ = helm.complete("todo-secrets", ["status", "-o", ""])
+    assert {w.split("\t")[0] for w in words} == {"text", "json", "yaml"}, words
 
 
 # ---- a local directory -------------------------------------------------------------------

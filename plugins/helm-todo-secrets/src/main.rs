@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 use todo_kube::cli;
+use todo_kube::complete::KubeValues;
 use todo_kube::secrets::{self, SecretsError};
 use todo_kube::term::{self, ConsoleUi};
 
@@ -45,6 +46,8 @@ enum Cmd {
 }
 
 fn main() {
+    // Helm's plugin completion runs plugin.complete, which asks `helm-todo-secrets __complete`.
+    cli::answer_completion::<Cli>(&KubeValues);
     let cli: Cli = cli::parse(PROGRAM);
     let command = match cli.command {
         Cmd::Completion { shell } => {

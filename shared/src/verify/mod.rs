@@ -277,7 +277,14 @@ impl Selection {
             .map(|(id, _)| *id)
             .filter(|id| only.is_empty() || only.iter().any(|p| matches(p, id)))
             .filter(|id| !skip.iter().any(|p| matches(p, id)))
-            .collect();
+            .collect::<Vec<_>>();
+        if enabled.is_empty() {
+            // Zero checks would report HEALTHY about nothing.
+            return Err(VerifyError::from(UsageError::new(
+                "--only/--skip leave no check to run",
+                "skip fewer groups, or name the checks to run with --only",
+            )));
+        }
         Ok(Selection { enabled })
     }
 
@@ -559,6 +566,19 @@ mod tests {
         let err = Selection::new(&["backend.podz".into()], &[]).unwrap_err();
         assert!(err.to_string().contains("backend.podz"));
         assert!(err.hint().unwrap().contains("backend.pods"));
+    }
+
+    #[test]
+    fn selection_of_no_check_is_a_usage_error() {
+        let groups: Vec<String> = CHECKS
+            .iter()
+            .map(|(id, _)| group_of_str(id).to_string())
+            .collect();
+        let err = Selection::new(&[], &groups).unwrap_err();
+        assert!(err.to_string().contains("no check to run"), "{err}");
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        let err = Selection::new(&["backend".into()], &["backend".into()]).unwrap_err();
+        assert!(err.to_string().contains("no check to run"), "{err}");
     }
 
     fn report(statuses: &[Status], strict: bool) -> Report {
