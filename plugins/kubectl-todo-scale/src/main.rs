@@ -107,6 +107,7 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
         chart: cli.chart,
         timeout: cli.timeout,
         wait: !cli.no_wait,
+        fail_fast: Some(todo_kube::diagnose::FailFast::default()),
         dry_run: cli.dry_run,
         kube: cli.kube.clone(),
     };

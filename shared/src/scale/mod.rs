@@ -11,6 +11,7 @@
 
 pub mod hpa;
 pub mod persist;
+pub mod plan;
 pub mod render;
 pub mod target;
 pub mod wait;
@@ -188,6 +189,8 @@ pub struct ScaleRequest {
     pub timeout: Duration,
     /// `false` with `--no-wait`.
     pub wait: bool,
+    /// End the wait as soon as a pod problem is permanent (`None` with `--no-fail-fast`).
+    pub fail_fast: Option<crate::diagnose::FailFast>,
     /// `--dry-run`: change nothing.
     pub dry_run: bool,
     /// The connection flags, passed on to helm.
@@ -210,6 +213,8 @@ pub enum Outcome {
     NotWaited,
     /// `--dry-run`: nothing was changed.
     DryRun,
+    /// The Deployment already had the requested count: nothing changed.
+    Unchanged,
 }
 
 /// The result for one Deployment.
@@ -291,14 +296,7 @@ impl ScaleSummary {
     }
 }
 
-/// One resolved Deployment to scale.
-#[derive(Debug, Clone)]
-struct Resolved {
-    deployment: Deployment,
-    name: String,
-    component: Option<Component>,
-    release: Option<String>,
-}
+use plan::Resolved;
 
 /// Run the scale. Returns the summary (whose `exit_code` says how it ended) or an error
 /// when nothing could be done (usage, RBAC, connection, HPA refusal, helm).
@@ -320,70 +318,36 @@ pub async fn run(
 
     // HPAs and capacity are independent reads: do them together.
     let (hpas, capacity) = futures::join!(list_hpas(cluster), read_capacity(cluster));
-    let mut warnings = Vec::new();
-    let hpas = match hpas {
-        Ok(h) => h,
-        Err(note) => {
-            warnings.push(note);
-            Vec::new()
-        }
-    };
-    let mut plans: Vec<(&Resolved, HpaDecision)> = Vec::new();
-    for r in &resolved {
-        let hpa = hpa::targeting(&hpas, &r.name).into_iter().next();
-        let decision = hpa::decide(hpa, req.replicas, req.allow_hpa);
-        match &decision {
-            HpaDecision::Refuse(bounds) => {
-                return Err(ScaleError::HpaManaged {
-                    deployment: r.name.clone(),
-                    hpa: bounds.clone(),
-                });
+    let rooms = capacity
+        .map_err(|note| tracing::debug!("capacity not checked: {note}"))
+        .ok();
+    let plan = plan::plan(
+        &resolved,
+        hpas.as_deref().map_err(Clone::clone),
+        rooms.as_deref(),
+        req.replicas,
+        req.allow_hpa,
+    )?;
+    let mut warnings = plan.warnings.clone();
+    if let Some(warning) = &plan.zero_warning {
+        if !req.assume_yes {
+            ui.warn(warning);
+            if !ui.confirm("Continue?", false)? {
+                return Err(ScaleError::Declined);
             }
-            HpaDecision::Patch { before, .. } if req.replicas == 0 => {
-                return Err(ScaleError::HpaZero {
-                    deployment: r.name.clone(),
-                    hpa: before.name.clone(),
-                });
-            }
-            _ => {}
+        } else {
+            ui.warn(warning);
         }
-        plans.push((r, decision));
+        warnings.push(warning.clone());
     }
-    match capacity {
-        Ok(rooms) => {
-            for r in &resolved {
-                let current = crate::rollout::replicas(&r.deployment).desired;
-                let per_pod = r
-                    .deployment
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.template.spec.as_ref())
-                    .map(quantity::pod_requests)
-                    .unwrap_or_default();
-                let extra = u64::try_from(req.replicas - current).unwrap_or(0);
-                if let Some(w) = quantity::capacity_shortfall(&rooms, per_pod, extra) {
-                    warnings.push(format!("deployment {}: {w}", r.name));
-                }
-            }
-        }
-        Err(note) => tracing::debug!("capacity not checked: {note}"),
-    }
-    if req.replicas == 0 {
-        let names = resolved
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let warning =
-            format!("scaling {names} to 0 replicas: the app stops serving until scaled up again");
-        if !req.assume_yes && !ui.confirm(&format!("{warning}. Continue?"), false)? {
-            return Err(ScaleError::Declined);
-        }
-        warnings.push(warning);
-    }
-    for w in &warnings {
+    for w in &plan.warnings {
         ui.warn(w);
     }
+    let plans: Vec<(&Resolved, HpaDecision, bool)> = plan
+        .steps
+        .iter()
+        .map(|s| (&resolved[s.index], s.hpa.clone(), s.no_op))
+        .collect();
 
     // Persist preparation happens before any change so a missing helm fails early.
     let helm_call: Option<(std::path::PathBuf, Vec<String>)> = if req.persist {
@@ -394,7 +358,12 @@ pub async fn run(
 
     // Apply.
     let mut applied = Vec::new();
-    for (r, decision) in plans.iter() {
+    for (r, decision, no_op) in plans.iter() {
+        if *no_op {
+            let current = crate::rollout::replicas(&r.deployment).desired;
+            applied.push((*r, current, 0, None, true));
+            continue;
+        }
         let hpa_change = match decision {
             HpaDecision::Patch { before, after } => {
                 patch_hpa(cluster, after, req.dry_run).await?;
@@ -414,7 +383,7 @@ pub async fn run(
         )
         .await?;
         ui.note(&format!(
-            "deployment/{} scale {from} → {}{}{}",
+            "deployment.apps/{} scale {from} → {}{}{}",
             r.name,
             req.replicas,
             if conflicts > 0 {
@@ -424,7 +393,7 @@ pub async fn run(
             },
             if req.dry_run { " (dry run)" } else { "" }
         ));
-        applied.push((r, from, conflicts, hpa_change));
+        applied.push((*r, from, conflicts, hpa_change, false));
     }
     let mut persisted = None;
     if let Some((helm, args)) = &helm_call {
@@ -449,13 +418,14 @@ pub async fn run(
                 },
                 deployment: Some(r.deployment.clone()),
                 message: String::new(),
+                elapsed: Duration::ZERO,
             })
             .collect()
     } else {
         let names: Vec<String> = applied.iter().map(|(r, ..)| r.name.clone()).collect();
         let want: Vec<Option<i32>> = applied
             .iter()
-            .map(|(_, _, _, h)| {
+            .map(|(_, _, _, h, _)| {
                 if h.is_some() {
                     None
                 } else {
@@ -463,9 +433,15 @@ pub async fn run(
                 }
             })
             .collect();
-        wait::wait_all(cluster, &deployments_api, &names, &want, req.timeout, ui).await?
+        let watch = wait::Watch {
+            cluster,
+            api: &deployments_api,
+            fail_fast: req.fail_fast,
+            ui,
+        };
+        watch.wait_all(&names, &want, req.timeout).await?
     };
-    let elapsed_ms = accepted.elapsed().as_millis() as u64;
+    let _ = accepted;
 
     let mut targets = Vec::new();
     let diagnoses = join_all(
@@ -482,7 +458,7 @@ pub async fn run(
             }),
     )
     .await;
-    for (((r, from, conflicts, hpa_change), end), problems) in
+    for (((r, from, conflicts, hpa_change, no_op), end), problems) in
         applied.iter().zip(final_outcome).zip(diagnoses)
     {
         let replicas = end
@@ -497,10 +473,18 @@ pub async fn run(
             to: req.replicas,
             hpa: hpa_change.clone(),
             conflicts_retried: *conflicts,
-            outcome: end.outcome,
+            outcome: if *no_op
+                && matches!(
+                    end.outcome,
+                    Outcome::Complete | Outcome::NotWaited | Outcome::DryRun
+                ) {
+                Outcome::Unchanged
+            } else {
+                end.outcome
+            },
             replicas,
             message: end.message,
-            elapsed_ms,
+            elapsed_ms: end.elapsed.as_millis() as u64,
             problems,
         });
     }

@@ -14,6 +14,11 @@ pub fn json(summary: &ScaleSummary) -> String {
     text
 }
 
+/// The `-o yaml` document: the JSON document as YAML.
+pub fn yaml(summary: &ScaleSummary) -> String {
+    serde_saphyr::to_string(summary).unwrap_or_else(|e| format!("error: {e}\n"))
+}
+
 /// The human summary: one line per Deployment, then the diagnosis of unhealthy pods.
 pub fn text(summary: &ScaleSummary) -> String {
     let mut out = String::new();
@@ -36,32 +41,43 @@ pub fn text(summary: &ScaleSummary) -> String {
             })
             .unwrap_or_default();
         let name = &t.deployment;
+        // During a scale-down, pods being removed still count as ready: never show more
+        // ready than desired.
+        let ready = r.ready.min(r.desired);
+        let message = crate::redact::printable(&t.message);
         let line = match t.outcome {
+            Outcome::Unchanged => format!(
+                "deployment.apps/{name} already has {} replicas: nothing changed",
+                t.to
+            ),
             Outcome::Complete => {
                 format!(
-                    "deployment/{name} scaled {} → {}{hpa}: {}/{} replicas ready in {took}",
-                    t.from, t.to, r.ready, r.desired
+                    "deployment.apps/{name} scaled {} → {}{hpa}: {ready}/{} replicas ready in {took}",
+                    t.from, t.to, r.desired
                 )
             }
             Outcome::DryRun => format!(
-                "deployment/{name} would be scaled {} → {}{hpa} (dry run: nothing changed)",
+                "deployment.apps/{name} would be scaled {} → {}{hpa} (dry run: nothing changed)",
                 t.from, t.to
             ),
             Outcome::NotWaited => format!(
-                "deployment/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment/{name} -n {ns}`)",
+                "deployment.apps/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment.apps/{name} -n {ns}`)",
                 t.from, t.to
             ),
             Outcome::Failed => format!(
-                "deployment/{name} scale {} → {} failed after {took}: {}",
-                t.from, t.to, t.message
+                "deployment.apps/{name} scale {} → {} failed after {took}: {message}",
+                t.from, t.to
             ),
             Outcome::TimedOut => format!(
-                "deployment/{name} scale {} → {} did not finish: {} ({}/{} ready, {} available)",
-                t.from, t.to, t.message, r.ready, r.desired, r.available
+                "deployment.apps/{name} scale {} → {} did not finish: {message} ({ready}/{} ready, {} available)",
+                t.from,
+                t.to,
+                r.desired,
+                r.available.min(r.desired)
             ),
             Outcome::Interrupted => format!(
-                "deployment/{name}: stopped waiting after {took} with {}/{} replicas ready ({}); the rollout goes on in the cluster: `kubectl rollout status deployment/{name} -n {ns}`",
-                r.ready, r.desired, t.message
+                "deployment.apps/{name}: stopped waiting after {took} with {ready}/{} replicas ready ({message}); the rollout goes on in the cluster: `kubectl rollout status deployment.apps/{name} -n {ns}`",
+                r.desired
             ),
         };
         let _ = writeln!(out, "{line}");
@@ -74,19 +90,21 @@ pub fn text(summary: &ScaleSummary) -> String {
             let _ = writeln!(
                 out,
                 "  pod {}{container}: {}: {}",
-                p.pod, p.reason, p.message
+                crate::redact::printable(&p.pod),
+                crate::redact::printable(&p.reason),
+                crate::redact::printable(&p.message)
             );
             if !p.hint.is_empty() {
-                let _ = writeln!(out, "    hint: {}", p.hint);
+                let _ = writeln!(out, "    hint: {}", crate::redact::printable(&p.hint));
             }
             for l in &p.log_tail {
-                let _ = writeln!(out, "    | {l}");
+                let _ = writeln!(out, "    | {}", crate::redact::printable(l));
             }
         }
         if matches!(t.outcome, Outcome::Failed | Outcome::TimedOut) && t.problems.is_empty() {
             let _ = writeln!(
                 out,
-                "  no pod reports a problem; look at `kubectl describe deployment/{name} -n {ns}` and its events"
+                "  no pod reports a problem; look at `kubectl describe deployment.apps/{name} -n {ns}` and its events"
             );
         }
     }
@@ -152,7 +170,7 @@ mod tests {
     fn complete_scale_reads_in_one_line() {
         assert_eq!(
             text(&summary(Outcome::Complete)),
-            "deployment/todo-todo-chatbot-backend scaled 1 → 3: 3/3 replicas ready in 1.2s\n"
+            "deployment.apps/todo-todo-chatbot-backend scaled 1 → 3: 3/3 replicas ready in 1.2s\n"
         );
     }
 
@@ -175,6 +193,33 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("hint: minikube image load x"), "{out}");
+    }
+
+    #[test]
+    fn scale_down_never_reads_more_ready_than_desired_and_no_op_says_so() {
+        let mut s = summary(Outcome::Complete);
+        s.targets[0].from = 3;
+        s.targets[0].to = 2;
+        s.targets[0].replicas.desired = 2;
+        let out = text(&s);
+        assert!(out.contains("2/2 replicas ready"), "{out}");
+        s.targets[0].outcome = Outcome::Unchanged;
+        assert!(text(&s).contains("nothing changed"), "{}", text(&s));
+    }
+
+    #[test]
+    fn cluster_text_loses_its_control_characters() {
+        let mut s = summary(Outcome::Failed);
+        s.targets[0].message = "bad\u{1b}[31m red".into();
+        assert!(!text(&s).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn yaml_is_the_json_document() {
+        let s = summary(Outcome::Complete);
+        let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml(&s)).unwrap();
+        let from_json: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
+        assert_eq!(from_yaml, from_json);
     }
 
     #[test]

@@ -5,13 +5,15 @@
 //! list, then a watch; when the server drops the watch, the watcher resumes from the last
 //! resourceVersion it saw (and relists only if that version is gone, 410). No sleep-polling.
 
+use std::collections::BTreeMap;
 use std::pin::pin;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -19,6 +21,7 @@ use kube::runtime::watcher::{self, Event};
 use super::Outcome;
 use super::ScaleError as Error;
 use crate::cluster::{Action, Cluster};
+use crate::diagnose::{self, FailFast};
 use crate::rollout::{self, RolloutState};
 use crate::ui::{Progress, Ui};
 
@@ -31,6 +34,20 @@ pub struct WaitEnd {
     pub deployment: Option<Deployment>,
     /// Where the rollout stands, in words.
     pub message: String,
+    /// From the start of the wait to this Deployment's end.
+    pub elapsed: Duration,
+}
+
+/// What a wait needs: the cluster, the Deployments' API, the fail-fast policy and the UI.
+pub struct Watch<'a> {
+    /// The cluster.
+    pub cluster: &'a Cluster,
+    /// The namespace's Deployments.
+    pub api: &'a Api<Deployment>,
+    /// End as soon as a pod problem is permanent (`None`: wait anyway).
+    pub fail_fast: Option<FailFast>,
+    /// Progress goes here.
+    pub ui: &'a dyn Ui,
 }
 
 /// Whether a Deployment seen by the watch is done: settled by the scale criteria, with
@@ -58,28 +75,40 @@ pub fn judge(d: &Deployment, want: Option<i32>) -> (Option<Outcome>, String) {
 #[derive(Default)]
 struct Slot {
     latest: Option<Deployment>,
-    end: Option<(Outcome, String)>,
+    end: Option<(Outcome, String, Duration)>,
     message: String,
 }
 
 /// Wait for every named Deployment. `want[i]` is the replica count to see in the spec of
 /// `names[i]` (`None` when an HPA decides it). Errors only for fatal watch errors (RBAC,
 /// the Deployment's API gone); everything else becomes an [`Outcome`].
-pub async fn wait_all(
-    cluster: &Cluster,
-    api: &Api<Deployment>,
+impl Watch<'_> {
+    /// Wait for every named Deployment (see the module doc).
+    pub async fn wait_all(
+        &self,
+        names: &[String],
+        want: &[Option<i32>],
+        timeout: Duration,
+    ) -> Result<Vec<WaitEnd>, Error> {
+        wait_all(self, names, want, timeout).await
+    }
+}
+
+async fn wait_all(
+    watch: &Watch<'_>,
     names: &[String],
     want: &[Option<i32>],
     timeout: Duration,
-    ui: &dyn Ui,
 ) -> Result<Vec<WaitEnd>, Error> {
+    let started = Instant::now();
+    let ui = watch.ui;
     let slots: Vec<Mutex<Slot>> = names.iter().map(|_| Mutex::new(Slot::default())).collect();
     let waits = join_all(
         names
             .iter()
             .zip(want)
             .zip(&slots)
-            .map(|((name, want), slot)| wait_one(cluster, api, name, *want, slot, ui)),
+            .map(|((name, want), slot)| wait_one(watch, name, *want, slot, started)),
     );
     let interrupted = tokio::select! {
         results = waits => {
@@ -96,7 +125,7 @@ pub async fn wait_all(
         .into_iter()
         .map(|slot| {
             let slot = slot.into_inner().unwrap_or_else(|p| p.into_inner());
-            let (outcome, message) = match (slot.end, interrupted) {
+            let (outcome, message, elapsed) = match (slot.end, interrupted) {
                 (Some(end), _) => end,
                 (None, Some(Outcome::TimedOut)) => (
                     Outcome::TimedOut,
@@ -105,74 +134,158 @@ pub async fn wait_all(
                         crate::duration::format_duration(timeout),
                         slot.message
                     ),
+                    started.elapsed(),
                 ),
-                (None, Some(o)) => (o, format!("stopped waiting (Ctrl-C): {}", slot.message)),
-                (None, None) => (Outcome::TimedOut, slot.message),
+                (None, Some(o)) => (o, slot.message, started.elapsed()),
+                (None, None) => (Outcome::TimedOut, slot.message, started.elapsed()),
             };
             WaitEnd {
                 outcome,
                 deployment: slot.latest,
                 message,
+                elapsed,
             }
         })
         .collect())
 }
 
+/// Watch one Deployment, and its pods when failing fast, until it ends.
 async fn wait_one(
-    cluster: &Cluster,
-    api: &Api<Deployment>,
+    watch: &Watch<'_>,
     name: &str,
     want: Option<i32>,
     slot: &Mutex<Slot>,
-    ui: &dyn Ui,
+    started: Instant,
 ) -> Result<(), Error> {
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut stream = pin!(watcher::watcher(api.clone(), config).default_backoff());
-    while let Some(event) = stream.next().await {
-        let d = match event {
-            Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => d,
-            Ok(Event::Delete(d)) if d.metadata.name.as_deref() == Some(name) => {
-                let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
-                s.end = Some((
-                    Outcome::Failed,
-                    format!("deployment {name:?} was deleted while waiting"),
-                ));
-                return Ok(());
-            }
-            Ok(_) => continue,
-            Err(e) => {
-                if let Some(fatal) = fatal(cluster, name, e) {
-                    return Err(fatal);
-                }
-                continue;
-            }
-        };
-        // The server applies the field selector; check anyway (cheap, and some API
-        // servers ignore unsupported selectors).
-        if d.metadata.name.as_deref() != Some(name) {
-            continue;
-        }
-        let (end, message) = judge(&d, want);
-        let replicas = rollout::replicas(&d);
-        let state = match end {
-            Some(Outcome::Complete) => RolloutState::Complete,
-            Some(_) => RolloutState::Failed(message.clone()),
-            None => RolloutState::Waiting(message.clone()),
-        };
-        ui.progress(Progress::Rollout {
-            deployment: name,
-            replicas: &replicas,
-            state: &state,
-        });
+    let mut deployments = pin!(watcher::watcher(watch.api.clone(), config).default_backoff());
+    let pods_api: Api<Pod> =
+        Api::namespaced(watch.cluster.client.clone(), &watch.cluster.namespace);
+    let mut pods: BTreeMap<String, Pod> = BTreeMap::new();
+    let mut pod_stream = None;
+    let end = |outcome: Outcome, message: String| {
         let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
-        s.latest = Some(d);
-        s.message = message.clone();
-        if let Some(outcome) = end {
-            s.end = Some((outcome, message));
-            return Ok(());
+        s.end = Some((outcome, message, started.elapsed()));
+    };
+    loop {
+        let pod_event = async {
+            match pod_stream.as_mut() {
+                Some(stream) => StreamExt::next(stream).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = deployments.next() => {
+                let Some(event) = event else { return Ok(()) };
+                let d = match event {
+                    Ok(Event::Apply(d)) | Ok(Event::InitApply(d)) => d,
+                    Ok(Event::Delete(d)) if d.metadata.name.as_deref() == Some(name) => {
+                        end(Outcome::Failed, format!("deployment {name:?} was deleted while waiting"));
+                        return Ok(());
+                    }
+                    Ok(_) => continue,
+                    Err(e) => match fatal(watch.cluster, name, e) {
+                        Some(fatal) => return Err(fatal),
+                        None => continue,
+                    },
+                };
+                // The server applies the field selector; check anyway (cheap, and some API
+                // servers ignore unsupported selectors).
+                if d.metadata.name.as_deref() != Some(name) {
+                    continue;
+                }
+                if watch.fail_fast.is_some() && pod_stream.is_none() && let Some(selector) = selector_of(&d) {
+                    let config = watcher::Config::default().labels(&selector);
+                    pod_stream = Some(Box::pin(watcher::watcher(pods_api.clone(), config).default_backoff()));
+                }
+                if let Some(outcome) = show(watch.ui, name, &d, want, slot) {
+                    let message = slot.lock().unwrap_or_else(|p| p.into_inner()).message.clone();
+                    end(outcome, message);
+                    return Ok(());
+                }
+            }
+            event = pod_event => {
+                match event {
+                    Some(Ok(Event::Apply(p))) | Some(Ok(Event::InitApply(p))) => {
+                        pods.insert(p.metadata.name.clone().unwrap_or_default(), p);
+                    }
+                    Some(Ok(Event::Delete(p))) => {
+                        pods.remove(p.metadata.name.as_deref().unwrap_or_default());
+                    }
+                    Some(Ok(Event::Init)) => pods.clear(),
+                    Some(_) => continue,
+                    None => { pod_stream = None; continue; }
+                }
+                if let Some(policy) = watch.fail_fast
+                    && let Some(problem) = permanent_problem(&pods, &watch.cluster.platform, &policy)
+                {
+                    end(Outcome::Failed, problem);
+                    return Ok(());
+                }
+            }
         }
     }
-    Ok(())
+}
+
+/// Judge a Deployment seen by the watch, record it in the slot and show the progress.
+fn show(
+    ui: &dyn Ui,
+    name: &str,
+    d: &Deployment,
+    want: Option<i32>,
+    slot: &Mutex<Slot>,
+) -> Option<Outcome> {
+    let (end, message) = judge(d, want);
+    let replicas = rollout::replicas(d);
+    let state = match end {
+        Some(Outcome::Complete) => RolloutState::Complete,
+        Some(_) => RolloutState::Failed(message.clone()),
+        None => RolloutState::Waiting(message.clone()),
+    };
+    ui.progress(Progress::Rollout {
+        deployment: name,
+        replicas: &replicas,
+        state: &state,
+    });
+    let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+    s.latest = Some(d.clone());
+    s.message = message;
+    end
+}
+
+/// The label selector of a Deployment's pods (`matchLabels`), as `k=v,k=v`.
+pub fn selector_of(d: &Deployment) -> Option<String> {
+    let labels = d.spec.as_ref()?.selector.match_labels.as_ref()?;
+    Some(
+        labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// The first permanent problem of these pods, in words (pure: unit-tested).
+pub fn permanent_problem(
+    pods: &BTreeMap<String, Pod>,
+    platform: &crate::platform::Platform,
+    policy: &FailFast,
+) -> Option<String> {
+    let pods: Vec<Pod> = pods.values().cloned().collect();
+    diagnose::pod_problems_on(&pods, platform)
+        .into_iter()
+        .find(|p| p.is_permanent(policy))
+        .map(|p| {
+            let container = if p.container.is_empty() {
+                String::new()
+            } else {
+                format!(" container {}", p.container)
+            };
+            crate::redact::printable(&format!(
+                "pod {}{container}: {}: {} (permanent: not waiting for it to heal)",
+                p.pod, p.reason, p.message
+            ))
+        })
 }
 
 /// Watch errors that retrying cannot fix (401, 403, 404 on the list or watch) end the wait
