@@ -63,7 +63,7 @@ struct Cli {
     #[arg(long)]
     dry_run: bool,
     /// Output format of the summary.
-    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
     output: Output,
 }
 
@@ -80,8 +80,13 @@ fn completion_values() -> Fixed {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Output {
-    Text,
+    /// Lines for a person (the default; `text` is accepted too).
+    #[value(alias = "text")]
+    Table,
+    /// One JSON document.
     Json,
+    /// The same document as YAML.
+    Yaml,
 }
 
 fn main() {
@@ -117,8 +122,9 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
     let ui = ConsoleUi::new();
     let summary = scale::run(&cluster, &request, &ui).await?;
     let text = match cli.output {
-        Output::Text => render::text(&summary),
+        Output::Table => render::text(&summary),
         Output::Json => render::json(&summary),
+        Output::Yaml => render::yaml(&summary),
     };
     Ok(cli::Output::with_code(text, summary.exit_code))
 }

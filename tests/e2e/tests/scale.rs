@@ -420,3 +420,21 @@ fn scale_ctrl_c_stops_waiting_and_says_where_the_rollout_stands() {
     assert!(stdout.contains("stopped waiting"), "{stdout}");
     assert!(stdout.contains("kubectl rollout status"), "{stdout}");
 }
+
+#[test]
+fn scale_prints_yaml_and_takes_table_or_text() {
+    let env = installed("", "");
+    let r = scale(&env, &["backend", "2", "-o", "yaml"]).expect_code(0);
+    assert!(r.stdout.contains("outcome: complete"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!("deployment: {BACKEND}")),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.trim_start().starts_with('{'), "{}", r.stdout);
+    // `table` is the default's name (as kubectl's -o), `text` still works.
+    let table = scale(&env, &["backend", "2", "-o", "table"]).expect_code(0);
+    let text = scale(&env, &["backend", "2", "-o", "text"]).expect_code(0);
+    assert!(table.stdout.contains("nothing changed"), "{}", table.stdout);
+    assert!(text.stdout.contains("nothing changed"), "{}", text.stdout);
+}
