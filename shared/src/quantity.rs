@@ -3,6 +3,9 @@
 //!
 //! Pure: no I/O. Values are kept as `f64` in base units (cores, bytes); the precision is far
 //! beyond what a capacity warning needs.
+//!
+//! The sandbox's `tests/sandbox/src/quantity.rs` parses quantities too, deliberately on its
+//! own (it must not share the plugins' bugs); both are tested against `tests/vectors`.
 
 use std::collections::BTreeMap;
 
@@ -414,20 +417,9 @@ mod tests {
         assert!(vectors.len() > 10);
         for v in &vectors {
             let got = pod_requests(&v.pod);
-            assert!(
-                near(got.cpu, v.cpu),
-                "{}: cpu {} want {}",
-                v.name,
-                got.cpu,
-                v.cpu
-            );
-            assert!(
-                near(got.memory, v.memory),
-                "{}: memory {} want {}",
-                v.name,
-                got.memory,
-                v.memory
-            );
+            for (what, got, want) in [("cpu", got.cpu, v.cpu), ("memory", got.memory, v.memory)] {
+                assert!(near(got, want), "{}: {what} {got} want {want}", v.name);
+            }
         }
     }
 
