@@ -68,10 +68,14 @@ pub fn summary_line(report: &Report) -> String {
         ),
         _ => format!("release {} in namespace {}", r.name, report.namespace),
     };
+    let roots: Vec<&str> = report.root_causes().map(|c| c.id).collect();
     let verdict = if report.healthy() {
-        "HEALTHY"
+        "HEALTHY".to_owned()
+    } else if roots.is_empty() {
+        "UNHEALTHY".to_owned()
     } else {
-        "UNHEALTHY"
+        let word = if roots.len() == 1 { "cause" } else { "causes" };
+        format!("UNHEALTHY (root {word}: {})", roots.join(", "))
     };
     let strict = if report.strict && s.warn > 0 {
         " (--strict: warnings count)"
@@ -135,7 +139,11 @@ pub fn table(report: &Report, colour: bool) -> String {
     let mut out = t.to_string();
     let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
     out = lines.join("\n");
-    let summary = summary_line(report);
+    // On a terminal the summary is wrapped between words, never by the terminal mid-word.
+    let summary = match t.width() {
+        Some(width) if colour => wrap_words(&summary_line(report), usize::from(width)),
+        _ => summary_line(report),
+    };
     let summary = if colour {
         let code = if report.healthy() { "32" } else { "31" };
         format!("\x1b[{code}m{summary}\x1b[0m")
@@ -143,6 +151,26 @@ pub fn table(report: &Report, colour: bool) -> String {
         summary
     };
     format!("{out}\n\n{summary}\n")
+}
+
+/// `text` broken into lines of at most `width` columns at spaces (a word longer than the
+/// width gets a line of its own).
+fn wrap_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
 }
 
 /// Schema identifier of the JSON output. Changes to the schema that remove or rename a field
@@ -349,9 +377,22 @@ mod tests {
         assert_eq!(group_rows, 1, "group named once:\n{out}");
         assert!(
             out.trim_end()
-                .ends_with("UNHEALTHY: 2 passed, 1 warnings, 1 failed, 1 skipped in 0.04s"),
+                .ends_with("UNHEALTHY (root cause: backend.pods): 2 passed, 1 warnings, 1 failed, 1 skipped in 0.04s"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn the_summary_wraps_between_words() {
+        let line = summary_line(&report());
+        let wrapped = wrap_words(&line, 80);
+        assert!(
+            wrapped.lines().all(|l| l.chars().count() <= 80),
+            "{wrapped}"
+        );
+        assert_eq!(wrapped.replace('\n', " "), line);
+        assert!(wrapped.lines().count() > 1);
+        assert_eq!(wrap_words("a verylongword b", 4), "a\nverylongword\nb");
     }
 
     #[test]

@@ -20,9 +20,7 @@ const PROGRAM: &str = "kubectl todo verify";
     name = "kubectl-todo-verify",
     bin_name = "kubectl todo verify",
     version,
-    after_help = "Checks: cluster.reachable release.status backend.{rollout,pods,service,health} \
-frontend.{rollout,pods,service,health} wiring.backend-url config.secrets config.sealed-secret \
-security.posture events.warnings\n\nExamples:\n  kubectl todo verify -n todo\n  kubectl todo verify --wait --timeout 3m\n  kubectl todo verify -o junit > verify.xml\n  kubectl todo verify --only backend,config --strict\n\nExit codes: 0 healthy, 1 unhealthy (a failure, or a warning with --strict), 2 usage or connection error."
+    after_help = after_help()
 )]
 struct Cli {
     #[command(flatten)]
@@ -50,16 +48,26 @@ struct Cli {
     timeout: Option<Duration>,
 }
 
+/// The checks (from the registry), examples and exit codes.
+fn after_help() -> String {
+    format!(
+        "{}\nExamples:\n  kubectl todo verify -n todo\n  kubectl todo verify --wait --timeout 3m\n  \
+kubectl todo verify -o junit > verify.xml\n  kubectl todo verify --only backend,config --strict\n\n\
+Exit codes: 0 healthy, 1 unhealthy (a failure, or a warning with --strict), 2 usage or connection error.",
+        verify::registry::help_text()
+    )
+}
+
 /// What `<TAB>` offers beyond clap's own values: check IDs and groups for --only/--skip,
 /// namespaces and contexts from the kubeconfig and the cluster.
 fn completion_values() -> Fixed {
     let mut checks: Vec<Candidate> = Vec::new();
-    for (id, what) in verify::CHECKS {
-        let group = id.split_once('.').map_or(*id, |(g, _)| g);
+    for def in verify::REGISTRY {
+        let group = verify::group_of(def.id);
         if !checks.iter().any(|c| c.value == group) {
             checks.push(Candidate::new(group, "every check of the group"));
         }
-        checks.push(Candidate::new(*id, *what));
+        checks.push(Candidate::new(def.id, def.about));
     }
     Fixed(vec![("only", checks.clone()), ("skip", checks)])
 }

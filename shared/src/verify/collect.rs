@@ -22,6 +22,7 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, LogPar
 use kube::{Api, Client};
 use secrecy::SecretString;
 
+use super::registry::Read;
 use super::{ReleaseInfo, Selection, VerifyError, VerifyOptions};
 use crate::chart::{self, Component, ObjectNames};
 use crate::cluster::{Action, Cluster, ClusterError, list_all, list_slim, retry};
@@ -292,7 +293,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
             .map_err(core("list", "endpointslices"))
     };
     let config_maps = async {
-        if !sel.wants("wiring.backend-url") {
+        if !sel.reads(Read::ConfigMaps) {
             return Ok(Vec::new());
         }
         list_all(
@@ -303,7 +304,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         .map_err(core("list", "configmaps"))
     };
     let secret = async {
-        if !sel.wants("config.secrets") && !sel.wants("config.sealed-secret") {
+        if !sel.reads(Read::Secret) {
             return None;
         }
         let api = Api::<Secret>::namespaced(client.clone(), &ns);
@@ -316,7 +317,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         })
     };
     let sealed = async {
-        if !sealed_mode || !sel.wants("config.sealed-secret") {
+        if !sealed_mode || !sel.reads(Read::SealedSecret) {
             return None;
         }
         let api: Api<DynamicObject> =
@@ -332,7 +333,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         })
     };
     let events = async {
-        if !sel.wants("events.warnings") {
+        if !sel.reads(Read::Events) {
             return None;
         }
         let api = Api::<Event>::namespaced(client.clone(), &ns);
@@ -350,7 +351,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
     let health = join_all(
         Component::ALL
             .into_iter()
-            .filter(|c| sel.wants(&format!("{}.health", c.name())))
+            .filter(|c| sel.reads(Read::Health(*c)))
             .map(|c| probe(cluster, &ns, names.workload(c), c, opts.health_budget)),
     );
     let (

@@ -15,6 +15,7 @@
 
 pub mod checks;
 pub mod collect;
+pub mod registry;
 
 use std::time::{Duration, Instant};
 
@@ -87,7 +88,7 @@ impl Status {
 /// One check's verdict. Data only: the renderers decide how it looks.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckResult {
-    /// Stable identifier, e.g. `backend.pods` (see [`CHECKS`]).
+    /// Stable identifier, e.g. `backend.pods` (see [`REGISTRY`]).
     pub id: &'static str,
     /// The group: the part of the ID before the dot.
     pub group: &'static str,
@@ -99,6 +100,14 @@ pub struct CheckResult {
     pub hint: Option<String>,
     /// Extra lines (per-pod problems, redacted log lines, ...). Never a secret value.
     pub details: Vec<String>,
+    /// The root cause this result follows from, when another failing check explains it (see
+    /// [`registry::attribute_root_causes`]); its hint then says to fix that first.
+    #[serde(rename = "blockedBy", skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<&'static str>,
+    /// Checks that, when they fail, explain what this check found (set by the check from
+    /// what it saw, e.g. a missing Secret key behind CreateContainerConfigError).
+    #[serde(skip)]
+    pub causes: Vec<&'static str>,
 }
 
 impl CheckResult {
@@ -111,6 +120,8 @@ impl CheckResult {
             message: message.into(),
             hint: None,
             details: Vec::new(),
+            blocked_by: None,
+            causes: Vec::new(),
         }
     }
     /// A passing result.
@@ -139,76 +150,14 @@ impl CheckResult {
         self.details = details;
         self
     }
+    /// Name checks whose failure would explain this result (see [`CheckResult::causes`]).
+    pub fn caused_by(mut self, checks: &[&'static str]) -> Self {
+        self.causes.extend_from_slice(checks);
+        self
+    }
 }
 
-/// Every check, in report order: (ID, what it checks).
-pub const CHECKS: &[(&str, &str)] = &[
-    (
-        "cluster.reachable",
-        "the API server answers; server version, context, minikube",
-    ),
-    (
-        "release.status",
-        "the Helm release's latest revision is deployed",
-    ),
-    (
-        "backend.rollout",
-        "the backend Deployment is rolled out (kubectl rollout status)",
-    ),
-    (
-        "backend.pods",
-        "every backend pod is Running and Ready; restarts; why not",
-    ),
-    (
-        "backend.service",
-        "the backend Service has ready endpoints, matching ports, the NodePort",
-    ),
-    (
-        "backend.health",
-        "GET /health through the service proxy answers 200 within 2 s",
-    ),
-    (
-        "frontend.rollout",
-        "the frontend Deployment is rolled out (kubectl rollout status)",
-    ),
-    (
-        "frontend.pods",
-        "every frontend pod is Running and Ready; restarts; why not",
-    ),
-    (
-        "frontend.service",
-        "the frontend Service has ready endpoints, matching ports, the NodePort",
-    ),
-    (
-        "frontend.health",
-        "GET /api/health through the service proxy answers 200 within 2 s",
-    ),
-    (
-        "wiring.backend-url",
-        "the frontend's BACKEND_URL names the backend Service and port",
-    ),
-    (
-        "config.secrets",
-        "required secret keys present, non-empty, not placeholders, valid",
-    ),
-    (
-        "config.sealed-secret",
-        "in sealed mode: the SealedSecret is Synced and the Secret exists",
-    ),
-    (
-        "security.posture",
-        "non-root, no privilege escalation, capabilities dropped, resources, probes, no latest",
-    ),
-    (
-        "events.warnings",
-        "recent Warning events for the release's objects",
-    ),
-];
-
-/// The group of a check ID: the part before the first dot.
-pub fn group_of(id: &'static str) -> &'static str {
-    id.split_once('.').map(|(g, _)| g).unwrap_or(id)
-}
+pub use registry::{REGISTRY, group_of};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -255,26 +204,22 @@ impl Selection {
         let matches = |pattern: &str, id: &str| {
             let pattern = pattern.trim();
             let pattern = pattern.strip_suffix(".*").unwrap_or(pattern);
-            id == pattern || group_of_str(id) == pattern
+            id == pattern || group_of(id) == pattern
         };
         for pattern in only.iter().chain(skip) {
-            if !CHECKS.iter().any(|(id, _)| matches(pattern, id)) {
+            if !REGISTRY.iter().any(|d| matches(pattern, d.id)) {
                 return Err(VerifyError::from(UsageError::new(
                     format!("unknown check {pattern:?}"),
                     format!(
                         "use a check ID or group: {}",
-                        CHECKS
-                            .iter()
-                            .map(|(id, _)| *id)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        REGISTRY.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
                     ),
                 )));
             }
         }
-        let enabled = CHECKS
+        let enabled = REGISTRY
             .iter()
-            .map(|(id, _)| *id)
+            .map(|d| d.id)
             .filter(|id| only.is_empty() || only.iter().any(|p| matches(p, id)))
             .filter(|id| !skip.iter().any(|p| matches(p, id)))
             .collect::<Vec<_>>();
@@ -291,7 +236,7 @@ impl Selection {
     /// Every check.
     pub fn all() -> Self {
         Selection {
-            enabled: CHECKS.iter().map(|(id, _)| *id).collect(),
+            enabled: REGISTRY.iter().map(|d| d.id).collect(),
         }
     }
 
@@ -299,10 +244,13 @@ impl Selection {
     pub fn wants(&self, id: &str) -> bool {
         self.enabled.contains(&id)
     }
-}
 
-fn group_of_str(id: &str) -> &str {
-    id.split_once('.').map(|(g, _)| g).unwrap_or(id)
+    /// Whether a selected check needs the optional read `read`.
+    pub fn reads(&self, read: registry::Read) -> bool {
+        REGISTRY
+            .iter()
+            .any(|d| self.wants(d.id) && d.reads.contains(&read))
+    }
 }
 
 /// The release as the report shows it.
@@ -334,7 +282,7 @@ pub struct Report {
     pub server: String,
     /// The release checked.
     pub release: ReleaseInfo,
-    /// Every check that ran (excluded ones are absent), in [`CHECKS`] order.
+    /// Every check that ran (excluded ones are absent), in [`REGISTRY`] order.
     pub checks: Vec<CheckResult>,
     /// Whether warnings count as failures.
     pub strict: bool,
@@ -392,6 +340,12 @@ impl Report {
         self.checks
             .iter()
             .filter(|c| c.status == Status::Fail || (self.strict && c.status == Status::Warn))
+    }
+
+    /// The root causes: the checks that make the release unhealthy and that no other failing
+    /// check explains (see [`registry::attribute_root_causes`]).
+    pub fn root_causes(&self) -> impl Iterator<Item = &CheckResult> {
+        self.blocking().filter(|c| c.blocked_by.is_none())
     }
 }
 
@@ -539,15 +493,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn check_ids_are_unique_and_grouped() {
-        let mut ids: Vec<_> = CHECKS.iter().map(|(id, _)| *id).collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), CHECKS.len());
-        assert_eq!(group_of("wiring.backend-url"), "wiring");
-    }
-
-    #[test]
     fn selection_accepts_ids_groups_and_patterns() {
         let s = Selection::new(&["backend".into()], &["backend.health".into()]).unwrap();
         assert!(s.wants("backend.pods") && !s.wants("backend.health") && !s.wants("frontend.pods"));
@@ -570,9 +515,9 @@ mod tests {
 
     #[test]
     fn selection_of_no_check_is_a_usage_error() {
-        let groups: Vec<String> = CHECKS
+        let groups: Vec<String> = REGISTRY
             .iter()
-            .map(|(id, _)| group_of_str(id).to_string())
+            .map(|d| group_of(d.id).to_string())
             .collect();
         let err = Selection::new(&[], &groups).unwrap_err();
         assert!(err.to_string().contains("no check to run"), "{err}");

@@ -1,14 +1,14 @@
 //! `<component>.health`: GET the health path through the API server's service proxy;
 //! 2xx within the budget passes, with the latency.
 
-use super::component_id;
 use crate::chart::Component;
 use crate::verify::CheckResult;
 use crate::verify::collect::{HealthOutcome, Snapshot};
+use crate::verify::registry::Aspect;
 
 /// See the module docs.
 pub fn health(s: &Snapshot, c: Component) -> CheckResult {
-    let id = component_id(c, "health");
+    let id = Aspect::Health.id(c);
     let Some(probe) = s.health.iter().find(|h| h.component == c) else {
         return CheckResult::skip(id, "not probed");
     };

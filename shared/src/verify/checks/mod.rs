@@ -1,7 +1,7 @@
 //! The checks: pure functions from a [`Snapshot`] to [`CheckResult`]s.
 //!
 //! Each submodule owns the checks of one area; [`evaluate`] runs the selected ones in
-//! [`super::CHECKS`] order.
+//! [`super::REGISTRY`] order.
 
 pub mod cluster;
 pub mod config;
@@ -14,53 +14,18 @@ pub mod wiring;
 pub mod workload;
 
 use super::collect::Snapshot;
-use super::{CHECKS, CheckResult, Selection};
-use crate::chart::Component;
+use super::registry::{REGISTRY, attribute_root_causes};
+use super::{CheckResult, Selection};
 
-/// Run every selected check on the snapshot, in report order.
+/// Run every selected check on the snapshot, in report order, then attribute root causes.
 pub fn evaluate(snap: &Snapshot, sel: &Selection) -> Vec<CheckResult> {
-    CHECKS
+    let mut results: Vec<CheckResult> = REGISTRY
         .iter()
-        .map(|(id, _)| *id)
-        .filter(|id| sel.wants(id))
-        .filter_map(|id| run_one(snap, id))
-        .collect()
-}
-
-fn run_one(s: &Snapshot, id: &'static str) -> Option<CheckResult> {
-    use Component::{Backend, Frontend};
-    Some(match id {
-        "cluster.reachable" => cluster::reachable(s),
-        "release.status" => release::status(s),
-        "backend.rollout" => workload::rollout(s, Backend),
-        "backend.pods" => workload::pods(s, Backend),
-        "backend.service" => service::service(s, Backend),
-        "backend.health" => health::health(s, Backend),
-        "frontend.rollout" => workload::rollout(s, Frontend),
-        "frontend.pods" => workload::pods(s, Frontend),
-        "frontend.service" => service::service(s, Frontend),
-        "frontend.health" => health::health(s, Frontend),
-        "wiring.backend-url" => wiring::backend_url(s),
-        "config.secrets" => config::secrets(s),
-        "config.sealed-secret" => config::sealed_secret(s),
-        "security.posture" => security::posture(s),
-        "events.warnings" => events::warnings(s),
-        _ => return None,
-    })
-}
-
-/// A check ID for a component: `backend.pods` and the like (IDs are `&'static str`).
-pub(crate) fn component_id(c: Component, what: &str) -> &'static str {
-    match (c, what) {
-        (Component::Backend, "rollout") => "backend.rollout",
-        (Component::Backend, "pods") => "backend.pods",
-        (Component::Backend, "service") => "backend.service",
-        (Component::Backend, "health") => "backend.health",
-        (Component::Frontend, "rollout") => "frontend.rollout",
-        (Component::Frontend, "pods") => "frontend.pods",
-        (Component::Frontend, "service") => "frontend.service",
-        _ => "frontend.health",
-    }
+        .filter(|d| sel.wants(d.id))
+        .map(|d| (d.run)(snap))
+        .collect();
+    attribute_root_causes(&mut results);
+    results
 }
 
 /// A healthy release as typed objects, for the checks' unit tests.
@@ -403,7 +368,7 @@ mod tests {
                 "{r:?}"
             );
         }
-        assert_eq!(results.len(), CHECKS.len());
+        assert_eq!(results.len(), REGISTRY.len());
     }
 
     #[test]

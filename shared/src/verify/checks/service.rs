@@ -3,14 +3,14 @@
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::component_id;
 use crate::chart::Component;
 use crate::verify::CheckResult;
 use crate::verify::collect::Snapshot;
+use crate::verify::registry::Aspect;
 
 /// See the module docs.
 pub fn service(s: &Snapshot, c: Component) -> CheckResult {
-    let id = component_id(c, "service");
+    let id = Aspect::Service.id(c);
     let name = format!("{}-{}", s.fullname, c.name());
     let ns = &s.namespace;
     let Some(svc) = s.service(c) else {
@@ -149,7 +149,8 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
             id,
             format!("{summary}: no ready pod behind the Service"),
             format!("`{}.pods` says why no pod is ready", c.name()),
-        );
+        )
+        .caused_by(&[Aspect::Pods.id(c)]);
     }
     if !warnings.is_empty() {
         return CheckResult::warn(

@@ -4,17 +4,17 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::component_id;
 use crate::chart::Component;
 use crate::diagnose::{PodProblem, pod_problems_on};
 use crate::rollout::{RolloutState, replicas, rollout_state};
 use crate::verify::CheckResult;
 use crate::verify::collect::Snapshot;
+use crate::verify::registry::{Aspect, CONFIG_SEALED, CONFIG_SECRETS};
 
 /// The Deployment is rolled out by `kubectl rollout status`'s criteria, and every desired
 /// replica is ready and available.
 pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
-    let id = component_id(c, "rollout");
+    let id = Aspect::Rollout.id(c);
     let name = format!("{}-{}", s.fullname, c.name());
     let ns = &s.namespace;
     let Some(d) = s.deployment(c) else {
@@ -84,7 +84,7 @@ fn name(p: &Pod) -> &str {
 /// (image pulls, crash loops with their last log lines, OOM kills, missing Secret keys,
 /// scheduling); restarts warn.
 pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
-    let id = component_id(c, "pods");
+    let id = Aspect::Pods.id(c);
     let ns = &s.namespace;
     let pods: Vec<Pod> = s
         .pods_of(c)
@@ -151,12 +151,14 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
                 "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}`"
             )
         };
+        // A backend that is not ready usually cannot reach its database.
         return CheckResult::fail(
             id,
             format!("{ready} of {total} {} pods ready", c.name()),
             hint,
         )
-        .with_details(details);
+        .with_details(details)
+        .caused_by(&[CONFIG_SECRETS]);
     }
     let restarted: Vec<(&Pod, i32)> = pods
         .iter()
@@ -249,12 +251,23 @@ fn problems_result(
         Some(p) => format!("{} ({})", summary.join("; "), p.message),
         None => summary.join("; "),
     };
+    // A missing Secret or key is what the config checks diagnose (and, in sealed mode, the
+    // SealedSecret behind it).
+    let causes: &[&'static str] = if problems
+        .iter()
+        .any(|p| p.reason == "CreateContainerConfigError")
+    {
+        &[CONFIG_SEALED, CONFIG_SECRETS]
+    } else {
+        &[]
+    };
     CheckResult::fail(
         id,
         message,
         first.map(|p| p.hint.clone()).unwrap_or_default(),
     )
     .with_details(details)
+    .caused_by(causes)
 }
 
 #[cfg(test)]
