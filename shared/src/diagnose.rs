@@ -97,8 +97,40 @@ pub fn pod_problems(pods: &[Pod]) -> Vec<PodProblem> {
     pod_problems_on(pods, &Platform::Other)
 }
 
+/// What the hints of [`pod_problems_in`] know about the cluster and the user.
+#[derive(Debug, Clone, Copy)]
+pub struct HintContext<'a> {
+    /// The platform (its own image load command).
+    pub platform: &'a Platform,
+    /// The connection flags the user gave (`--kubeconfig`, `--context`; empty or starting
+    /// with a space), repeated in every kubectl command of a hint.
+    pub kubectl_flags: &'a str,
+    /// The image references the nodes hold (`node.status.images[].names`), to tell a typo'd
+    /// tag from an image that was never loaded.
+    pub node_images: &'a [String],
+    /// The chart's full name for the release (Deployments are `<fullname>-<component>`).
+    pub fullname: Option<&'a str>,
+}
+
+impl<'a> HintContext<'a> {
+    /// Hints for `platform` and nothing else known.
+    pub fn platform(platform: &'a Platform) -> Self {
+        HintContext {
+            platform,
+            kubectl_flags: "",
+            node_images: &[],
+            fullname: None,
+        }
+    }
+}
+
 /// The problems of these pods, with hints for `platform`.
 pub fn pod_problems_on(pods: &[Pod], platform: &Platform) -> Vec<PodProblem> {
+    pod_problems_in(pods, &HintContext::platform(platform))
+}
+
+/// The problems of these pods, with hints that fit `ctx`.
+pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
     let mut out = Vec::new();
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -124,7 +156,7 @@ pub fn pod_problems_on(pods: &[Pod], platform: &Platform) -> Vec<PodProblem> {
             .flatten()
             .chain(status.container_statuses.iter().flatten());
         for cs in statuses {
-            if let Some(p) = container_problem(pod, &name, cs, platform) {
+            if let Some(p) = container_problem(pod, &name, cs, ctx) {
                 out.push(p);
             }
         }
@@ -136,8 +168,15 @@ fn container_problem(
     pod: &Pod,
     pod_name: &str,
     cs: &ContainerStatus,
-    platform: &Platform,
+    ctx: &HintContext<'_>,
 ) -> Option<PodProblem> {
+    let ns = pod
+        .metadata
+        .namespace
+        .as_deref()
+        .map(|n| format!(" -n {n}"))
+        .unwrap_or_default();
+    let flags = format!("{ns}{}", ctx.kubectl_flags);
     let state = cs.state.as_ref()?;
     let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
     let image = spec_image(pod, &cs.name).unwrap_or_else(|| cs.image.clone());
@@ -160,7 +199,11 @@ fn container_problem(
                 } else {
                     message
                 };
-                Some(problem(reason, message, image_hint(&image, platform)))
+                Some(problem(
+                    reason,
+                    message,
+                    image_problem_hint(pod, &image, ctx, &flags),
+                ))
             }
             "CrashLoopBackOff" => {
                 if let Some(t) =
@@ -182,7 +225,7 @@ fn container_problem(
                             cs.restart_count
                         ),
                         format!(
-                            "read why it exits: `kubectl logs {pod_name} -c {} --previous`; the last log lines are below",
+                            "read why it exits: `kubectl logs {pod_name} -c {}{flags} --previous`; the last log lines are below",
                             cs.name
                         ),
                     ))
@@ -195,7 +238,7 @@ fn container_problem(
             "CreateContainerError" | "RunContainerError" => Some(problem(
                 reason,
                 message,
-                format!("`kubectl describe pod {pod_name}` shows the runtime's full error"),
+                format!("`kubectl describe pod {pod_name}{flags}` shows the runtime's full error"),
             )),
             _ => None,
         };
@@ -223,7 +266,7 @@ fn container_problem(
                     .unwrap_or_default()
             ),
             format!(
-                "read why it exits: `kubectl logs {pod_name} -c {}`; the last log lines are below",
+                "read why it exits: `kubectl logs {pod_name} -c {}{flags}`; the last log lines are below",
                 cs.name
             ),
         ));
@@ -250,6 +293,61 @@ fn oom_hint(container: &str) -> String {
     format!(
         "raise {container}.resources.limits.memory (e.g. `helm upgrade <release> charts/todo-chatbot --reuse-values --set {container}.resources.limits.memory=1Gi`)"
     )
+}
+
+/// The fix for an image the node cannot get: when the node holds other tags of the same
+/// repository, the tag is the mistake (go back, or pick one the node has); else the
+/// platform's load command.
+fn image_problem_hint(pod: &Pod, image: &str, ctx: &HintContext<'_>, flags: &str) -> String {
+    let (repo, _) = split_image(image);
+    let mut others: Vec<String> = ctx
+        .node_images
+        .iter()
+        .map(|n| normalize_image(n))
+        .filter(|n| split_image(n).0 == repo && !n.contains('@') && *n != normalize_image(image))
+        .collect();
+    others.sort();
+    others.dedup();
+    if others.is_empty() {
+        return image_hint(image, ctx.platform);
+    }
+    let component = crate::pod::component(pod);
+    let undo = match (ctx.fullname, component) {
+        (Some(full), Some(c)) => format!(
+            "go back with `kubectl rollout undo deployment/{full}-{}{flags}`, or ",
+            c.name()
+        ),
+        _ => String::new(),
+    };
+    let key = component.map_or("<component>", |c| c.name());
+    format!(
+        "the node has no {image} and cannot pull it; it has {}: {undo}set {key}.image.tag to one of them and upgrade",
+        others.join(", ")
+    )
+}
+
+/// An image reference without the registry and library prefixes Docker Hub adds
+/// (`docker.io/library/x:1` is `x:1`).
+fn normalize_image(name: &str) -> String {
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    name.to_owned()
+}
+
+/// (repository, tag or digest) of an image reference; the tag defaults to `latest`.
+fn split_image(image: &str) -> (String, String) {
+    let image = normalize_image(image);
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo.to_owned(), digest.to_owned());
+    }
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[last_slash..].rfind(':') {
+        Some(i) => (
+            image[..last_slash + i].to_owned(),
+            image[last_slash + i + 1..].to_owned(),
+        ),
+        None => (image.clone(), "latest".to_owned()),
+    }
 }
 
 /// The fix for an image the node cannot get.
@@ -384,6 +482,80 @@ pub(crate) mod tests {
             p.hint
         );
         assert!(p.hint.contains("eval $(minikube docker-env)"));
+    }
+
+    #[test]
+    fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
+        let mut pod = pod_with(
+            "b-1",
+            waiting("ErrImageNeverPull", "not present with pull policy of Never"),
+            None,
+        );
+        pod.metadata.namespace = Some("todo".into());
+        pod.metadata.labels = Some(
+            [(
+                "app.kubernetes.io/component".to_owned(),
+                "backend".to_owned(),
+            )]
+            .into_iter()
+            .collect(),
+        );
+        pod.spec.as_mut().unwrap().containers[0].image = Some("todo-chatbot-backend:9.9.9".into());
+        let minikube = Platform::Minikube {
+            profile: "minikube".into(),
+        };
+        let images = [
+            "docker.io/library/todo-chatbot-backend:1.0.0".to_owned(),
+            "todo-chatbot-backend@sha256:abc".to_owned(),
+            "todo-chatbot-frontend:9.9.9".to_owned(),
+        ];
+        let ctx = HintContext {
+            platform: &minikube,
+            kubectl_flags: " --context dev",
+            node_images: &images,
+            fullname: Some("todo-todo-chatbot"),
+        };
+        let p = &pod_problems_in(std::slice::from_ref(&pod), &ctx)[0];
+        assert!(
+            p.hint.contains("it has todo-chatbot-backend:1.0.0:"),
+            "{}",
+            p.hint
+        );
+        assert!(
+            p.hint.contains(
+                "kubectl rollout undo deployment/todo-todo-chatbot-backend -n todo --context dev"
+            ),
+            "{}",
+            p.hint
+        );
+        assert!(p.hint.contains("backend.image.tag"), "{}", p.hint);
+        assert!(!p.hint.contains("minikube image load"), "{}", p.hint);
+        // Without another tag of the repository on the node, loading it is the fix.
+        let ctx = HintContext {
+            node_images: &images[2..],
+            ..ctx
+        };
+        let p = &pod_problems_in(&[pod], &ctx)[0];
+        assert!(
+            p.hint
+                .contains("minikube image load todo-chatbot-backend:9.9.9"),
+            "{}",
+            p.hint
+        );
+    }
+
+    #[test]
+    fn image_references_split_into_repository_and_tag() {
+        assert_eq!(split_image("docker.io/library/x:1").0, "x");
+        assert_eq!(
+            split_image("localhost:5000/a/b:2"),
+            ("localhost:5000/a/b".into(), "2".into())
+        );
+        assert_eq!(
+            split_image("localhost:5000/a/b"),
+            ("localhost:5000/a/b".into(), "latest".into())
+        );
+        assert_eq!(split_image("b@sha256:00"), ("b".into(), "sha256:00".into()));
     }
 
     #[test]

@@ -55,6 +55,23 @@ impl KubeArgs {
     /// The flags as a user would type them again (`--kubeconfig F --context C -n NS`), for
     /// hints that must act on the same cluster, user and namespace.
     pub fn as_flags(&self, namespace: Option<&str>) -> String {
+        let mut out = self.connection_flags("--context");
+        if let Some(ns) = namespace.or(self.namespace.as_deref()) {
+            out.push_str(&format!(" -n {}", shell_word(ns)));
+        }
+        out
+    }
+}
+
+impl KubeArgs {
+    /// `--kubeconfig` and `--kube-context` for a Helm command line (empty or starting with a
+    /// space); Helm takes `-n` as kubectl does, the hint writes it.
+    pub fn as_helm_flags(&self) -> String {
+        self.connection_flags("--kube-context")
+    }
+
+    /// `--kubeconfig F` and the context under the flag name the tool gives it.
+    fn connection_flags(&self, context_flag: &str) -> String {
         let mut out = String::new();
         if let Some(k) = &self.kubeconfig {
             out.push_str(&format!(
@@ -63,10 +80,7 @@ impl KubeArgs {
             ));
         }
         if let Some(c) = &self.context {
-            out.push_str(&format!(" --context {}", shell_word(c)));
-        }
-        if let Some(ns) = namespace.or(self.namespace.as_deref()) {
-            out.push_str(&format!(" -n {}", shell_word(ns)));
+            out.push_str(&format!(" {context_flag} {}", shell_word(c)));
         }
         out
     }

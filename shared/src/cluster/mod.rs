@@ -141,6 +141,12 @@ impl Cluster {
         self.args.as_flags(Some(&self.namespace))
     }
 
+    /// `--kubeconfig`/`--kube-context` as the user gave them, for Helm commands in hints
+    /// (empty, or starting with a space).
+    pub fn helm_flags(&self) -> String {
+        self.args.as_helm_flags()
+    }
+
     /// [`Cluster::flags`] without `-n` (for cluster-scoped commands).
     pub fn context_flags(&self) -> String {
         KubeArgs {

@@ -77,11 +77,26 @@ fn required_keys(s: &Snapshot) -> Vec<String> {
     keys
 }
 
-fn set_values_hint(s: &Snapshot) -> String {
+/// The fix for bad or missing `keys`: in sealed mode, re-seal just those keys into the sealed
+/// values file and upgrade with it.
+fn set_values_hint(s: &Snapshot, keys: &[String]) -> String {
     let ns = &s.namespace;
+    let (kf, hf) = (&s.kubectl_flags, &s.helm_flags);
+    let file = crate::secrets::files::DEFAULT_SEALED_FILE;
     match s.secrets_mode() {
+        Some(SecretsMode::Sealed) if !keys.is_empty() => {
+            let seal: Vec<String> = keys
+                .iter()
+                .map(|k| format!("`helm todo-secrets seal {k} -f {file} -n {ns}{hf}`"))
+                .collect();
+            format!(
+                "re-seal {}, then `{}`",
+                seal.join(" and "),
+                s.helm_upgrade(&format!(" -f {file}"))
+            )
+        }
         Some(SecretsMode::ExistingSecret) => format!(
-            "fix Secret {} (`kubectl create secret generic {} -n {ns} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`), then restart the pods",
+            "fix Secret {} (`kubectl create secret generic {} -n {ns}{kf} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`), then restart the pods",
             s.secret_name, s.secret_name
         ),
         Some(SecretsMode::Inline) => {
@@ -89,31 +104,34 @@ fn set_values_hint(s: &Snapshot) -> String {
                 .into()
         }
         _ => format!(
-            "set the values with `helm todo-secrets init -n {ns}` and `helm upgrade` the release"
+            "set the values with `helm todo-secrets init -n {ns}{hf}`, then `{}`",
+            s.helm_upgrade(&format!(" -f {file}"))
         ),
     }
 }
 
-fn key_problems(s: &Snapshot, data: &SecretData) -> Vec<String> {
+/// (key, what is wrong with it) for each required key that is not right.
+fn key_problems(s: &Snapshot, data: &SecretData) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     for key in required_keys(s) {
         let Some(value) = data.values.get(&key) else {
-            problems.push(format!("{key}: missing"));
+            problems.push((key, "missing".to_owned()));
             continue;
         };
         let v = value.expose_secret();
         if v.trim().is_empty() {
-            problems.push(format!("{key}: empty"));
+            problems.push((key, "empty".to_owned()));
         } else if is_placeholder(v) {
-            problems.push(format!("{key}: a placeholder, not a real value"));
+            problems.push((key, "a placeholder, not a real value".to_owned()));
         } else if key == "DATABASE_URL" {
             if let Some(p) = database_url_problem(v) {
-                problems.push(format!("DATABASE_URL: not a valid PostgreSQL URL: {p}"));
+                problems.push((key, format!("not a valid PostgreSQL URL: {p}")));
             }
         } else if key == "BETTER_AUTH_SECRET" && v.chars().count() < 32 {
-            problems.push(format!(
-                "BETTER_AUTH_SECRET: {} characters, at least 32 required (`openssl rand -base64 32`)",
-                v.chars().count()
+            let n = v.chars().count();
+            problems.push((
+                key,
+                format!("{n} characters, at least 32 required (`openssl rand -base64 32`)"),
             ));
         }
     }
@@ -134,12 +152,14 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
         Some(Ok(None)) => {
             let hint = match s.secrets_mode() {
                 Some(SecretsMode::Sealed) | None => "the sealed-secrets controller creates it from the SealedSecret: see config.sealed-secret".to_owned(),
-                _ => set_values_hint(s),
+                _ => set_values_hint(s, &[]),
             };
             CheckResult::fail(SECRETS, format!("Secret {name} does not exist"), hint)
         }
         Some(Ok(Some(data))) => {
-            let problems = key_problems(s, data);
+            let bad = key_problems(s, data);
+            let bad_keys: Vec<String> = bad.iter().map(|(k, _)| k.clone()).collect();
+            let problems: Vec<String> = bad.iter().map(|(k, p)| format!("{k}: {p}")).collect();
             let keys = required_keys(s);
             if problems.is_empty() {
                 CheckResult::pass(
@@ -156,7 +176,7 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
                 CheckResult::fail(
                     SECRETS,
                     format!("Secret {name}: {}", problems.join("; ")),
-                    set_values_hint(s),
+                    set_values_hint(s, &bad_keys),
                 )
                 .with_details(details)
             }
@@ -169,6 +189,8 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
 pub fn sealed_secret(s: &Snapshot) -> CheckResult {
     let name = &s.secret_name;
     let ns = &s.namespace;
+    let hf = &s.helm_flags;
+    let file = crate::secrets::files::DEFAULT_SEALED_FILE;
     match s.secrets_mode() {
         None => {
             return CheckResult::skip(SEALED, "release values unreadable, secrets mode unknown");
@@ -198,8 +220,10 @@ pub fn sealed_secret(s: &Snapshot) -> CheckResult {
             return CheckResult::fail(
                 SEALED,
                 format!("SealedSecret {name} not found"),
+                // The release's values still hold the sealed values: upgrading re-creates it.
                 format!(
-                    "seal the values with `helm todo-secrets init -n {ns}` and `helm upgrade` the release"
+                    "`{}` re-creates it from the release's sealed values",
+                    s.helm_upgrade("")
                 ),
             );
         }
@@ -236,7 +260,8 @@ pub fn sealed_secret(s: &Snapshot) -> CheckResult {
                     crate::redact::sanitize(msg)
                 ),
                 format!(
-                    "the controller cannot unseal it (sealed for another controller, name, namespace or scope?): re-seal with `helm todo-secrets init -n {ns}` and `helm upgrade`"
+                    "the controller cannot unseal it (sealed for another controller, name, namespace or scope?): `helm todo-secrets status -f {file} -n {ns}{hf}` says which; re-seal with `helm todo-secrets rotate --reenter -f {file} -n {ns}{hf}`, then `{}`",
+                    s.helm_upgrade(&format!(" -f {file}"))
                 ),
             )
         }

@@ -129,8 +129,8 @@ pub fn warnings(s: &Snapshot) -> CheckResult {
             summary.join(", ")
         ),
         format!(
-            "`kubectl get events -n {} --field-selector type=Warning --sort-by=.lastTimestamp`",
-            s.namespace
+            "`kubectl get events -n {}{} --field-selector type=Warning --sort-by=.lastTimestamp`",
+            s.namespace, s.kubectl_flags
         ),
     )
     .with_details(details)

@@ -13,7 +13,10 @@ pub fn health(s: &Snapshot, c: Component) -> CheckResult {
         return CheckResult::skip(id, "not probed");
     };
     let target = format!("GET {} on Service {}", probe.path, probe.service);
-    let logs_hint = format!("`kubectl logs deploy/{} -n {}`", probe.service, s.namespace);
+    let logs_hint = format!(
+        "`kubectl logs deploy/{} -n {}{}`",
+        probe.service, s.namespace, s.kubectl_flags
+    );
     match &probe.outcome {
         HealthOutcome::Answered { code, latency, .. } if (200..300).contains(code) => {
             CheckResult::pass(
@@ -67,12 +70,27 @@ pub fn health(s: &Snapshot, c: Component) -> CheckResult {
                 "retry; `kubectl get --raw` on the proxy path shows the API server's answer".into()
             }),
         ),
-        HealthOutcome::NoService => CheckResult::skip(
+        HealthOutcome::NotFound(_) if s.service(c).is_none() => CheckResult::skip(
             id,
             format!(
                 "Service {} does not exist (see {}.service)",
                 probe.service,
                 c.name()
+            ),
+        ),
+        // The Service was listed a moment ago: the 404 came from the proxy path, not from a
+        // missing Service (a proxy or gateway in front of the API server that does not pass
+        // `services/proxy`, or the Service was deleted in between).
+        HealthOutcome::NotFound(message) => CheckResult::warn(
+            id,
+            format!(
+                "{target}: not checked: the service proxy answered 404 ({}) although Service {} exists",
+                crate::redact::printable(message),
+                probe.service
+            ),
+            format!(
+                "check the proxy path yourself: `kubectl get --raw /api/v1/namespaces/{}/services/{}:http/proxy{}{}`; a proxy in front of the API server may not pass services/proxy",
+                s.namespace, probe.service, probe.path, s.kubectl_flags
             ),
         ),
     }
@@ -81,6 +99,22 @@ pub fn health(s: &Snapshot, c: Component) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_404_for_a_listed_service_is_not_a_missing_service() {
+        let mut s = fixture::snapshot();
+        s.health[0].outcome =
+            HealthOutcome::NotFound("the server could not find the requested resource".into());
+        let r = health(&s, Component::Backend);
+        assert_eq!(r.status, Status::Warn, "{r:?}");
+        assert!(!r.message.contains("does not exist"), "{r:?}");
+        assert!(r.hint.unwrap().contains("kubectl get --raw"));
+        s.services
+            .retain(|svc| svc.metadata.name.as_deref() != Some("todo-todo-chatbot-backend"));
+        let r = health(&s, Component::Backend);
+        assert_eq!(r.status, Status::Skip);
+        assert!(r.message.contains("does not exist"));
+    }
     use crate::verify::Status;
     use crate::verify::checks::fixture;
     use crate::verify::collect::Unread;

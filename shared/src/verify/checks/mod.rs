@@ -318,9 +318,15 @@ pub(crate) mod fixture {
             context: "todo-sandbox".into(),
             namespace: "todo".into(),
             server: "https://127.0.0.1:6443".into(),
+            kubectl_flags: String::new(),
+            helm_flags: String::new(),
             platform: crate::platform::Platform::Minikube {
                 profile: "minikube".into(),
             },
+            node_images: vec![
+                "todo-chatbot-backend:1.0.0".into(),
+                "todo-chatbot-frontend:1.0.0".into(),
+            ],
             server_version: "v1.33.1".into(),
             release_name: "todo".into(),
             secret_name: release.secret_name(),

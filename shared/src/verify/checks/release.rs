@@ -20,7 +20,7 @@ pub fn status(s: &Snapshot) -> CheckResult {
             );
         }
     };
-    let (name, ns) = (&r.name, &s.namespace);
+    let (name, ns, hf) = (&r.name, &s.namespace, &s.helm_flags);
     let what = format!(
         "revision {} of chart {}-{}{}",
         r.revision,
@@ -38,20 +38,20 @@ pub fn status(s: &Snapshot) -> CheckResult {
             ID,
             format!("{what} failed: {}", r.description),
             format!(
-                "`helm history {name} -n {ns}` shows what failed; fix it and `helm upgrade`, or go back with `helm rollback {name} -n {ns}`"
+                "`helm history {name} -n {ns}{hf}` shows what failed; fix it and `helm upgrade`, or go back with `helm rollback {name} -n {ns}{hf}`"
             ),
         ),
         pending if pending.starts_with("pending") => CheckResult::fail(
             ID,
             format!("{what} is {pending}: an operation is running or was interrupted"),
             format!(
-                "wait for it; if it was interrupted, `helm rollback {name} -n {ns}` unlocks the release"
+                "wait for it; if it was interrupted, `helm rollback {name} -n {ns}{hf}` unlocks the release"
             ),
         ),
         other => CheckResult::fail(
             ID,
             format!("{what} is {other:?}, not deployed"),
-            format!("`helm history {name} -n {ns}` shows the release's revisions"),
+            format!("`helm history {name} -n {ns}{hf}` shows the release's revisions"),
         ),
     }
 }

@@ -13,12 +13,14 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
     let id = Aspect::Service.id(c);
     let name = format!("{}-{}", s.fullname, c.name());
     let ns = &s.namespace;
+    let kf = &s.kubectl_flags;
     let Some(svc) = s.service(c) else {
         return CheckResult::fail(
             id,
             format!("Service {name} not found"),
             format!(
-                "`helm upgrade` the release to recreate it; `kubectl get svc -n {ns}` lists what exists"
+                "`{}` recreates it; `kubectl get svc -n {ns}{kf}` lists what exists",
+                s.helm_upgrade("")
             ),
         );
     };
@@ -32,7 +34,7 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
         return CheckResult::fail(
             id,
             format!("Service {name} has no ports"),
-            "`helm upgrade` the release to restore it",
+            format!("`{}` restores it", s.helm_upgrade("")),
         );
     };
     let mut problems = Vec::new();
@@ -157,7 +159,7 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
             id,
             format!("{summary}; {}", warnings.join("; ")),
             format!(
-                "set {}.service.nodePort, or free the port; `kubectl get svc {name} -n {ns}`",
+                "set {}.service.nodePort, or free the port; `kubectl get svc {name} -n {ns}{kf}`",
                 c.name()
             ),
         );

@@ -49,7 +49,8 @@ pub fn backend_url(s: &Snapshot) -> CheckResult {
                     ID,
                     "the frontend gets no BACKEND_URL (neither env nor its ConfigMap)",
                     format!(
-                        "`helm upgrade` the release to restore ConfigMap {}-config",
+                        "`{}` restores ConfigMap {}-config",
+                        s.helm_upgrade(""),
                         s.fullname
                     ),
                 );

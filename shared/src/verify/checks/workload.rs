@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::chart::Component;
-use crate::diagnose::{PodProblem, pod_problems_on};
+use crate::diagnose::{HintContext, PodProblem, pod_problems_in};
 use crate::rollout::{RolloutState, replicas, rollout_state};
 use crate::verify::CheckResult;
 use crate::verify::collect::Snapshot;
@@ -17,12 +17,14 @@ pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
     let id = Aspect::Rollout.id(c);
     let name = format!("{}-{}", s.fullname, c.name());
     let ns = &s.namespace;
+    let kf = &s.kubectl_flags;
     let Some(d) = s.deployment(c) else {
         return CheckResult::fail(
             id,
             format!("Deployment {name} not found"),
             format!(
-                "`helm upgrade` the release to recreate it; `kubectl get deploy -n {ns} -l app.kubernetes.io/instance={}` lists what exists",
+                "`{}` recreates it; `kubectl get deploy -n {ns}{kf} -l app.kubernetes.io/instance={}` lists what exists",
+                s.helm_upgrade(""),
                 s.release_name
             ),
         );
@@ -86,6 +88,7 @@ fn name(p: &Pod) -> &str {
 pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
     let id = Aspect::Pods.id(c);
     let ns = &s.namespace;
+    let kf = &s.kubectl_flags;
     let pods: Vec<Pod> = s
         .pods_of(c)
         .into_iter()
@@ -104,7 +107,7 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
             id,
             format!("no {} pods exist", c.name()),
             format!(
-                "the ReplicaSet cannot create them: `kubectl describe rs -n {ns} -l app.kubernetes.io/instance={},app.kubernetes.io/component={}`",
+                "the ReplicaSet cannot create them: `kubectl describe rs -n {ns}{kf} -l app.kubernetes.io/instance={},app.kubernetes.io/component={}`",
                 s.release_name,
                 c.name()
             ),
@@ -112,7 +115,13 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
     }
     let total = pods.len();
     let ready = pods.iter().filter(|p| is_ready(p)).count();
-    let mut problems = pod_problems_on(&pods, &s.platform);
+    let ctx = HintContext {
+        platform: &s.platform,
+        kubectl_flags: &s.kubectl_flags,
+        node_images: &s.node_images,
+        fullname: Some(&s.fullname),
+    };
+    let mut problems = pod_problems_in(&pods, &ctx);
     for p in &mut problems {
         if let Some(tail) = s.logs.get(&(p.pod.clone(), p.container.clone())) {
             p.log_tail = tail.clone();
@@ -144,11 +153,11 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
             details.push(format!("last log lines of {pod}:"));
             details.extend(lines.iter().map(|l| format!("  | {l}")));
             format!(
-                "the readiness probe fails; the log (below) says why (for the backend, a database error means DATABASE_URL is wrong or the database unreachable); `kubectl describe pod {first} -n {ns}`"
+                "the readiness probe fails; the log (below) says why (for the backend, a database error means DATABASE_URL is wrong or the database unreachable); `kubectl describe pod {first} -n {ns}{kf}`"
             )
         } else {
             format!(
-                "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}`"
+                "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}{kf}`"
             )
         };
         // A backend that is not ready usually cannot reach its database.
@@ -196,7 +205,7 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
                 "{ready}/{total} {} pods ready, but {sum} container restarts",
                 c.name()
             ),
-            format!("see why they restarted: `kubectl logs {first} -n {ns} --previous`"),
+            format!("see why they restarted: `kubectl logs {first} -n {ns}{kf} --previous`"),
         )
         .with_details(details);
     }
