@@ -50,6 +50,29 @@ impl Default for FailFast {
     }
 }
 
+/// The flags every wait takes (`scale`, `verify --wait`): when to stop waiting for a failure
+/// that cannot heal.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct FailFastArgs {
+    /// A crash loop is a failure that cannot heal once a container restarted this many times.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_restarts: i32,
+    /// Wait for the timeout even when a failure cannot heal (a missing image, a missing
+    /// Secret key, a crash loop at --max-restarts).
+    #[arg(long)]
+    pub no_fail_fast: bool,
+}
+
+impl FailFastArgs {
+    /// The policy these flags ask for; `None` with `--no-fail-fast`.
+    pub fn policy(&self) -> Option<FailFast> {
+        (!self.no_fail_fast).then_some(FailFast {
+            max_restarts: self.max_restarts,
+            ..FailFast::default()
+        })
+    }
+}
+
 /// What the kubelet and runtimes say when the registry answered and refused: the image or tag
 /// does not exist, or access is denied. A timeout or a connection error is not among them.
 const PULL_REFUSED: [&str; 8] = [
@@ -712,6 +735,26 @@ pub(crate) mod tests {
         for p in &transient {
             assert!(!p.is_permanent(&policy), "{p:?}");
         }
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            f: FailFastArgs,
+        }
+        let default = Flags::try_parse_from(["x"]).unwrap().f.policy().unwrap();
+        assert_eq!(default, FailFast::default());
+        let five = Flags::try_parse_from(["x", "--max-restarts", "5"])
+            .unwrap()
+            .f;
+        assert_eq!(five.policy().unwrap().max_restarts, 5);
+        assert!(
+            Flags::try_parse_from(["x", "--no-fail-fast"])
+                .unwrap()
+                .f
+                .policy()
+                .is_none()
+        );
+        assert!(Flags::try_parse_from(["x", "--max-restarts", "0"]).is_err());
         let patient = FailFast {
             max_restarts: 10,
             ..policy

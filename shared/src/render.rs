@@ -82,10 +82,10 @@ pub fn summary_line(report: &Report) -> String {
     } else {
         ""
     };
-    let timed_out = if report.timed_out {
-        ", timed out waiting"
-    } else {
-        ""
+    let timed_out = match (&report.permanent, report.timed_out) {
+        (Some(p), _) => format!(", stopped waiting: {p} cannot heal (--no-fail-fast waits anyway)"),
+        (None, true) => ", timed out waiting".to_owned(),
+        (None, false) => String::new(),
     };
     format!(
         "{what}: {verdict}{strict}: {} passed, {} warnings, {} failed, {} skipped in {:.2}s{timed_out}",
@@ -185,7 +185,11 @@ struct JsonReport<'a> {
     healthy: bool,
     strict: bool,
     timed_out: bool,
+    /// The failure that cannot heal which ended `--wait` early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permanent: Option<&'a str>,
     context: &'a str,
+    platform: &'a crate::platform::Platform,
     namespace: &'a str,
     server: &'a str,
     release: &'a crate::verify::ReleaseInfo,
@@ -201,7 +205,9 @@ fn document(report: &Report) -> JsonReport<'_> {
         healthy: report.healthy(),
         strict: report.strict,
         timed_out: report.timed_out,
+        permanent: report.permanent.as_deref(),
         context: &report.context,
+        platform: &report.platform,
         namespace: &report.namespace,
         server: &report.server,
         release: &report.release,
@@ -362,6 +368,10 @@ mod tests {
             strict: false,
             duration: Duration::from_millis(42),
             timed_out: false,
+            platform: crate::platform::Platform::Minikube {
+                profile: "minikube".into(),
+            },
+            permanent: None,
         }
     }
 
@@ -411,6 +421,22 @@ mod tests {
         );
         assert_eq!(c["details"][0], "todo-backend-1/backend: ImagePullBackOff");
         assert!(v["checks"][0]["hint"].is_null());
+        assert_eq!(v["platform"]["name"], "minikube");
+        assert_eq!(v["platform"]["profile"], "minikube");
+        assert!(v.get("permanent").is_none());
+    }
+
+    #[test]
+    fn a_wait_cut_short_says_what_cannot_heal() {
+        let mut r = report();
+        r.permanent = Some("todo-backend-1/backend: ErrImageNeverPull".into());
+        let line = summary_line(&r);
+        assert!(
+            line.contains("stopped waiting: todo-backend-1/backend: ErrImageNeverPull cannot heal"),
+            "{line}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(v["permanent"], "todo-backend-1/backend: ErrImageNeverPull");
     }
 
     #[test]

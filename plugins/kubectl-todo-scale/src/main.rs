@@ -9,6 +9,7 @@ use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
 use todo_kube::complete::{Candidate, Fixed};
 use todo_kube::deadline::Deadline;
+use todo_kube::diagnose::FailFastArgs;
 use todo_kube::duration::parse_duration;
 use todo_kube::scale::{self, ScaleError, ScaleRequest, render, target};
 use todo_kube::term::ConsoleUi;
@@ -59,6 +60,8 @@ struct Cli {
     /// Return once the change is accepted; do not wait for the rollout.
     #[arg(long)]
     no_wait: bool,
+    #[command(flatten)]
+    fail_fast: FailFastArgs,
     /// Show what would change and change nothing (server-side dry run).
     #[arg(long)]
     dry_run: bool,
@@ -112,7 +115,7 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
         chart: cli.chart,
         timeout: cli.timeout,
         wait: !cli.no_wait,
-        fail_fast: Some(todo_kube::diagnose::FailFast::default()),
+        fail_fast: cli.fail_fast.policy(),
         dry_run: cli.dry_run,
         kube: cli.kube.clone(),
     };

@@ -7,6 +7,7 @@ use clap::Parser;
 use todo_kube::cli;
 use todo_kube::cluster::{Cluster, KubeArgs};
 use todo_kube::complete::{Candidate, Fixed};
+use todo_kube::diagnose::FailFastArgs;
 use todo_kube::duration::parse_duration;
 use todo_kube::render::{self, Format};
 use todo_kube::term::ConsoleUi;
@@ -40,9 +41,12 @@ struct Cli {
     /// Treat warnings as failures.
     #[arg(long)]
     strict: bool,
-    /// Re-check on every change of the release's pods and Deployments until healthy or --timeout.
+    /// Re-check on every change of the release's pods and Deployments until healthy, a pod's
+    /// failure cannot heal (see --no-fail-fast), or --timeout.
     #[arg(long)]
     wait: bool,
+    #[command(flatten)]
+    fail_fast: FailFastArgs,
     /// Bound on the whole run (default 120s with --wait, else 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -51,9 +55,9 @@ struct Cli {
 /// The checks (from the registry), examples and exit codes.
 fn after_help() -> String {
     format!(
-        "{}\nExamples:\n  kubectl todo verify -n todo\n  kubectl todo verify --wait --timeout 3m\n  \
+        "{}\nExamples:\n  kubectl todo verify -n todo\n  kubectl todo verify --wait --timeout 3m\n  kubectl todo verify --wait --max-restarts 5\n  \
 kubectl todo verify -o junit > verify.xml\n  kubectl todo verify --only backend,config --strict\n\n\
-Exit codes: 0 healthy, 1 unhealthy (a failure, or a warning with --strict), 2 usage or connection error.",
+Exit codes: 0 healthy, 1 unhealthy (a failure, a warning with --strict, or with --wait a failure that cannot heal), 2 usage or connection error.",
         verify::registry::help_text()
     )
 }
@@ -99,6 +103,7 @@ fn main() {
                 strict: cli.strict,
                 wait: cli.wait,
                 timeout,
+                fail_fast: cli.fail_fast.policy(),
                 ..VerifyOptions::default()
             };
             let ui = ConsoleUi::new();
@@ -108,7 +113,11 @@ fn main() {
                 cli.output,
                 cli.output == Format::Table && render::stdout_colour(),
             );
-            if r.timed_out {
+            if let Some(p) = &r.permanent {
+                eprintln!(
+                    "{PROGRAM}: stopped waiting: {p} cannot heal (--no-fail-fast waits anyway)"
+                );
+            } else if r.timed_out {
                 eprintln!(
                     "{PROGRAM}: not healthy after {} (--timeout)",
                     todo_kube::duration::format_duration(timeout)

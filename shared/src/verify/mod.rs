@@ -27,7 +27,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 
 use crate::chart::LABEL_INSTANCE;
 use crate::cluster::{Cluster, ClusterError};
+use crate::diagnose::{self, FailFast};
 use crate::error::{EXIT_OK, EXIT_UNHEALTHY, UsageError, UserError};
+use crate::platform::Platform;
 use crate::release::ReleaseError;
 use crate::ui::{Progress, Ui};
 
@@ -176,6 +178,9 @@ pub struct VerifyOptions {
     pub timeout: Duration,
     /// The budget of each health request.
     pub health_budget: Duration,
+    /// With `--wait`: stop waiting, unhealthy, as soon as a pod's failure cannot heal
+    /// (`None`: `--no-fail-fast`, wait for the timeout whatever happens).
+    pub fail_fast: Option<FailFast>,
 }
 
 impl Default for VerifyOptions {
@@ -188,6 +193,7 @@ impl Default for VerifyOptions {
             wait: false,
             timeout: Duration::from_secs(120),
             health_budget: Duration::from_secs(2),
+            fail_fast: Some(FailFast::default()),
         }
     }
 }
@@ -290,6 +296,11 @@ pub struct Report {
     pub duration: Duration,
     /// With `--wait`: the timeout was hit before the release became healthy.
     pub timed_out: bool,
+    /// The platform the release runs on (`minikube`, `kind`, ..., `other`).
+    pub platform: Platform,
+    /// With `--wait`: the failure that cannot heal which ended the wait early (a pod's
+    /// problem, as `POD/CONTAINER: REASON`); `None` when the wait was not cut short.
+    pub permanent: Option<String>,
 }
 
 /// Counts of results by status.
@@ -358,6 +369,10 @@ async fn evaluate(
 ) -> Result<Report> {
     let snap = collect::collect(cluster, opts, selection).await?;
     let checks = checks::evaluate(&snap, selection);
+    let permanent = opts
+        .fail_fast
+        .filter(|_| opts.wait)
+        .and_then(|policy| permanent_problem(&snap, &policy));
     Ok(Report {
         context: cluster.context.clone(),
         namespace: cluster.namespace.clone(),
@@ -367,7 +382,25 @@ async fn evaluate(
         strict: opts.strict,
         duration: started.elapsed(),
         timed_out: false,
+        platform: snap.platform.clone(),
+        permanent,
     })
+}
+
+/// The first of the release's pod problems that waiting cannot fix, as `POD/CONTAINER:
+/// REASON` (`POD: REASON` for pod-level problems).
+fn permanent_problem(snap: &collect::Snapshot, policy: &FailFast) -> Option<String> {
+    diagnose::pod_problems(&snap.pods)
+        .into_iter()
+        .find(|p| p.is_permanent(policy))
+        .map(|p| {
+            let at = if p.container.is_empty() {
+                p.pod
+            } else {
+                format!("{}/{}", p.pod, p.container)
+            };
+            crate::redact::printable(&format!("{at}: {}", p.reason))
+        })
 }
 
 /// Run verify. Without `--wait`: one evaluation, bounded by the timeout. With `--wait`:
@@ -404,7 +437,7 @@ pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result
     )
     .await
     .map_err(|_| timeout_err())??;
-    if !opts.wait || first.healthy() {
+    if !opts.wait || first.healthy() || first.permanent.is_some() {
         return Ok(first);
     }
     progress(&first);
@@ -461,7 +494,7 @@ pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result
                 return Ok(last);
             }
         };
-        if report.healthy() {
+        if report.healthy() || report.permanent.is_some() {
             ui.finish();
             return Ok(report);
         }
@@ -546,6 +579,8 @@ mod tests {
             strict,
             duration: Duration::ZERO,
             timed_out: false,
+            platform: Platform::Other,
+            permanent: None,
         }
     }
 

@@ -356,9 +356,56 @@ fn verify_wait_times_out_on_a_release_that_stays_broken() {
         "",
         false,
     );
-    let r = verify(&env, &["--wait", "--timeout", "3s"]).expect_code(1);
+    // A crash loop becomes a failure that cannot heal at --max-restarts; --no-fail-fast waits
+    // for the timeout anyway.
+    let r = verify(&env, &["--wait", "--timeout", "3s", "--no-fail-fast"]).expect_code(1);
     assert!(r.stderr.contains("not healthy after 3s"), "{}", r.stderr);
     assert!(r.stdout.contains("timed out waiting"), "{}", r.stdout);
+}
+
+#[test]
+fn verify_wait_stops_at_a_failure_that_cannot_heal() {
+    // pullPolicy Never and an image the node lacks: ErrImageNeverPull never heals, so the
+    // wait ends with the diagnosis long before --timeout (timedOut false proves it).
+    let env = installed(
+        "node:\n  images: [todo-chatbot-frontend:1.0.0]\n",
+        "backend:\n  image:\n    pullPolicy: Never\n",
+        false,
+    );
+    let r = verify(&env, &["--wait", "--timeout", "120s", "-o", "json"]).expect_code(1);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["timedOut"], false, "{}", r.stdout);
+    let permanent = v["permanent"].as_str().unwrap_or_default();
+    assert!(permanent.ends_with("ErrImageNeverPull"), "{}", r.stdout);
+    assert!(
+        text(check(&v, "backend.pods")).contains("minikube image load todo-chatbot-backend:1.0.0"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("cannot heal") && r.stderr.contains("--no-fail-fast"),
+        "{}",
+        r.stderr
+    );
+    // The platform is in the document, as the cluster.reachable line says it.
+    assert_eq!(v["platform"]["name"], "minikube", "{}", r.stdout);
+    // A crash loop: permanent once a container restarted --max-restarts times.
+    let env = installed(
+        "apps:\n  - {image: todo-chatbot-backend, kind: crashloop}\n",
+        "",
+        false,
+    );
+    let r = verify(
+        &env,
+        &["--wait", "--timeout", "120s", "--max-restarts", "1"],
+    )
+    .expect_code(1);
+    assert!(
+        r.stdout.contains("stopped waiting") && r.stdout.contains("cannot heal"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("timed out waiting"), "{}", r.stdout);
 }
 
 #[test]
