@@ -125,6 +125,9 @@ pub enum ReleaseError {
         name: Option<String>,
         /// Other Helm releases in the namespace, `name (chart)`.
         candidates: Vec<String>,
+        /// todo-chatbot releases (of that name, when one was asked for) in namespaces the
+        /// user may read, as (namespace, release).
+        elsewhere: Vec<(String, String)>,
     },
     /// Several todo-chatbot releases and no `--release`.
     #[error("{} releases of chart todo-chatbot in namespace {namespace:?}: {}", .candidates.len(), .candidates.join(", "))]
@@ -150,6 +153,18 @@ pub enum ReleaseError {
         /// What went wrong.
         detail: String,
     },
+    /// Helm's release records (Secrets) may not be listed, and the release's Deployments did
+    /// not name a single release either.
+    #[error(
+        "may not list Secrets (Helm's release records) in namespace {namespace:?}, and no single todo-chatbot release was found by its Deployments' labels"
+    )]
+    Unlisted {
+        /// The namespace searched.
+        namespace: String,
+        /// The refusal (boxed: the variant stays small).
+        #[source]
+        source: Box<ClusterError>,
+    },
     /// The release Secrets could not be read.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -171,9 +186,26 @@ impl UserError for ReleaseError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             ReleaseError::Cluster(e) => return e.hint(),
+            ReleaseError::NotFound { elsewhere, .. } if !elsewhere.is_empty() => {
+                let (ns, rel) = &elsewhere[0];
+                let others = if elsewhere.len() > 1 {
+                    let rest: Vec<String> =
+                        elsewhere[1..].iter().map(|(n, r)| format!("{r} in {n}")).collect();
+                    format!(" (also: {})", rest.join(", "))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "release {rel} of chart todo-chatbot is in namespace {ns}: add `-n {}`{others}",
+                    crate::cluster::shell_word(ns)
+                )
+            }
             ReleaseError::NotFound { namespace, .. } => format!(
                 "check the namespace (`-n`) and the name (`helm list -n {namespace}`), or install it: `helm install todo {} -n {namespace}`",
                 chart::DEFAULT_CHART_DIR
+            ),
+            ReleaseError::Unlisted { namespace, .. } => format!(
+                "pass the release name with --release NAME (`helm list -n {namespace}` as a user who may), or ask for `list secrets` in {namespace}"
             ),
             ReleaseError::Ambiguous { candidates, .. } => format!(
                 "choose one with --release {}",
@@ -324,6 +356,7 @@ pub fn pick(
                 namespace: namespace.to_owned(),
                 name: Some(wanted.to_owned()),
                 candidates: latest.keys().map(|k| k.to_string()).collect(),
+                elsewhere: Vec::new(),
             }),
         };
     }
@@ -341,6 +374,7 @@ pub fn pick(
             namespace: namespace.to_owned(),
             name: None,
             candidates: others,
+            elsewhere: Vec::new(),
         }),
         1 => Ok(ours.remove(0)),
         _ => Err(ReleaseError::Ambiguous {
@@ -348,6 +382,38 @@ pub fn pick(
             candidates: ours.into_iter().map(|r| r.name).collect(),
         }),
     }
+}
+
+/// The todo-chatbot releases among Helm release Secrets of any namespaces, except those in
+/// `skip_namespace`: (namespace, release), latest revision only, sorted; `name` restricts to
+/// releases of that name.
+pub fn todo_releases_elsewhere(
+    secrets: &[Secret],
+    skip_namespace: &str,
+    name: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut latest: BTreeMap<(&str, &str), (u32, &Secret)> = BTreeMap::new();
+    for s in secrets {
+        let ns = s.metadata.namespace.as_deref().unwrap_or_default();
+        let (Some("helm"), Some(rel)) = (label(s, "owner"), label(s, "name")) else {
+            continue;
+        };
+        if ns == skip_namespace || name.is_some_and(|n| n != rel) {
+            continue;
+        }
+        let version = label(s, "version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let entry = latest.entry((ns, rel)).or_insert((version, s));
+        if version > entry.0 {
+            *entry = (version, s);
+        }
+    }
+    latest
+        .into_iter()
+        .filter(|(_, (_, s))| decode(s).is_ok_and(|r| r.chart_name == CHART_NAME))
+        .map(|((ns, rel), _)| (ns.to_owned(), rel.to_owned()))
+        .collect()
 }
 
 /// Pick the release from candidate names (found from labels): `--release` if given, else
@@ -364,6 +430,7 @@ pub fn choose(
             namespace: namespace.to_owned(),
             name: None,
             candidates: Vec::new(),
+            elsewhere: Vec::new(),
         }),
         (None, many) => Err(ReleaseError::Ambiguous {
             namespace: namespace.to_owned(),
@@ -422,6 +489,64 @@ pub(crate) mod tests {
             type_: Some("helm.sh/release.v1".into()),
             ..Default::default()
         }
+    }
+
+    fn in_namespace(mut s: Secret, ns: &str) -> Secret {
+        s.metadata.namespace = Some(ns.into());
+        s
+    }
+
+    #[test]
+    fn releases_elsewhere_are_todo_chatbot_ones_outside_the_namespace() {
+        let v = serde_json::json!({});
+        let secrets = vec![
+            in_namespace(
+                helm_secret("todo", 1, CHART_NAME, "deployed", v.clone()),
+                "todo",
+            ),
+            in_namespace(
+                helm_secret("demo", 1, CHART_NAME, "superseded", v.clone()),
+                "apps",
+            ),
+            in_namespace(
+                helm_secret("demo", 2, CHART_NAME, "deployed", v.clone()),
+                "apps",
+            ),
+            in_namespace(
+                helm_secret("pg", 1, "postgresql", "deployed", v.clone()),
+                "db",
+            ),
+            in_namespace(helm_secret("todo", 4, CHART_NAME, "deployed", v), "staging"),
+        ];
+        assert_eq!(
+            todo_releases_elsewhere(&secrets, "default", None),
+            vec![
+                ("apps".to_owned(), "demo".to_owned()),
+                ("staging".to_owned(), "todo".to_owned()),
+                ("todo".to_owned(), "todo".to_owned()),
+            ]
+        );
+        assert_eq!(
+            todo_releases_elsewhere(&secrets, "todo", Some("todo")),
+            vec![("staging".to_owned(), "todo".to_owned())]
+        );
+        let err = ReleaseError::NotFound {
+            namespace: "default".into(),
+            name: None,
+            candidates: Vec::new(),
+            elsewhere: todo_releases_elsewhere(&secrets, "default", None),
+        };
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.starts_with(
+                "release demo of chart todo-chatbot is in namespace apps: add `-n apps`"
+            ),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("also: todo in staging, todo in todo"),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -411,13 +411,23 @@ fn verify_wait_stops_at_a_failure_that_cannot_heal() {
 #[test]
 fn verify_as_viewer_names_the_refused_verb_and_resource() {
     let env = installed("", "", true);
-    let r = verify(&env, &["--context", "todo-sandbox-viewer"]).expect_code(2);
-    assert!(r.stderr.contains("cannot list secrets"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("kubectl auth can-i list secrets -n todo"),
-        "{}",
-        r.stderr
-    );
+    // The viewer may not list Helm's release records: the Deployments' labels name the
+    // release, and what the viewer may not read is a warning.
+    let v = verify_json(&env, &["--context", "todo-sandbox-viewer"], 0);
+    assert_eq!(v["release"]["name"], RELEASE, "{v}");
+    assert_eq!(check(&v, "config.secrets")["status"], "warn");
+    // Where no Deployment names a release either, the viewer is told to pass --release.
+    let r = run(env.kubectl().args([
+        "todo",
+        "verify",
+        "-n",
+        "default",
+        "--context",
+        "todo-sandbox-viewer",
+    ]))
+    .expect_code(2);
+    assert!(r.stderr.contains("may not list Secrets"), "{}", r.stderr);
+    assert!(r.stderr.contains("--release NAME"), "{}", r.stderr);
     // With --release the rest is checked; what the viewer may not read is a warning.
     let v = verify_json(
         &env,
@@ -451,6 +461,20 @@ fn verify_as_viewer_names_the_refused_verb_and_resource() {
 #[test]
 fn verify_release_not_found_or_ambiguous_is_a_usage_error() {
     let env = installed("", "", true);
+    // No release in the namespace given: the one in another namespace is named, with the -n.
+    let r = run(env.kubectl().args(["todo", "verify", "-n", "default"])).expect_code(2);
+    assert!(
+        r.stderr
+            .contains("no Helm release of chart todo-chatbot in namespace \"default\""),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("release todo of chart todo-chatbot is in namespace todo: add `-n todo`"),
+        "{}",
+        r.stderr
+    );
     let r = verify(&env, &["--release", "nope"]).expect_code(2);
     assert!(
         r.stderr.contains("Helm release \"nope\" not found") && r.stderr.contains("todo"),

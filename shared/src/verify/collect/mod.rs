@@ -87,7 +87,8 @@ pub struct Snapshot {
     pub server_version: String,
     /// The release name.
     pub release_name: String,
-    /// The release record, or why it could not be read (only with `--release`).
+    /// The release record, or why it could not be read (then the name came from `--release`
+    /// or the Deployments' labels).
     pub release: Result<Release, Unread>,
     /// The chart's full name for this release.
     pub fullname: String,
@@ -198,11 +199,11 @@ pub fn sealed_secret_resource() -> ApiResource {
 /// Read everything. See the module docs for the round trips.
 pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -> Result<Snapshot> {
     // Round trip 1: is the server there, and which release?
-    let (version, release) = futures::try_join!(
+    let (version, (release_name, release)) = futures::try_join!(
         reads::server_version(cluster),
         reads::release(cluster, opts.release.as_deref())
     )?;
-    let target = Target::new(&release, opts.release.as_deref());
+    let target = Target::new(&release, &release_name);
     // Round trip 2: everything else, concurrently.
     let (core, optional) = futures::try_join!(reads::core(cluster, &target, sel), async {
         Ok(reads::optional(cluster, &target, sel, opts.health_budget).await)
@@ -256,9 +257,9 @@ struct Target {
 }
 
 impl Target {
-    /// From the release record or, when it was unreadable, from `--release` and the chart's
-    /// naming contract.
-    fn new(release: &Result<Release, Unread>, flag: Option<&str>) -> Self {
+    /// From the release record or, when it was unreadable, from the release's name (given
+    /// with `--release` or read off its Deployments) and the chart's naming contract.
+    fn new(release: &Result<Release, Unread>, name: &str) -> Self {
         match release {
             Ok(r) => Target {
                 release_name: r.name.clone(),
@@ -267,7 +268,7 @@ impl Target {
                 sealed_mode: r.secrets_mode() == Some(chart::SecretsMode::Sealed),
             },
             Err(_) => {
-                let release_name = flag.unwrap_or_default().to_owned();
+                let release_name = name.to_owned();
                 let fullname = chart::fullname(&release_name, None);
                 Target {
                     secret_name: ObjectNames::new(fullname.clone()).default_secret(),
@@ -361,7 +362,7 @@ mod tests {
             hint: None,
             forbidden: true,
         });
-        let t = Target::new(&unread, Some("demo"));
+        let t = Target::new(&unread, "demo");
         assert_eq!(t.fullname, "demo-todo-chatbot");
         assert_eq!(t.secret_name, "demo-todo-chatbot-secrets");
         assert!(!t.sealed_mode);

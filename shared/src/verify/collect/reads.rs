@@ -27,18 +27,41 @@ pub(super) async fn server_version(cluster: &Cluster) -> Result<Info> {
         .map_err(|e| VerifyError::from(cluster.error(&Action::new("get", "version", None), e)))
 }
 
-/// The release record. With `--release`, a refused read of Helm's Secrets is reported by the
-/// checks (verify goes on with the chart's naming contract); without it, verify cannot know
-/// which release to check.
+/// The release: its name and its record. With `--release`, a refused read of Helm's
+/// Secrets is reported by the checks (verify goes on with the chart's naming contract);
+/// without it, the release's Deployments name it by their labels (one more list), and only
+/// when they name no single release does verify stop with [`ReleaseError::Unlisted`].
 pub(super) async fn release(
     cluster: &Cluster,
     flag: Option<&str>,
-) -> Result<std::result::Result<Release, Unread>> {
+) -> Result<(String, std::result::Result<Release, Unread>)> {
     match release::find(cluster, flag).await {
-        Ok(r) => Ok(Ok(r)),
-        Err(ReleaseError::Cluster(e)) if e.is_forbidden() && flag.is_some() => {
-            Ok(Err(Unread::from(e)))
-        }
+        Ok(r) => Ok((r.name.clone(), Ok(r))),
+        Err(ReleaseError::Cluster(e)) if e.is_forbidden() => match flag {
+            Some(name) => Ok((name.to_owned(), Err(Unread::from(e)))),
+            None => {
+                let ns = cluster.namespace.as_str();
+                let lp = ListParams::default().labels(&format!(
+                    "{}={}",
+                    chart::LABEL_NAME,
+                    chart::CHART_NAME
+                ));
+                let api = Api::<Deployment>::namespaced(cluster.client.clone(), ns);
+                let unlisted = |source| ReleaseError::Unlisted {
+                    namespace: ns.to_owned(),
+                    source: Box::new(source),
+                };
+                let Ok(deployments) = retry(|| api.list(&lp)).await else {
+                    return Err(unlisted(e).into());
+                };
+                let names = crate::scale::target::releases_of(&deployments.items);
+                match release::choose(None, &names, ns) {
+                    Ok(name) => Ok((name, Err(Unread::from(e)))),
+                    Err(ReleaseError::NotFound { .. }) => Err(unlisted(e).into()),
+                    Err(other) => Err(other.into()),
+                }
+            }
+        },
         Err(e) => Err(VerifyError::from(e)),
     }
 }
