@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use todo_e2e::harness::{Run, TestEnv, run};
@@ -213,14 +213,9 @@ fn scale_fails_fast_with_a_diagnosis_when_the_image_cannot_be_pulled() {
         Duration::ZERO,
     )
     .expect_code(0);
-    // A pull refused as denied cannot heal: exit 1 with the diagnosis, well before --timeout.
-    let started = Instant::now();
+    // A pull refused as denied cannot heal: exit 1 with the diagnosis, before --timeout (the
+    // outcome is `failed`, not `timed-out`).
     let r = scale(&env, &["backend", "2", "--timeout", "60s", "-o", "json"]).expect_code(1);
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{:?}",
-        started.elapsed()
-    );
     let out = r.json();
     let t = &out["targets"][0];
     assert_eq!(t["outcome"], "failed", "{out}");
@@ -244,6 +239,22 @@ fn scale_fails_fast_with_a_diagnosis_when_the_image_cannot_be_pulled() {
     let r = scale(&env, &["backend", "2", "--timeout", "60s"]).expect_code(1);
     assert!(r.stdout.contains("failed after"), "{}", r.stdout);
     assert!(r.stdout.contains("hint:"), "{}", r.stdout);
+    // --no-fail-fast waits for --timeout anyway.
+    let r = scale(
+        &env,
+        &[
+            "backend",
+            "3",
+            "--timeout",
+            "3s",
+            "--no-fail-fast",
+            "-o",
+            "json",
+        ],
+    )
+    .expect_code(1);
+    let out = r.json();
+    assert_eq!(out["targets"][0]["outcome"], "timed-out", "{out}");
 }
 
 #[test]
