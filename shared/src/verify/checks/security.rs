@@ -9,7 +9,9 @@ use crate::verify::collect::Snapshot;
 
 const ID: &str = "security.posture";
 
-fn container_findings(spec: &PodSpec, c: &Container) -> Vec<String> {
+/// `probes`: whether the container may carry probes (app containers and native sidecars;
+/// Kubernetes forbids probes on other init containers).
+fn container_findings(spec: &PodSpec, c: &Container, probes: bool) -> Vec<String> {
     let mut out = Vec::new();
     let psc = spec.security_context.as_ref();
     let csc = c.security_context.as_ref();
@@ -60,10 +62,10 @@ fn container_findings(spec: &PodSpec, c: &Container) -> Vec<String> {
     if !missing.is_empty() {
         out.push(format!("no resources {}", missing.join(", ")));
     }
-    if c.liveness_probe.is_none() {
+    if probes && c.liveness_probe.is_none() {
         out.push("no livenessProbe".into());
     }
-    if c.readiness_probe.is_none() {
+    if probes && c.readiness_probe.is_none() {
         out.push("no readinessProbe".into());
     }
     let image = c.image.as_deref().unwrap_or("");
@@ -91,14 +93,13 @@ pub fn posture(s: &Snapshot) -> CheckResult {
             continue;
         };
         checked.push(comp.name());
-        for c in spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(&spec.containers)
-        {
+        let init = spec.init_containers.iter().flatten().map(|c| {
+            // A native sidecar (restartPolicy Always) runs beside the app and takes probes.
+            (c, c.restart_policy.as_deref() == Some("Always"))
+        });
+        for (c, probes) in init.chain(spec.containers.iter().map(|c| (c, true))) {
             findings.extend(
-                container_findings(spec, c)
+                container_findings(spec, c, probes)
                     .into_iter()
                     .map(|f| format!("{}/{}: {f}", comp.name(), c.name)),
             );
@@ -165,6 +166,31 @@ mod tests {
         ] {
             assert!(all.contains(want), "{want} in {all}");
         }
+    }
+
+    #[test]
+    fn init_containers_are_not_asked_for_probes_but_sidecars_are() {
+        let mut s = fixture::snapshot();
+        let spec = s.deployments[0]
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap();
+        let mut migrate = spec.containers[0].clone();
+        migrate.name = "migrate".into();
+        migrate.liveness_probe = None;
+        migrate.readiness_probe = None;
+        let mut sidecar = migrate.clone();
+        sidecar.name = "proxy".into();
+        sidecar.restart_policy = Some("Always".into());
+        spec.init_containers = Some(vec![migrate, sidecar]);
+        let r = posture(&s);
+        let all = r.details.join("\n");
+        assert!(!all.contains("migrate"), "{all}");
+        assert!(all.contains("proxy: no livenessProbe"), "{all}");
     }
 
     #[test]
