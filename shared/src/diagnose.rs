@@ -30,6 +30,10 @@ pub struct PodProblem {
     pub log_tail: Vec<String>,
     /// The container's restart count (0 for pod-level problems).
     pub restarts: i32,
+    /// Whether the container is an init container (kubectl shows its reason as
+    /// `Init:REASON`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
 }
 
 /// When a wait stops waiting for a failure that cannot heal (`scale`, `verify --wait`).
@@ -106,6 +110,25 @@ impl PodProblem {
         }
     }
 
+    /// The reason as `kubectl get pods` shows it: `Init:CrashLoopBackOff` for an init
+    /// container.
+    pub fn shown_reason(&self) -> String {
+        if self.init {
+            format!("Init:{}", self.reason)
+        } else {
+            self.reason.clone()
+        }
+    }
+
+    /// Who has the problem: `POD`, `POD/CONTAINER`, or `POD/CONTAINER (init container)`.
+    pub fn who(&self) -> String {
+        match (self.container.is_empty(), self.init) {
+            (true, _) => self.pod.clone(),
+            (false, false) => format!("{}/{}", self.pod, self.container),
+            (false, true) => format!("{}/{} (init container)", self.pod, self.container),
+        }
+    }
+
     /// Whether the last log lines would explain this problem (crashes and OOM kills).
     pub fn wants_logs(&self) -> bool {
         matches!(
@@ -171,15 +194,24 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
                 hint: "no node has room: lower <component>.resources.requests, scale down other workloads, or add capacity (`kubectl describe nodes` shows what is allocated)".into(),
                 log_tail: Vec::new(),
                 restarts: 0,
+                init: false,
             });
         }
         let statuses = status
             .init_container_statuses
             .iter()
             .flatten()
-            .chain(status.container_statuses.iter().flatten());
-        for cs in statuses {
-            if let Some(p) = container_problem(pod, &name, cs, ctx) {
+            .map(|cs| (cs, true))
+            .chain(
+                status
+                    .container_statuses
+                    .iter()
+                    .flatten()
+                    .map(|cs| (cs, false)),
+            );
+        for (cs, init) in statuses {
+            if let Some(mut p) = container_problem(pod, &name, cs, ctx) {
+                p.init = init;
                 out.push(p);
             }
         }
@@ -211,6 +243,7 @@ fn container_problem(
         hint,
         log_tail: Vec::new(),
         restarts: cs.restart_count,
+        init: false,
     };
     if let Some(w) = &state.waiting {
         let reason = w.reason.as_deref().unwrap_or("");
@@ -689,6 +722,7 @@ pub(crate) mod tests {
             hint: String::new(),
             log_tail: Vec::new(),
             restarts,
+            init: false,
         }
     }
 
@@ -766,5 +800,23 @@ pub(crate) mod tests {
     fn healthy_and_starting_containers_are_not_problems() {
         let pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
         assert!(pod_problems(&[pod]).is_empty());
+    }
+    #[test]
+    fn init_container_problems_are_named_as_init_containers() {
+        let mut pod = pod_with(
+            "todo-backend-1",
+            waiting("CrashLoopBackOff", "back-off"),
+            None,
+        );
+        let status = pod.status.as_mut().unwrap();
+        let mut init = status.container_statuses.take().unwrap();
+        init[0].name = "migrate".into();
+        status.init_container_statuses = Some(init);
+        let problems = pod_problems(&[pod]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0];
+        assert!(p.init);
+        assert_eq!(p.shown_reason(), "Init:CrashLoopBackOff");
+        assert_eq!(p.who(), "todo-backend-1/migrate (init container)");
     }
 }

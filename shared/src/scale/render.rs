@@ -82,16 +82,21 @@ pub fn text(summary: &ScaleSummary) -> String {
         };
         let _ = writeln!(out, "{line}");
         for p in &t.problems {
+            let kind = if p.init {
+                "init container"
+            } else {
+                "container"
+            };
             let container = if p.container.is_empty() {
                 String::new()
             } else {
-                format!(" container {}", p.container)
+                format!(" {kind} {}", crate::redact::printable(&p.container))
             };
             let _ = writeln!(
                 out,
                 "  pod {}{container}: {}: {}",
                 crate::redact::printable(&p.pod),
-                crate::redact::printable(&p.reason),
+                crate::redact::printable(&p.shown_reason()),
                 crate::redact::printable(&p.message)
             );
             if !p.hint.is_empty() {
@@ -185,6 +190,7 @@ mod tests {
             message: "Back-off pulling image".into(),
             hint: "minikube image load x".into(),
             log_tail: vec![],
+            init: false,
         });
         let out = text(&s);
         assert!(out.contains("did not finish"), "{out}");

@@ -388,19 +388,12 @@ async fn evaluate(
 }
 
 /// The first of the release's pod problems that waiting cannot fix, as `POD/CONTAINER:
-/// REASON` (`POD: REASON` for pod-level problems).
+/// REASON` (see [`diagnose::PodProblem::who`]).
 fn permanent_problem(snap: &collect::Snapshot, policy: &FailFast) -> Option<String> {
     diagnose::pod_problems(&snap.pods)
         .into_iter()
         .find(|p| p.is_permanent(policy))
-        .map(|p| {
-            let at = if p.container.is_empty() {
-                p.pod
-            } else {
-                format!("{}/{}", p.pod, p.container)
-            };
-            crate::redact::printable(&format!("{at}: {}", p.reason))
-        })
+        .map(|p| crate::redact::printable(&format!("{}: {}", p.who(), p.shown_reason())))
 }
 
 /// Run verify. Without `--wait`: one evaluation, bounded by the timeout. With `--wait`:

@@ -233,23 +233,24 @@ fn problems_result(
             .push(p);
     }
     let summary: Vec<String> = groups
-        .iter()
-        .map(|((_, reason), ps)| {
+        .values()
+        .map(|ps| {
             let mut pods: Vec<&str> = ps.iter().map(|p| p.pod.as_str()).collect();
             pods.dedup();
-            format!("{} of {total} {} pods: {reason}", pods.len(), c.name())
+            format!(
+                "{} of {total} {} pods: {}",
+                pods.len(),
+                c.name(),
+                ps[0].shown_reason()
+            )
         })
         .collect();
     let first = groups.values().next().and_then(|ps| ps.first().copied());
     let mut details = Vec::new();
     let mut shown_logs = false;
     for p in problems {
-        let who = if p.container.is_empty() {
-            p.pod.clone()
-        } else {
-            format!("{}/{}", p.pod, p.container)
-        };
-        details.push(format!("{who}: {}: {}", p.reason, p.message));
+        let who = p.who();
+        details.push(format!("{who}: {}: {}", p.shown_reason(), p.message));
         if !p.log_tail.is_empty() && !shown_logs {
             details.push(format!("last log lines of {who}:"));
             details.extend(p.log_tail.iter().map(|l| format!("  | {l}")));
