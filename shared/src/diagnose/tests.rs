@@ -1,0 +1,362 @@
+//! Unit tests of the pod diagnosis, and the pod fixtures other modules' tests share.
+
+use super::*;
+use k8s_openapi::api::core::v1::{
+    Container, ContainerState, ContainerStateTerminated, ContainerStateWaiting, PodCondition,
+    PodSpec, PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+pub fn pod_with(name: &str, state: ContainerState, last: Option<ContainerState>) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "backend".into(),
+                image: Some("todo-chatbot-backend:1.0.0".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        status: Some(PodStatus {
+            phase: Some("Pending".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "backend".into(),
+                image: "todo-chatbot-backend:1.0.0".into(),
+                state: Some(state),
+                last_state: last,
+                restart_count: 3,
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+    }
+}
+
+pub fn waiting(reason: &str, message: &str) -> ContainerState {
+    ContainerState {
+        waiting: Some(ContainerStateWaiting {
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+        }),
+        ..Default::default()
+    }
+}
+
+fn terminated(reason: &str, code: i32) -> ContainerState {
+    ContainerState {
+        terminated: Some(ContainerStateTerminated {
+            reason: Some(reason.into()),
+            exit_code: code,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn never_pull_gives_the_minikube_image_load_fix() {
+    let pod = pod_with(
+        "b-1",
+        waiting(
+            "ErrImageNeverPull",
+            r#"Container image "todo-chatbot-backend:1.0.0" is not present with pull policy of Never"#,
+        ),
+        None,
+    );
+    let minikube = Platform::Minikube {
+        profile: "minikube".into(),
+    };
+    let p = &pod_problems_on(&[pod], &minikube)[0];
+    assert_eq!(p.reason, "ErrImageNeverPull");
+    assert!(
+        p.hint
+            .contains("minikube image load todo-chatbot-backend:1.0.0"),
+        "{}",
+        p.hint
+    );
+    assert!(p.hint.contains("eval $(minikube docker-env)"));
+}
+
+#[test]
+fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
+    let mut pod = pod_with(
+        "b-1",
+        waiting("ErrImageNeverPull", "not present with pull policy of Never"),
+        None,
+    );
+    pod.metadata.namespace = Some("todo".into());
+    pod.metadata.labels = Some(
+        [(
+            "app.kubernetes.io/component".to_owned(),
+            "backend".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    pod.spec.as_mut().unwrap().containers[0].image = Some("todo-chatbot-backend:9.9.9".into());
+    let minikube = Platform::Minikube {
+        profile: "minikube".into(),
+    };
+    let images = [
+        "docker.io/library/todo-chatbot-backend:1.0.0".to_owned(),
+        "todo-chatbot-backend@sha256:abc".to_owned(),
+        "todo-chatbot-frontend:9.9.9".to_owned(),
+    ];
+    let ctx = HintContext {
+        platform: &minikube,
+        kubectl_flags: " --context dev",
+        node_images: &images,
+        fullname: Some("todo-todo-chatbot"),
+    };
+    let p = &pod_problems_in(std::slice::from_ref(&pod), &ctx)[0];
+    assert!(
+        p.hint.contains("it has todo-chatbot-backend:1.0.0:"),
+        "{}",
+        p.hint
+    );
+    assert!(
+        p.hint.contains(
+            "kubectl rollout undo deployment/todo-todo-chatbot-backend -n todo --context dev"
+        ),
+        "{}",
+        p.hint
+    );
+    assert!(p.hint.contains("backend.image.tag"), "{}", p.hint);
+    assert!(!p.hint.contains("minikube image load"), "{}", p.hint);
+    // Without another tag of the repository on the node, loading it is the fix.
+    let ctx = HintContext {
+        node_images: &images[2..],
+        ..ctx
+    };
+    let p = &pod_problems_in(&[pod], &ctx)[0];
+    assert!(
+        p.hint
+            .contains("minikube image load todo-chatbot-backend:9.9.9"),
+        "{}",
+        p.hint
+    );
+}
+
+#[test]
+fn image_references_split_into_repository_and_tag() {
+    assert_eq!(split_image("docker.io/library/x:1").0, "x");
+    assert_eq!(
+        split_image("localhost:5000/a/b:2"),
+        ("localhost:5000/a/b".into(), "2".into())
+    );
+    assert_eq!(
+        split_image("localhost:5000/a/b"),
+        ("localhost:5000/a/b".into(), "latest".into())
+    );
+    assert_eq!(split_image("b@sha256:00"), ("b".into(), "sha256:00".into()));
+}
+
+#[test]
+fn image_pull_backoff_off_minikube_says_push_to_a_registry() {
+    let pod = pod_with(
+        "b-1",
+        waiting("ImagePullBackOff", "Back-off pulling image"),
+        None,
+    );
+    let p = &pod_problems_on(&[pod], &Platform::Other)[0];
+    assert!(
+        p.hint.contains("registry") && !p.hint.contains("minikube"),
+        "{}",
+        p.hint
+    );
+}
+
+#[test]
+fn crash_loop_wants_logs() {
+    let pod = pod_with(
+        "b-1",
+        waiting("CrashLoopBackOff", "back-off 10s"),
+        Some(terminated("Error", 1)),
+    );
+    let p = &pod_problems(&[pod])[0];
+    assert_eq!(p.reason, "CrashLoopBackOff");
+    assert!(p.message.contains("exit code 1"));
+    assert!(p.wants_logs());
+}
+
+#[test]
+fn oom_killed_says_raise_the_memory_limit() {
+    let pod = pod_with(
+        "b-1",
+        waiting("CrashLoopBackOff", "back-off"),
+        Some(terminated("OOMKilled", 137)),
+    );
+    let p = &pod_problems(&[pod])[0];
+    assert_eq!(p.reason, "OOMKilled");
+    assert!(
+        p.hint.contains("backend.resources.limits.memory"),
+        "{}",
+        p.hint
+    );
+}
+
+#[test]
+fn missing_secret_key_is_named() {
+    let pod = pod_with(
+        "b-1",
+        waiting(
+            "CreateContainerConfigError",
+            "couldn't find key OPENAI_API_KEY in Secret todo/todo-todo-chatbot-secrets",
+        ),
+        None,
+    );
+    let p = &pod_problems(&[pod])[0];
+    assert!(
+        p.hint.contains("OPENAI_API_KEY") && p.hint.contains("todo-todo-chatbot-secrets"),
+        "{}",
+        p.hint
+    );
+}
+
+#[test]
+fn missing_secret_is_named() {
+    let pod = pod_with(
+        "b-1",
+        waiting(
+            "CreateContainerConfigError",
+            r#"secret "app-secrets" not found"#,
+        ),
+        None,
+    );
+    let p = &pod_problems(&[pod])[0];
+    assert!(
+        p.hint.contains("\"app-secrets\" does not exist"),
+        "{}",
+        p.hint
+    );
+}
+
+#[test]
+fn unschedulable_pod_is_reported() {
+    let mut pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
+    pod.status.as_mut().unwrap().container_statuses = None;
+    pod.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
+        type_: "PodScheduled".into(),
+        status: "False".into(),
+        reason: Some("Unschedulable".into()),
+        message: Some("0/1 nodes are available: 1 Insufficient memory.".into()),
+        ..Default::default()
+    }]);
+    let p = &pod_problems(&[pod])[0];
+    assert_eq!(
+        (p.reason.as_str(), p.container.as_str()),
+        ("Unschedulable", "")
+    );
+    assert!(p.message.contains("Insufficient memory"));
+}
+
+fn problem(reason: &str, message: &str, restarts: i32) -> PodProblem {
+    PodProblem {
+        pod: "p".into(),
+        container: "c".into(),
+        reason: reason.into(),
+        message: message.into(),
+        hint: String::new(),
+        log_tail: Vec::new(),
+        restarts,
+        init: false,
+    }
+}
+
+#[test]
+fn permanent_failures_are_told_from_transient_ones() {
+    let policy = FailFast::default();
+    let permanent = [
+        problem(
+            "ErrImageNeverPull",
+            "not present with pull policy of Never",
+            0,
+        ),
+        problem("InvalidImageName", "couldn't parse image name", 0),
+        problem(
+            "ErrImagePull",
+            "failed to pull image \"x:9\": rpc error: docker.io/library/x:9: not found",
+            0,
+        ),
+        problem(
+            "ImagePullBackOff",
+            "Back-off pulling image \"x\": pull access denied",
+            0,
+        ),
+        problem(
+            "CreateContainerConfigError",
+            "couldn't find key OPENAI_API_KEY in Secret todo/s",
+            0,
+        ),
+        problem("CreateContainerConfigError", "secret \"s\" not found", 0),
+        problem("CrashLoopBackOff", "back-off", 3),
+        problem("OOMKilled", "killed", 2),
+    ];
+    for p in &permanent {
+        assert!(p.is_permanent(&policy), "{p:?}");
+    }
+    let transient = [
+        problem("ErrImagePull", "dial tcp: i/o timeout", 0),
+        problem("ImagePullBackOff", "Back-off pulling image \"x\"", 0),
+        problem("CrashLoopBackOff", "back-off", 2),
+        problem("OOMKilled", "killed", 1),
+        problem("Unschedulable", "0/1 nodes are available", 0),
+        problem("CreateContainerConfigError", "something else", 0),
+    ];
+    for p in &transient {
+        assert!(!p.is_permanent(&policy), "{p:?}");
+    }
+    use clap::Parser;
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        f: FailFastArgs,
+    }
+    let default = Flags::try_parse_from(["x"]).unwrap().f.policy().unwrap();
+    assert_eq!(default, FailFast::default());
+    let five = Flags::try_parse_from(["x", "--max-restarts", "5"])
+        .unwrap()
+        .f;
+    assert_eq!(five.policy().unwrap().max_restarts, 5);
+    assert!(
+        Flags::try_parse_from(["x", "--no-fail-fast"])
+            .unwrap()
+            .f
+            .policy()
+            .is_none()
+    );
+    assert!(Flags::try_parse_from(["x", "--max-restarts", "0"]).is_err());
+    let patient = FailFast {
+        max_restarts: 10,
+        ..policy
+    };
+    assert!(!problem("CrashLoopBackOff", "back-off", 3).is_permanent(&patient));
+}
+
+#[test]
+fn healthy_and_starting_containers_are_not_problems() {
+    let pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
+    assert!(pod_problems(&[pod]).is_empty());
+}
+#[test]
+fn init_container_problems_are_named_as_init_containers() {
+    let mut pod = pod_with(
+        "todo-backend-1",
+        waiting("CrashLoopBackOff", "back-off"),
+        None,
+    );
+    let status = pod.status.as_mut().unwrap();
+    let mut init = status.container_statuses.take().unwrap();
+    init[0].name = "migrate".into();
+    status.init_container_statuses = Some(init);
+    let problems = pod_problems(&[pod]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = &problems[0];
+    assert!(p.init);
+    assert_eq!(p.shown_reason(), "Init:CrashLoopBackOff");
+    assert_eq!(p.who(), "todo-backend-1/migrate (init container)");
+}

@@ -1,0 +1,264 @@
+//! The scale's API step: find the Deployments, read HPAs and node capacity, patch the
+//! HPA, send the scale (with conflict retries), diagnose the pods. Decisions are in
+//! [`super::plan`]; these functions only talk to the API server.
+
+use super::*;
+
+/// Find the Deployments the target names (one list call).
+pub(super) async fn resolve(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    req: &ScaleRequest,
+) -> Result<Vec<Resolved>, ScaleError> {
+    let ns = cluster.namespace.as_str();
+    let action = Action::new("list", "deployments", Some(ns));
+    let params = ListParams::default();
+    let list = retry(|| api.list(&params))
+        .await
+        .map_err(|e| cluster.error(&action, e))?;
+    let deployments = list.items;
+    let of = |d: &Deployment| Resolved {
+        deployment: d.clone(),
+        name: d.metadata.name.clone().unwrap_or_default(),
+        component: target::label(d, chart::LABEL_COMPONENT).and_then(Component::from_name),
+        release: target::label(d, chart::LABEL_INSTANCE)
+            .filter(|_| target::label(d, chart::LABEL_NAME).is_none_or(|n| n == chart::CHART_NAME))
+            .map(str::to_owned),
+    };
+    match &req.target {
+        Target::Deployment(name) => {
+            let d = deployments
+                .iter()
+                .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
+                .ok_or_else(|| ClusterError::NotFound {
+                    resource: "deployments".into(),
+                    name: name.clone(),
+                    namespace: Some(ns.to_owned()),
+                })?;
+            Ok(vec![of(d)])
+        }
+        target => {
+            let releases = target::releases_of(&deployments);
+            // The Deployments' labels answer without reading Helm's Secrets; Helm's own
+            // record is the fallback (unlabelled objects, fullnameOverride).
+            let mut helm_release = None;
+            let release = match crate::release::choose(req.release.as_deref(), &releases, ns) {
+                Ok(r) => r,
+                Err(e @ ReleaseError::NotFound { .. }) => {
+                    match crate::release::find(cluster, None).await {
+                        Ok(rel) => {
+                            let name = rel.name.clone();
+                            helm_release = Some(rel);
+                            name
+                        }
+                        Err(_) => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut out = Vec::new();
+            for c in target.components() {
+                let mut found = target::find_component(&deployments, &release, c);
+                if found.is_none() {
+                    if helm_release.is_none() {
+                        helm_release = crate::release::find(cluster, Some(&release)).await.ok();
+                    }
+                    if let Some(rel) = &helm_release {
+                        let name = rel.names().workload(c);
+                        found = deployments
+                            .iter()
+                            .find(|d| d.metadata.name.as_deref() == Some(name.as_str()));
+                    }
+                }
+                let d = found.ok_or_else(|| ScaleError::ComponentNotFound {
+                    release: release.clone(),
+                    component: c.name(),
+                    namespace: ns.to_owned(),
+                })?;
+                let mut r = of(d);
+                r.component = Some(c);
+                r.release = Some(release.clone());
+                out.push(r);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// The HPAs of the namespace. An error is returned as a warning text: not being able to
+/// look must not block a scale, but the user should know we did not check.
+pub(super) async fn list_hpas(cluster: &Cluster) -> Result<Vec<HorizontalPodAutoscaler>, String> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let params = ListParams::default();
+    match retry(|| api.list(&params)).await {
+        Ok(list) => Ok(list.items),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+        Err(e) => {
+            let action = Action::new("list", "horizontalpodautoscalers", Some(&cluster.namespace));
+            Err(format!(
+                "could not check for HorizontalPodAutoscalers: {}",
+                cluster.error(&action, e)
+            ))
+        }
+    }
+}
+
+/// Nodes and every pod of the cluster, reduced to each node's free room.
+pub(super) async fn read_capacity(cluster: &Cluster) -> Result<Vec<quantity::NodeRoom>, String> {
+    let nodes: Api<Node> = Api::all(cluster.client.clone());
+    let pods: Api<Pod> = Api::all(cluster.client.clone());
+    let running = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
+    let all = ListParams::default();
+    let (nodes, pods) = futures::join!(nodes.list(&all), pods.list(&running));
+    let nodes = nodes.map_err(|e| format!("cannot list nodes: {e}"))?;
+    let pods = pods.map_err(|e| format!("cannot list pods in all namespaces: {e}"))?;
+    Ok(quantity::node_rooms(&nodes.items, &pods.items))
+}
+
+pub(super) fn prepare_persist(
+    req: &ScaleRequest,
+    resolved: &[Resolved],
+    ns: &str,
+) -> Result<(std::path::PathBuf, Vec<String>), ScaleError> {
+    let mut counts = Vec::new();
+    let mut release = None;
+    for r in resolved {
+        match (&r.release, r.component) {
+            (Some(rel), Some(c)) => {
+                release = Some(rel.clone());
+                counts.push((c, req.replicas));
+            }
+            _ => {
+                return Err(ScaleError::PersistNeedsComponent {
+                    deployment: r.name.clone(),
+                });
+            }
+        }
+    }
+    let release = release.ok_or_else(|| ScaleError::PersistNeedsComponent {
+        deployment: String::new(),
+    })?;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let env_chart = std::env::var("TODO_CHART").ok();
+    let chart = persist::chart_ref(req.chart.as_deref(), env_chart.as_deref(), &cwd)?;
+    let helm = persist::find_helm()?;
+    Ok((
+        helm,
+        persist::upgrade_args(&release, &chart, &req.kube, ns, &counts, false),
+    ))
+}
+
+pub(super) async fn patch_hpa(
+    cluster: &Cluster,
+    after: &HpaBounds,
+    dry_run: bool,
+) -> Result<(), ScaleError> {
+    let api: Api<HorizontalPodAutoscaler> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let mut params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    params.dry_run = dry_run;
+    let patch = Patch::Merge(hpa::bounds_patch(after));
+    let action = Action::new(
+        "patch",
+        "horizontalpodautoscalers",
+        Some(&cluster.namespace),
+    )
+    .named(&after.name);
+    retry(|| api.patch(&after.name, &params, &patch))
+        .await
+        .map_err(|e| cluster.error(&action, e))?;
+    Ok(())
+}
+
+/// GET the scale subresource, set `spec.replicas`, PUT it back with the resourceVersion
+/// read; a 409 Conflict means someone else wrote in between: re-read and retry, up to
+/// [`CONFLICT_ATTEMPTS`] times. Returns the count before and the conflicts retried.
+pub(super) async fn apply_scale(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    name: &str,
+    n: i32,
+    dry_run: bool,
+) -> Result<(i32, u32), ScaleError> {
+    let ns = cluster.namespace.as_str();
+    let params = PostParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    let mut conflicts = 0;
+    loop {
+        let get_action = Action::new("get", "deployments/scale", Some(ns)).named(name);
+        let scale = match retry(|| api.get_scale(name)).await {
+            Ok(s) => s,
+            Err(kube::Error::Api(s)) if s.code == 409 && conflicts + 1 < CONFLICT_ATTEMPTS => {
+                conflicts += 1;
+                continue;
+            }
+            Err(e) => return Err(cluster.error(&get_action, e).into()),
+        };
+        let from = scale.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        let mut desired = scale.clone();
+        desired.spec.get_or_insert_with(Default::default).replicas = Some(n);
+        desired.status = None;
+        let put_action = Action::new("update", "deployments/scale", Some(ns)).named(name);
+        match retry(|| api.replace_scale(name, &params, &desired)).await {
+            Ok(_) => return Ok((from, conflicts)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                conflicts += 1;
+                tracing::debug!(
+                    conflicts,
+                    "409 Conflict on deployments/scale {name}, re-reading"
+                );
+                if conflicts >= CONFLICT_ATTEMPTS {
+                    return Err(ScaleError::Conflict {
+                        deployment: name.to_owned(),
+                        attempts: conflicts,
+                    });
+                }
+            }
+            Err(e) => return Err(cluster.error(&put_action, e).into()),
+        }
+    }
+}
+
+/// Why the Deployment's pods are unhealthy, through the diagnosis verify gives, with the
+/// last (redacted) log lines of crashing containers.
+pub(super) async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Vec<PodProblem> {
+    let Some(selector) = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    else {
+        return Vec::new();
+    };
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let list = match pods.list(&ListParams::default().labels(&selector)).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            tracing::debug!("cannot list pods for the diagnosis: {e}");
+            return Vec::new();
+        }
+    };
+    let mut problems = diagnose::pod_problems_on(&list, &cluster.platform);
+    for p in problems.iter_mut().filter(|p| p.wants_logs()) {
+        let params = LogParams {
+            container: Some(p.container.clone()),
+            tail_lines: Some(5),
+            ..Default::default()
+        };
+        if let Ok(text) = pods.logs(&p.pod, &params).await {
+            p.log_tail = text.lines().map(crate::redact::sanitize).collect();
+        }
+    }
+    problems
+}
