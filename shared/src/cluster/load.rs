@@ -134,9 +134,14 @@ pub fn has_scheme(server: &str) -> bool {
 /// `https://TOKEN@host` both become `https://host`), control characters removed, at most 200
 /// characters. A kubeconfig is foreign input; a password there must never reach a message.
 pub fn shown_server(server: &str) -> String {
+    let is_scheme = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    };
     let (scheme, rest) = match server.find("://") {
-        Some(i) => server.split_at(i + 3),
-        None => ("", server),
+        Some(i) if is_scheme(&server[..i]) => server.split_at(i + 3),
+        _ => ("", server),
     };
     // Userinfo ends at the last `@` before the path; a password may hold `@`, `/` and `:`,
     // so any `@` counts (a path with `@` is shown shorter, never leaked).
@@ -164,6 +169,8 @@ mod tests {
             ("https://u:p@ss/w:rd@h:6443", "https://h:6443"),
             ("https://h:6443", "https://h:6443"),
             ("h:6443", "h:6443"),
+            // Found by the property: a password holding `://` in a URL without a scheme.
+            ("://S3cr3t@h", "h"),
             ("https://h\x1b[2J:6443", "https://h[2J:6443"),
         ] {
             assert_eq!(shown_server(url), shown, "{url:?}");
