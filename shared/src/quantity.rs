@@ -554,7 +554,7 @@ mod tests {
 
     #[test]
     fn extreme_exponents_parse_without_overflowing() {
-        // Found by the property below: `scale` overflowed i64 and panicked.
+        // Found while writing the property below (it covers any i64 exponent): `scale` overflowed i64 and panicked.
         for text in [
             "1e9223372036854775807",
             "1.5e9223372036854775807",

@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn a_value_ending_in_stars_is_still_hidden() {
-        // Found by the property below: `PASSWORD=abc***` was taken as already redacted.
+        // Found while writing the property below (its passwords hold `*`): `PASSWORD=abc***` was taken as already redacted.
         assert_eq!(redact("DB_PASSWORD=hunter2***"), "DB_PASSWORD=***");
         assert_eq!(redact("API_KEY=sk-***"), "API_KEY=sk-***");
         assert_eq!(redact(r#"{"token": "***"}"#), r#"{"token": "***"}"#);
