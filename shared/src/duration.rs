@@ -117,4 +117,53 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(65)), "1m05s");
         assert_eq!(format_duration(Duration::from_secs(7500)), "2h05m");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn never_panics_and_stays_bounded(text in any::<String>()) {
+                if let Ok(d) = parse_duration(&text) {
+                    prop_assert!(d <= MAX_DURATION);
+                }
+            }
+
+            #[test]
+            fn duration_like_text_never_panics(text in "[0-9.]{0,25}(ms|s|m|h|d|x|)[0-9.]{0,25}(ms|s|m|h|)") {
+                if let Ok(d) = parse_duration(&text) {
+                    prop_assert!(d <= MAX_DURATION);
+                }
+            }
+
+            #[test]
+            fn errors_quote_at_most_forty_printable_characters(text in any::<String>()) {
+                if let Err(e) = parse_duration(&text) {
+                    prop_assert!(!e.chars().any(char::is_control), "{e:?}");
+                    prop_assert!(e.chars().count() <= 40 * 10 + 60, "{e:?}");
+                }
+            }
+
+            #[test]
+            fn whole_units_round_trip(n in 0u64..=8784, unit in 0usize..4) {
+                let (suffix, secs) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)][unit];
+                let want = Duration::from_secs_f64(n as f64 * secs);
+                prop_assert_eq!(parse_duration(&format!("{n}{suffix}")), Ok(want));
+            }
+
+            #[test]
+            fn formatted_durations_read_back_close(ms in 0u64..MAX_DURATION.as_millis() as u64) {
+                let d = Duration::from_millis(ms);
+                let text = format_duration(d);
+                let back = parse_duration(&text);
+                prop_assert!(back.is_ok(), "{text:?}: {back:?}");
+                let back = back.unwrap_or_default();
+                // The text truncates to ms, 0.1 s, 1 s or 1 m by size.
+                let step = Duration::from_secs(if ms >= 3_600_000 { 60 } else { 1 });
+                let slack = Duration::from_micros(1);
+                prop_assert!(back <= d + slack && d < back + step, "{d:?} -> {text:?} -> {back:?}");
+            }
+        }
+    }
 }

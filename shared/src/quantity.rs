@@ -87,14 +87,20 @@ fn magnitude(int_part: &str, frac_part: &str, pow10: i64, pow1024: u32) -> f64 {
         return 0.0;
     }
     // value = digits × 10^scale × 1024^pow1024, in nano units: × 10^9.
-    let scale = pow10 - frac_part.len() as i64 + 9;
+    // Saturating: an exponent such as `e9223372036854775807` must not overflow (it did).
+    let scale = pow10
+        .saturating_sub(frac_part.len() as i64)
+        .saturating_add(9);
     let exact = || -> Option<f64> {
         let mantissa: u128 = digits.parse().ok()?;
         let scaled = mantissa.checked_mul(1024u128.checked_pow(pow1024)?)?;
         let nanos = if scale >= 0 {
             scaled.checked_mul(10u128.checked_pow(u32::try_from(scale).ok()?)?)?
         } else {
-            match 10u128.checked_pow(u32::try_from(-scale).ok()?) {
+            match u32::try_from(scale.unsigned_abs())
+                .ok()
+                .and_then(|p| 10u128.checked_pow(p))
+            {
                 Some(divisor) => scaled.div_ceil(divisor),
                 // More than 38 places below a nano: any non-zero value rounds up to 1n.
                 None => 1,
@@ -104,7 +110,9 @@ fn magnitude(int_part: &str, frac_part: &str, pow10: i64, pow1024: u32) -> f64 {
     };
     exact().unwrap_or_else(|| {
         let mantissa: f64 = digits.parse().unwrap_or(f64::INFINITY);
-        mantissa * 10f64.powi((scale - 9).clamp(-400, 400) as i32) * 1024f64.powi(pow1024 as i32)
+        mantissa
+            * 10f64.powi(scale.saturating_sub(9).clamp(-400, 400) as i32)
+            * 1024f64.powi(pow1024 as i32)
     })
 }
 
@@ -542,5 +550,97 @@ mod tests {
         assert_eq!(format_cpu(2.0), "2");
         assert_eq!(format_memory(134_217_728.0), "128Mi");
         assert_eq!(format_memory(1.5 * 1_073_741_824.0), "1.5Gi");
+    }
+
+    #[test]
+    fn extreme_exponents_parse_without_overflowing() {
+        // Found while writing the property below (it covers any i64 exponent): `scale` overflowed i64 and panicked.
+        for text in [
+            "1e9223372036854775807",
+            "1.5e9223372036854775807",
+            "1e-9223372036854775808",
+            "1.5E-9223372036854775808",
+            "-.1e-9223372036854775807",
+        ] {
+            let v = parse_quantity(text);
+            assert!(v.is_some_and(|v| !v.is_nan()), "{text:?} -> {v:?}");
+        }
+        assert_eq!(parse_quantity("1e9223372036854775807"), Some(f64::INFINITY));
+        assert!(parse_quantity("1e-9223372036854775808").is_some_and(|v| v >= 0.0));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const SUFFIXES: [&str; 16] = [
+            "", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+        ];
+
+        /// Quantities as the grammar allows them, with any suffix or any i64 exponent.
+        fn grammatical() -> impl Strategy<Value = String> {
+            let suffix = prop_oneof![
+                proptest::sample::select(&SUFFIXES[..]).prop_map(str::to_owned),
+                (
+                    any::<bool>(),
+                    // Random i64s almost never land at the ends, where overflow lives.
+                    prop_oneof![
+                        any::<i64>(),
+                        i64::MAX - 40..=i64::MAX,
+                        i64::MIN..=i64::MIN + 40
+                    ]
+                )
+                    .prop_map(|(upper, e)| { format!("{}{e}", if upper { 'E' } else { 'e' }) }),
+            ];
+            (
+                "[+-]?",
+                "[0-9]{1,30}",
+                proptest::option::of("[0-9]{0,30}"),
+                suffix,
+            )
+                .prop_map(|(sign, int, frac, suffix)| match frac {
+                    Some(frac) => format!("{sign}{int}.{frac}{suffix}"),
+                    None => format!("{sign}{int}{suffix}"),
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_any_text(text in any::<String>()) {
+                let _ = parse_quantity(&text);
+            }
+
+            #[test]
+            fn never_panics_on_quantity_like_text(text in "[-+0-9.eEkKMGTPinum]{0,40}") {
+                let _ = parse_quantity(&text);
+            }
+
+            #[test]
+            fn grammatical_quantities_parse_to_a_number(text in grammatical()) {
+                let v = parse_quantity(&text);
+                prop_assert!(v.is_some_and(|v| !v.is_nan()), "{text:?} -> {v:?}");
+            }
+
+            #[test]
+            fn whole_units_round_trip(n in 0u64..1_000_000_000, i in 0usize..SUFFIXES.len()) {
+                let suffix = SUFFIXES[i];
+                let unit = match suffix {
+                    "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
+                        1024f64.powi(i as i32 - 9)
+                    }
+                    _ => 10f64.powi([0, -9, -6, -3, 3, 6, 9, 12, 15, 18][i]),
+                };
+                let want = (n as f64 * unit).min(if i >= 10 { i64::MAX as f64 } else { f64::MAX });
+                let got = parse_quantity(&format!("{n}{suffix}")).unwrap_or(f64::NAN);
+                prop_assert!(close(got, want), "{n}{suffix}: {got} != {want}");
+            }
+
+            #[test]
+            fn formatted_cpu_reads_back(millis in 0i64..10_000_000) {
+                let cores = millis as f64 / 1000.0;
+                let text = format_cpu(cores);
+                prop_assert_eq!(parse_quantity(&text).map(|v| (v * 1000.0).round() as i64), Some(millis));
+            }
+        }
     }
 }

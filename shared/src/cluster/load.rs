@@ -130,9 +130,87 @@ pub fn has_scheme(server: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
+/// A server URL as messages show it: without userinfo (`https://user:PASS@host` and
+/// `https://TOKEN@host` both become `https://host`), control characters removed, at most 200
+/// characters. A kubeconfig is foreign input; a password there must never reach a message.
+pub fn shown_server(server: &str) -> String {
+    let is_scheme = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    };
+    let (scheme, rest) = match server.find("://") {
+        Some(i) if is_scheme(&server[..i]) => server.split_at(i + 3),
+        _ => ("", server),
+    };
+    // Userinfo ends at the last `@` before the path; a password may hold `@`, `/` and `:`,
+    // so any `@` counts (a path with `@` is shown shorter, never leaked).
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let shown = crate::redact::printable(&format!("{scheme}{rest}"));
+    if shown.chars().count() > 200 {
+        shown.chars().take(200).chain("…".chars()).collect()
+    } else {
+        shown
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_urls_are_shown_without_userinfo() {
+        for (url, shown) in [
+            (
+                "https://admin:S3cr3t@10.0.0.1:6443",
+                "https://10.0.0.1:6443",
+            ),
+            ("https://tok3n@h:6443/", "https://h:6443/"),
+            ("https://u:p@ss/w:rd@h:6443", "https://h:6443"),
+            ("https://h:6443", "https://h:6443"),
+            ("h:6443", "h:6443"),
+            // Found by the property: a password holding `://` in a URL without a scheme.
+            ("://S3cr3t@h", "h"),
+            ("https://h\x1b[2J:6443", "https://h[2J:6443"),
+        ] {
+            assert_eq!(shown_server(url), shown, "{url:?}");
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn server_passwords_never_shown(
+                scheme in "(https?://)?",
+                user in "[a-z0-9]{0,8}:?",
+                password in "[A-Za-z0-9@:/%!$*+=?._~-]{0,10}SNTL[A-Za-z0-9@:/%!$*+=?._~-]{0,10}",
+                host in "[a-z0-9.-]{1,20}(:[0-9]{1,5})?",
+                path in "(/[a-z]{0,8})?",
+            ) {
+                let url = format!("{scheme}{user}{password}@{host}{path}");
+                let shown = shown_server(&url);
+                prop_assert!(!shown.contains("SNTL"), "{url:?} -> {shown:?}");
+                let want = format!("{scheme}{host}{path}");
+                if scheme.is_empty() {
+                    // `a:` + `//PASS` reads as the scheme `a:`; only the host is certain.
+                    prop_assert!(shown.ends_with(&format!("{host}{path}")), "{url:?} -> {shown:?}");
+                } else {
+                    prop_assert_eq!(shown, want);
+                }
+            }
+
+            #[test]
+            fn any_server_text_is_shown_bounded_and_printable(url in any::<String>()) {
+                let shown = shown_server(&url);
+                prop_assert!(shown.chars().count() <= 201);
+                prop_assert!(!shown.chars().any(char::is_control));
+                let _ = has_scheme(&url);
+            }
+        }
+    }
 
     #[test]
     fn missing_files_of_the_list_are_skipped_like_kubectl() {

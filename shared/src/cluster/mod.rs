@@ -105,11 +105,7 @@ impl Cluster {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
-        let server = config
-            .cluster_url
-            .to_string()
-            .trim_end_matches('/')
-            .to_owned();
+        let server = load::shown_server(config.cluster_url.to_string().trim_end_matches('/'));
         let client = Client::try_from(config).map_err(|e| {
             classify_transport(
                 &server,

@@ -666,4 +666,78 @@ pub(crate) mod tests {
             Err(ReleaseError::NotFound { .. })
         ));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn with_release_data(bytes: Vec<u8>) -> Secret {
+            let mut secret =
+                helm_secret("todo", 1, "todo-chatbot", "deployed", serde_json::json!({}));
+            secret.data = Some(
+                [("release".to_owned(), ByteString(bytes))]
+                    .into_iter()
+                    .collect(),
+            );
+            secret
+        }
+
+        fn gzip(bytes: &[u8]) -> Vec<u8> {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let _ = gz.write_all(bytes);
+            gz.finish().unwrap_or_default()
+        }
+
+        fn b64(bytes: &[u8]) -> Vec<u8> {
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into_bytes()
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = decode(&with_release_data(bytes.clone()));
+                let _ = decode(&with_release_data(b64(&bytes)));
+                let _ = decode(&with_release_data(b64(&gzip(&bytes))));
+            }
+
+            #[test]
+            fn never_panics_on_truncated_or_flipped_records(cut in 0usize..400, at in 0usize..400, byte in any::<u8>()) {
+                let good = helm_secret("todo", 3, "todo-chatbot", "deployed", serde_json::json!({"a": 1}));
+                let mut data = good.data.and_then(|d| d.get("release").cloned()).map(|b| b.0).unwrap_or_default();
+                if at < data.len() {
+                    data[at] = byte;
+                }
+                data.truncate(cut.max(1));
+                let _ = decode(&with_release_data(data));
+            }
+
+            #[test]
+            fn errors_never_quote_the_record(text in "SNTL[a-zA-Z0-9 ]{0,40}") {
+                for data in [b64(text.as_bytes()), b64(&gzip(text.as_bytes())), text.clone().into_bytes()] {
+                    if let Err(e) = decode(&with_release_data(data)) {
+                        prop_assert!(!e.to_string().contains("SNTL"), "{e}");
+                    }
+                }
+            }
+
+            #[test]
+            fn releases_round_trip(
+                name in "[a-z][a-z0-9-]{0,20}",
+                rev in 1u32..10_000,
+                status in "(deployed|failed|superseded|pending-upgrade)",
+                config in proptest::collection::btree_map("[a-zA-Z]{1,8}", any::<String>(), 0..4),
+            ) {
+                let config = serde_json::json!(config);
+                let release = decode(&helm_secret(&name, rev, "todo-chatbot", &status, config.clone()))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&release.name, &name);
+                prop_assert_eq!(release.revision, rev);
+                prop_assert_eq!(&release.status, &status);
+                prop_assert_eq!(&release.config, &config);
+                prop_assert_eq!(release.chart_name.as_str(), "todo-chatbot");
+            }
+        }
+    }
 }

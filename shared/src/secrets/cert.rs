@@ -126,4 +126,73 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("larger than"), "{err}");
     }
+
+    mod props {
+        use super::*;
+        use crate::seal::{Scope, seal_value, unseal_bytes};
+        use base64::Engine;
+        use proptest::prelude::*;
+        use rsa::pkcs8::DecodePrivateKey;
+
+        const CERT: &str = include_str!("testdata/TEST-ONLY-cert.pem");
+        const KEY: &str = include_str!("testdata/TEST-ONLY-key.pem");
+
+        fn wrap(tag: &str, der: &[u8]) -> String {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN {tag}-----\n{b64}\n-----END {tag}-----\n")
+        }
+
+        proptest! {
+            #[test]
+            fn pem_reading_never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = Certificate::from_pem(&bytes);
+                let _ = Certificate::from_der(bytes);
+            }
+
+            #[test]
+            fn any_der_in_a_certificate_block_is_refused_not_a_panic(
+                der in proptest::collection::vec(any::<u8>(), 0..512),
+                tag in "(CERTIFICATE|PUBLIC KEY|X509 CRL)",
+            ) {
+                let pem = wrap(&tag, &der);
+                let err = parse_checked(&pem, &CertSource::File("c.pem".into()));
+                prop_assert!(err.is_err());
+            }
+
+            #[test]
+            fn a_corrupted_certificate_never_panics(at in 0usize..CERT.len(), byte in any::<u8>()) {
+                let mut bytes = CERT.as_bytes().to_vec();
+                bytes[at] = byte;
+                let _ = Certificate::from_pem(&bytes);
+            }
+
+            #[test]
+            fn text_around_the_certificate_is_ignored(
+                before in "[a-zA-Z0-9 #:.\n]{0,80}",
+                after in "[a-zA-Z0-9 #:.\n]{0,80}",
+            ) {
+                let want = Certificate::from_pem(CERT.as_bytes()).map(|c| c.fingerprint());
+                let got = Certificate::from_pem(format!("{before}\n{CERT}\n{after}").as_bytes())
+                    .map(|c| c.fingerprint());
+                prop_assert_eq!(got.ok(), want.ok());
+            }
+        }
+
+        proptest! {
+            // RSA-OAEP with a 4096-bit key: a few cases say enough.
+            #![proptest_config(ProptestConfig::with_cases(16))]
+            #[test]
+            fn sealed_values_unseal_to_the_plaintext(
+                plaintext in proptest::collection::vec(any::<u8>(), 0..300),
+                scope in prop_oneof![Just(Scope::Strict), Just(Scope::NamespaceWide), Just(Scope::ClusterWide)],
+            ) {
+                let cert = Certificate::from_pem(CERT.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let key = rsa::RsaPrivateKey::from_pkcs8_pem(KEY).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let text = seal_value(&mut rand::rngs::OsRng, &cert, scope, "todo", "app", &plaintext)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default();
+                prop_assert_eq!(unseal_bytes(&key, &scope.label("todo", "app"), &bytes), Some(plaintext));
+            }
+        }
+    }
 }

@@ -160,4 +160,71 @@ mod tests {
             DotenvProblem::NoEquals { yaml_like: true }
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// `value` written as a double-quoted dotenv value.
+        fn quoted(value: &str) -> String {
+            let mut out = String::from("\"");
+            for c in value.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_on_any_text(text in any::<String>()) {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn never_panics_on_dotenv_like_text(text in "(export |#| )?[A-Z_=\"'\\\\# a-z\n\u{feff}]{0,60}") {
+                let _ = parse(&text);
+            }
+
+            #[test]
+            fn quoted_values_round_trip(
+                entries in proptest::collection::vec(("[A-Z_][A-Z0-9_]{0,10}", any::<String>()), 0..6),
+                export in any::<bool>(),
+            ) {
+                let text: String = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}{k}={} # note\n", if export { "export " } else { "" }, quoted(v)))
+                    .collect();
+                let got: Vec<(String, String)> = parse(&text)
+                    .map_err(|(line, p)| TestCaseError::fail(format!("line {line}: {p}")))?
+                    .into_iter()
+                    .map(|(k, v)| (k, v.expose_secret().to_owned()))
+                    .collect();
+                prop_assert_eq!(got, entries);
+            }
+
+            #[test]
+            fn single_quoted_values_are_literal(key in "[A-Za-z_][A-Za-z0-9_]{0,10}", value in "[^'\n\r]{0,30}") {
+                let got = pairs(&format!("{key}='{value}'\n"));
+                prop_assert_eq!(got, vec![(key, value)]);
+            }
+
+            #[test]
+            fn errors_never_quote_the_value(key in "[A-Z_]{1,8}", value in "SNTL[^'\n\r]{0,20}") {
+                for text in [format!("{key}='{value}"), format!("{key}=\"{value}"), format!("{key}='{value}' x")] {
+                    if let Err((line, problem)) = parse(&text) {
+                        prop_assert_eq!(line, 1);
+                        prop_assert!(!problem.to_string().contains("SNTL"), "{problem}");
+                    }
+                }
+            }
+        }
+    }
 }

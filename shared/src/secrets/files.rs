@@ -536,4 +536,78 @@ mod tests {
             Err(InputError::Shape { .. })
         ));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn sealed_file() -> impl Strategy<Value = SealedFile> {
+            (
+                prop_oneof![
+                    Just(None),
+                    Just(Some(Provider::Openai)),
+                    Just(Some(Provider::Openrouter)),
+                    Just(Some(Provider::Cohere)),
+                ],
+                "[a-z][a-z0-9-]{0,20}",
+                prop_oneof![
+                    Just(Scope::Strict),
+                    Just(Scope::NamespaceWide),
+                    Just(Scope::ClusterWide)
+                ],
+                "([0-9a-f]{64})?",
+                proptest::collection::btree_map(
+                    "[A-Z_][A-Z0-9_]{0,12}",
+                    proptest::collection::vec(any::<u8>(), 0..64)
+                        .prop_map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+                    0..5,
+                ),
+                "[a-z][a-z0-9-]{0,15}",
+                "[a-z][a-z0-9-]{0,15}",
+            )
+                .prop_map(
+                    |(provider, name, scope, fingerprint, encrypted, ns, release)| SealedFile {
+                        provider,
+                        name,
+                        scope,
+                        fingerprint,
+                        encrypted,
+                        namespace: Some(ns),
+                        release: Some(release),
+                    },
+                )
+        }
+
+        proptest! {
+            #[test]
+            fn rendered_sealed_files_read_back(file in sealed_file()) {
+                let ns = file.namespace.clone().unwrap_or_default();
+                let release = file.release.clone().unwrap_or_default();
+                let text = render_sealed(&file, &ns, &release).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let back = parse_sealed(Path::new("f"), &text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(back, file);
+            }
+
+            #[test]
+            fn never_panics_on_any_text(text in any::<String>()) {
+                let _ = parse_sealed(Path::new("f"), &text);
+            }
+
+            #[test]
+            fn never_panics_on_yaml_like_text(text in "(secrets:\n  mode: sealed\n  sealed:\n)?[a-zA-Z:{}\\[\\], \n'\"#&*!|>=-]{0,120}") {
+                let _ = parse_sealed(Path::new("f"), &text);
+            }
+
+            #[test]
+            fn errors_name_fields_never_values(
+                value in "SNTL[a-zA-Z0-9]{0,20}",
+                field in "(scope|certificateFingerprint|encryptedData|namespace)",
+            ) {
+                let text = format!("secrets:\n  mode: sealed\n  sealed:\n    {field}: [{value}]\n    encryptedData:\n      A: \"{value}!\"\n");
+                if let Err(e) = parse_sealed(Path::new("f"), &text) {
+                    prop_assert!(!e.to_string().contains("SNTL"), "{e}");
+                }
+            }
+        }
+    }
 }
