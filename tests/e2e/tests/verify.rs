@@ -750,3 +750,87 @@ fn verify_wait_survives_dropped_watches() {
     let r = verify(&env, &["--wait", "--timeout", "60s"]).expect_code(0);
     assert!(r.stdout.contains("HEALTHY"), "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn verify_names_one_root_cause_for_a_file_sealed_for_another_controller() {
+    // Values sealed with a key the controller does not have: the SealedSecret never unseals,
+    // so the Secret is missing and the pods cannot start. One root cause, one fix.
+    let values = "secrets:\n  mode: sealed\n  existingSecret: \"\"\n  sealed:\n    encryptedData:\n      DATABASE_URL: AgBy3i4OJSWK+PiTySYZZA==\n      BETTER_AUTH_SECRET: AgBy3i4OJSWK+PiTySYZZA==\n      OPENAI_API_KEY: AgBy3i4OJSWK+PiTySYZZA==\n";
+    let env = installed("", values, false);
+    let v = until_fails_with(&env, "backend.pods", "CreateContainerConfigError");
+    let root = check(&v, "config.sealed-secret");
+    assert_eq!(root["status"], "fail", "{root}");
+    assert!(root["blockedBy"].is_null(), "{root}");
+    for id in ["backend.pods", "config.secrets"] {
+        let c = check(&v, id);
+        if c["status"] != "fail" {
+            continue;
+        }
+        assert_eq!(c["blockedBy"], "config.sealed-secret", "{id}: {c}");
+        let hint = c["hint"].as_str().unwrap_or_default();
+        assert!(
+            hint.contains("blocked by config.sealed-secret"),
+            "{id}: {hint}"
+        );
+        assert!(
+            !hint.contains("kubectl create secret") && !hint.contains("todo-secrets init"),
+            "{id} must not offer its own (wrong) fix: {hint}"
+        );
+    }
+    let r = verify(&env, &[]).expect_code(1);
+    assert!(
+        r.stdout
+            .contains("UNHEALTHY (root cause: config.sealed-secret)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn verify_blames_a_typod_tag_not_the_node() {
+    // The node has todo-chatbot-backend:1.0.0; the release asks for :9.9.9, which no
+    // registry has.
+    let env = installed("", "backend:\n  image:\n    tag: 9.9.9\n", false);
+    let v = until_fails_with(&env, "backend.pods", "ImagePull");
+    let hint = check(&v, "backend.pods")["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        hint.contains("the node has no todo-chatbot-backend:9.9.9 and cannot pull it")
+            && hint.contains("todo-chatbot-backend:1.0.0"),
+        "{hint}"
+    );
+    assert!(
+        hint.contains("kubectl rollout undo deployment/todo-todo-chatbot-backend -n todo"),
+        "{hint}"
+    );
+    assert!(hint.contains("backend.image.tag"), "{hint}");
+    assert!(!hint.contains("minikube image load"), "{hint}");
+}
+
+#[test]
+fn verify_gives_each_platform_its_own_image_command() {
+    let never = "backend:\n  image:\n    pullPolicy: Never\n";
+    for (platform, want) in [
+        (
+            "platform: {name: kind, cluster: dev}\n",
+            "kind load docker-image todo-chatbot-backend:1.0.0 --name dev",
+        ),
+        (
+            "platform: {name: k3d, cluster: dev}\n",
+            "k3d image import todo-chatbot-backend:1.0.0 -c dev",
+        ),
+        (
+            // A renamed copy of a minikube kubeconfig: the node's labels still tell.
+            "platform: {name: minikube, cluster: demo, kubeconfig: {context: work}}\n",
+            "minikube image load todo-chatbot-backend:1.0.0 -p demo",
+        ),
+    ] {
+        let scenario = format!("{platform}node:\n  images: [todo-chatbot-frontend:1.0.0]\n");
+        let env = installed(&scenario, never, false);
+        let v = until_fails_with(&env, "backend.pods", "ErrImageNeverPull");
+        let t = text(check(&v, "backend.pods"));
+        assert!(t.contains(want), "{platform}: {t}");
+    }
+}
