@@ -1,4 +1,5 @@
-//! Finding a release on the cluster: Helm's release Secrets (one list request).
+//! Finding a release on the cluster: Helm's release Secrets (one list request; when the
+//! namespace has none, a search of the other namespaces the user may read).
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
