@@ -25,14 +25,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench", "scale"))
-from bench import default_bin_dir, run  # noqa: E402  (the scale benchmark's helpers)
+from bench import default_bin_dir, run, sandbox_env  # noqa: E402  (the scale benchmark's helpers)
 
 NS = "bench"
 SCENARIO = "timings: {scheduleMs: 20, startMs: 100, readyMs: 150}\n"
@@ -110,11 +109,10 @@ def one_round(env, manifest, replicas, timeout):
     rollout.wait()
     exits["rollout"] = time.monotonic()
     first = watch.stop()
-    rollout_err = rollout.stderr.read().strip()
-    if exits["rollout"] < first:
-        sys.exit(f"kubectl rollout status ended before the failure: {rollout_err}")
     if first is None or scale.returncode != 1:
         sys.exit(f"round failed: scale rc={scale.returncode} (want 1), permanent event seen={first is not None}")
+    if exits["rollout"] < first:
+        sys.exit(f"kubectl rollout status ended before the failure: {rollout.stderr.read().strip()}")
     return (exits["scale"] - first) * 1000, (exits["rollout"] - first) * 1000
 
 
@@ -126,38 +124,24 @@ def main():
     ap.add_argument("--timeout", default="30s")
     args = ap.parse_args()
     bin_dir = os.path.abspath(args.bin_dir)
-    with tempfile.TemporaryDirectory(prefix="todo-bench-") as tmp:
-        scenario = os.path.join(tmp, "scenario.yaml")
-        with open(scenario, "w") as f:
-            f.write(SCENARIO)
-        sandbox = subprocess.Popen([os.path.join(bin_dir, "todo-sandbox"), "up", "--scenario", scenario],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            kubeconfig = sandbox.stdout.readline().strip()
-            if not kubeconfig:
-                sys.exit("todo-sandbox did not start")
-            env = dict(os.environ, KUBECONFIG=kubeconfig, NO_COLOR="1",
-                       PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-            run(env, "kubectl", "create", "namespace", NS)
-            manifest = os.path.join(tmp, "bench.json")
-            with open(manifest, "w") as f:
-                json.dump(DEPLOYMENT, f)
-            scale_ms, rollout_ms = [], []
-            for i in range(args.rounds):
-                s, r = one_round(env, manifest, args.replicas, args.timeout)
-                scale_ms.append(s)
-                rollout_ms.append(r)
-                print(f"round {i + 1}: permanent failure → exit: kubectl todo scale {s:8.1f} ms | "
-                      f"kubectl rollout status {r:8.1f} ms")
-            ms, mr = statistics.median(scale_ms), statistics.median(rollout_ms)
-            print(f"median over {args.rounds} rounds: kubectl todo scale {ms:.1f} ms, "
-                  f"kubectl rollout status {mr:.1f} ms (ratio {mr / max(ms, 0.1):.0f}x)")
-            if ms >= 1000:
-                print("FAIL: the target is under 1 s", file=sys.stderr)
-                return 1
-        finally:
-            sandbox.terminate()
-            sandbox.wait()
+    with sandbox_env(bin_dir, SCENARIO) as (env, tmp):
+        run(env, "kubectl", "create", "namespace", NS)
+        manifest = os.path.join(tmp, "bench.json")
+        with open(manifest, "w") as f:
+            json.dump(DEPLOYMENT, f)
+        scale_ms, rollout_ms = [], []
+        for i in range(args.rounds):
+            s, r = one_round(env, manifest, args.replicas, args.timeout)
+            scale_ms.append(s)
+            rollout_ms.append(r)
+            print(f"round {i + 1}: permanent failure → exit: kubectl todo scale {s:8.1f} ms | "
+                  f"kubectl rollout status {r:8.1f} ms")
+        ms, mr = statistics.median(scale_ms), statistics.median(rollout_ms)
+        print(f"median over {args.rounds} rounds: kubectl todo scale {ms:.1f} ms, "
+              f"kubectl rollout status {mr:.1f} ms (ratio {mr / max(ms, 0.1):.0f}x)")
+        if ms >= 1000:
+            print("FAIL: the target is under 1 s", file=sys.stderr)
+            return 1
     return 0
 
 

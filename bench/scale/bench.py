@@ -22,6 +22,7 @@ target/debug).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -63,6 +64,27 @@ def default_bin_dir():
         if cand and os.path.exists(os.path.join(cand, "kubectl-todo-scale")):
             return cand
     return os.path.join(ROOT, "target", "debug")
+
+
+@contextlib.contextmanager
+def sandbox_env(bin_dir, scenario_text):
+    """Start `todo-sandbox up` with this scenario; yield (env with its KUBECONFIG and the
+    binaries first on PATH, a temporary directory); stop it afterwards."""
+    with tempfile.TemporaryDirectory(prefix="todo-bench-") as tmp:
+        scenario = os.path.join(tmp, "scenario.yaml")
+        with open(scenario, "w") as f:
+            f.write(scenario_text)
+        sandbox = subprocess.Popen([os.path.join(bin_dir, "todo-sandbox"), "up", "--scenario", scenario],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            kubeconfig = sandbox.stdout.readline().strip()
+            if not kubeconfig:
+                sys.exit("todo-sandbox did not start")
+            yield dict(os.environ, KUBECONFIG=kubeconfig, NO_COLOR="1",
+                       PATH=bin_dir + os.pathsep + os.environ.get("PATH", "")), tmp
+        finally:
+            sandbox.terminate()
+            sandbox.wait()
 
 
 class PodReadyWatch:
@@ -147,39 +169,25 @@ def main():
     ap.add_argument("--timeout", default="60s")
     args = ap.parse_args()
     bin_dir = os.path.abspath(args.bin_dir)
-    with tempfile.TemporaryDirectory(prefix="todo-bench-") as tmp:
-        scenario = os.path.join(tmp, "scenario.yaml")
-        with open(scenario, "w") as f:
-            f.write(SCENARIO)
-        sandbox = subprocess.Popen([os.path.join(bin_dir, "todo-sandbox"), "up", "--scenario", scenario],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            kubeconfig = sandbox.stdout.readline().strip()
-            if not kubeconfig:
-                sys.exit("todo-sandbox did not start")
-            env = dict(os.environ, KUBECONFIG=kubeconfig, NO_COLOR="1",
-                       PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-            run(env, "kubectl", "create", "namespace", NS)
-            manifest = os.path.join(tmp, "bench.json")
-            with open(manifest, "w") as f:
-                json.dump(DEPLOYMENT, f)
-            run(env, "kubectl", "apply", "-f", manifest)
-            scale_ms, rollout_ms = [], []
-            for i in range(args.rounds):
-                s, r = one_round(env, args.replicas, args.timeout)
-                scale_ms.append(s)
-                rollout_ms.append(r)
-                print(f"round {i + 1}: last pod Ready → exit: kubectl todo scale {s:7.1f} ms | kubectl rollout status {r:7.1f} ms")
-            print(f"median over {args.rounds} rounds (1 → {args.replicas} replicas): "
-                  f"kubectl todo scale {statistics.median(scale_ms):.1f} ms, "
-                  f"kubectl rollout status {statistics.median(rollout_ms):.1f} ms "
-                  f"(max {max(scale_ms):.1f} / {max(rollout_ms):.1f} ms)")
-            if statistics.median(scale_ms) >= 100:
-                print("FAIL: the target is under 100 ms", file=sys.stderr)
-                return 1
-        finally:
-            sandbox.terminate()
-            sandbox.wait()
+    with sandbox_env(bin_dir, SCENARIO) as (env, tmp):
+        run(env, "kubectl", "create", "namespace", NS)
+        manifest = os.path.join(tmp, "bench.json")
+        with open(manifest, "w") as f:
+            json.dump(DEPLOYMENT, f)
+        run(env, "kubectl", "apply", "-f", manifest)
+        scale_ms, rollout_ms = [], []
+        for i in range(args.rounds):
+            s, r = one_round(env, args.replicas, args.timeout)
+            scale_ms.append(s)
+            rollout_ms.append(r)
+            print(f"round {i + 1}: last pod Ready → exit: kubectl todo scale {s:7.1f} ms | kubectl rollout status {r:7.1f} ms")
+        print(f"median over {args.rounds} rounds (1 → {args.replicas} replicas): "
+              f"kubectl todo scale {statistics.median(scale_ms):.1f} ms, "
+              f"kubectl rollout status {statistics.median(rollout_ms):.1f} ms "
+              f"(max {max(scale_ms):.1f} / {max(rollout_ms):.1f} ms)")
+        if statistics.median(scale_ms) >= 100:
+            print("FAIL: the target is under 100 ms", file=sys.stderr)
+            return 1
     return 0
 
 

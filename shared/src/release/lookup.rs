@@ -2,12 +2,14 @@
 //! namespace has none, a search of the other namespaces the user may read).
 
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
 use kube::api::ListParams;
 
-use super::{Release, ReleaseError, pick, todo_releases_elsewhere};
-use crate::cluster::{Action, Cluster, retry};
+use super::{Release, ReleaseError, pick, releases_elsewhere};
+use crate::chart;
+use crate::cluster::{Action, Cluster, list_slim, retry};
 
 /// At most this many namespaces are searched one by one when the user may not list Secrets
 /// across the cluster.
@@ -42,22 +44,30 @@ pub async fn find(cluster: &Cluster, name: Option<&str>) -> Result<Release, Rele
     }
 }
 
-/// todo-chatbot releases in the other namespaces the user may read: one cluster-wide list
-/// of Helm's release Secrets, or, when that is refused, one list per namespace (at most
-/// [`MAX_NAMESPACES`], 8 at a time), each refusal skipped. Only asked when the namespace
-/// given has no release; whatever fails here leaves the list empty, never an error.
+/// todo-chatbot releases in the other namespaces the user may read, from their
+/// Deployments' labels (small objects, paged, slimmed to their metadata as each page
+/// arrives; Helm's release Secrets can be a megabyte each): one cluster-wide list or, when
+/// that is refused, one list per namespace (at most [`MAX_NAMESPACES`], 8 at a time), each
+/// refusal skipped. Only asked when the namespace given has no release; whatever fails here
+/// leaves the list empty, never an error.
 async fn elsewhere(cluster: &Cluster, name: Option<&str>) -> Vec<(String, String)> {
-    let selector = match name {
-        Some(n) => format!("owner=helm,name={n}"),
-        None => "owner=helm".to_owned(),
-    };
+    let mut selector = format!("{}={}", chart::LABEL_NAME, chart::CHART_NAME);
+    if let Some(n) = name {
+        selector.push_str(&format!(",{}={n}", chart::LABEL_INSTANCE));
+    }
     let lp = ListParams::default().labels(&selector);
-    let all: Api<Secret> = Api::all(cluster.client.clone());
-    if let Ok(list) = all.list(&lp).await {
-        return todo_releases_elsewhere(&list.items, &cluster.namespace, name);
+    let metadata_only = |d: &mut Deployment| {
+        d.spec = None;
+        d.status = None;
+        d.metadata.managed_fields = None;
+        d.metadata.annotations = None;
+    };
+    let all: Api<Deployment> = Api::all(cluster.client.clone());
+    if let Ok(found) = list_slim(&all, lp.clone(), metadata_only).await {
+        return releases_elsewhere(&found, &cluster.namespace, name);
     }
     let Ok(namespaces) = Api::<Namespace>::all(cluster.client.clone())
-        .list(&ListParams::default())
+        .list(&ListParams::default().limit(MAX_NAMESPACES as u32 + 1))
         .await
     else {
         return Vec::new();
@@ -69,11 +79,11 @@ async fn elsewhere(cluster: &Cluster, name: Option<&str>) -> Vec<(String, String
         .filter(|n| *n != cluster.namespace)
         .take(MAX_NAMESPACES)
         .collect();
-    let secrets: Vec<Secret> = futures::stream::iter(names)
+    let found: Vec<Deployment> = futures::stream::iter(names)
         .map(|ns| {
-            let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &ns);
+            let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), &ns);
             let lp = lp.clone();
-            async move { api.list(&lp).await.map(|l| l.items).unwrap_or_default() }
+            async move { list_slim(&api, lp, metadata_only).await.unwrap_or_default() }
         })
         .buffer_unordered(8)
         .collect::<Vec<_>>()
@@ -81,5 +91,5 @@ async fn elsewhere(cluster: &Cluster, name: Option<&str>) -> Vec<(String, String
         .into_iter()
         .flatten()
         .collect();
-    todo_releases_elsewhere(&secrets, &cluster.namespace, name)
+    releases_elsewhere(&found, &cluster.namespace, name)
 }

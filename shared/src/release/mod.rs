@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use base64::Engine;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::chart::{self, CHART_NAME, ObjectNames, Provider, SecretsMode};
@@ -384,36 +385,41 @@ pub fn pick(
     }
 }
 
-/// The todo-chatbot releases among Helm release Secrets of any namespaces, except those in
-/// `skip_namespace`: (namespace, release), latest revision only, sorted; `name` restricts to
-/// releases of that name.
-pub fn todo_releases_elsewhere(
-    secrets: &[Secret],
+/// The todo-chatbot releases that own these Deployments (by `app.kubernetes.io/instance`
+/// on Deployments labelled `app.kubernetes.io/name=todo-chatbot`), sorted.
+pub fn releases_of(deployments: &[Deployment]) -> Vec<String> {
+    deployments
+        .iter()
+        .filter(|d| deployment_label(d, chart::LABEL_NAME) == Some(CHART_NAME))
+        .filter_map(|d| deployment_label(d, chart::LABEL_INSTANCE).map(str::to_owned))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The todo-chatbot releases these Deployments (of any namespaces) belong to, except those
+/// in `skip_namespace`: (namespace, release), sorted; `name` restricts to that release.
+pub fn releases_elsewhere(
+    deployments: &[Deployment],
     skip_namespace: &str,
     name: Option<&str>,
 ) -> Vec<(String, String)> {
-    let mut latest: BTreeMap<(&str, &str), (u32, &Secret)> = BTreeMap::new();
-    for s in secrets {
-        let ns = s.metadata.namespace.as_deref().unwrap_or_default();
-        let (Some("helm"), Some(rel)) = (label(s, "owner"), label(s, "name")) else {
-            continue;
-        };
-        if ns == skip_namespace || name.is_some_and(|n| n != rel) {
-            continue;
-        }
-        let version = label(s, "version")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let entry = latest.entry((ns, rel)).or_insert((version, s));
-        if version > entry.0 {
-            *entry = (version, s);
-        }
-    }
-    latest
+    deployments
+        .iter()
+        .filter(|d| deployment_label(d, chart::LABEL_NAME) == Some(CHART_NAME))
+        .filter_map(|d| {
+            let ns = d.metadata.namespace.as_deref()?;
+            let rel = deployment_label(d, chart::LABEL_INSTANCE)?;
+            (ns != skip_namespace && name.is_none_or(|n| n == rel))
+                .then(|| (ns.to_owned(), rel.to_owned()))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .filter(|(_, (_, s))| decode(s).is_ok_and(|r| r.chart_name == CHART_NAME))
-        .map(|((ns, rel), _)| (ns.to_owned(), rel.to_owned()))
         .collect()
+}
+
+fn deployment_label<'a>(d: &'a Deployment, key: &str) -> Option<&'a str> {
+    d.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
 /// Pick the release from candidate names (found from labels): `--release` if given, else
@@ -491,35 +497,32 @@ pub(crate) mod tests {
         }
     }
 
-    fn in_namespace(mut s: Secret, ns: &str) -> Secret {
-        s.metadata.namespace = Some(ns.into());
-        s
+    fn deployment(ns: &str, release: &str, chart_name: &str) -> Deployment {
+        let mut d = Deployment::default();
+        d.metadata.namespace = Some(ns.into());
+        d.metadata.labels = Some(
+            [
+                (chart::LABEL_NAME.to_owned(), chart_name.to_owned()),
+                (chart::LABEL_INSTANCE.to_owned(), release.to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        d
     }
 
     #[test]
     fn releases_elsewhere_are_todo_chatbot_ones_outside_the_namespace() {
-        let v = serde_json::json!({});
-        let secrets = vec![
-            in_namespace(
-                helm_secret("todo", 1, CHART_NAME, "deployed", v.clone()),
-                "todo",
-            ),
-            in_namespace(
-                helm_secret("demo", 1, CHART_NAME, "superseded", v.clone()),
-                "apps",
-            ),
-            in_namespace(
-                helm_secret("demo", 2, CHART_NAME, "deployed", v.clone()),
-                "apps",
-            ),
-            in_namespace(
-                helm_secret("pg", 1, "postgresql", "deployed", v.clone()),
-                "db",
-            ),
-            in_namespace(helm_secret("todo", 4, CHART_NAME, "deployed", v), "staging"),
+        let deployments = vec![
+            deployment("todo", "todo", CHART_NAME),
+            deployment("apps", "demo", CHART_NAME),
+            deployment("apps", "demo", CHART_NAME),
+            deployment("db", "pg", "postgresql"),
+            deployment("staging", "todo", CHART_NAME),
         ];
+        assert_eq!(releases_of(&deployments), vec!["demo", "todo"]);
         assert_eq!(
-            todo_releases_elsewhere(&secrets, "default", None),
+            releases_elsewhere(&deployments, "default", None),
             vec![
                 ("apps".to_owned(), "demo".to_owned()),
                 ("staging".to_owned(), "todo".to_owned()),
@@ -527,14 +530,14 @@ pub(crate) mod tests {
             ]
         );
         assert_eq!(
-            todo_releases_elsewhere(&secrets, "todo", Some("todo")),
+            releases_elsewhere(&deployments, "todo", Some("todo")),
             vec![("staging".to_owned(), "todo".to_owned())]
         );
         let err = ReleaseError::NotFound {
             namespace: "default".into(),
             name: None,
             candidates: Vec::new(),
-            elsewhere: todo_releases_elsewhere(&secrets, "default", None),
+            elsewhere: releases_elsewhere(&deployments, "default", None),
         };
         let hint = err.hint().unwrap();
         assert!(

@@ -1,8 +1,6 @@
 //! What to scale: parsing `frontend|backend|all|<deployment>` and the replica count, and
 //! the pure part of resolving a component to a Deployment of a todo-chatbot release.
 
-use std::collections::BTreeSet;
-
 use k8s_openapi::api::apps::v1::Deployment;
 
 use super::ScaleError;
@@ -92,17 +90,7 @@ pub fn parse_replicas(positional: Option<&str>, flag: Option<&str>) -> Result<i3
     }
 }
 
-/// The todo-chatbot releases that own these Deployments (by `app.kubernetes.io/instance`
-/// on Deployments labelled `app.kubernetes.io/name=todo-chatbot`), sorted.
-pub fn releases_of(deployments: &[Deployment]) -> Vec<String> {
-    deployments
-        .iter()
-        .filter(|d| label(d, LABEL_NAME) == Some(CHART_NAME))
-        .filter_map(|d| label(d, LABEL_INSTANCE).map(str::to_owned))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
+pub use crate::release::releases_of;
 
 /// The Deployment of `component` in `release`: by labels first, then by the name
 /// `<fullname>-<component>`. `None` when neither matches.

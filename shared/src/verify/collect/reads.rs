@@ -54,7 +54,7 @@ pub(super) async fn release(
                 let Ok(deployments) = retry(|| api.list(&lp)).await else {
                     return Err(unlisted(e).into());
                 };
-                let names = crate::scale::target::releases_of(&deployments.items);
+                let names = release::releases_of(&deployments.items);
                 match release::choose(None, &names, ns) {
                     Ok(name) => Ok((name, Err(Unread::from(e)))),
                     Err(ReleaseError::NotFound { .. }) => Err(unlisted(e).into()),
