@@ -45,10 +45,13 @@ pub struct FailFast {
     pub max_oom_kills: i32,
 }
 
+/// `--max-restarts`' default.
+pub const DEFAULT_MAX_RESTARTS: i32 = 3;
+
 impl Default for FailFast {
     fn default() -> Self {
         FailFast {
-            max_restarts: 3,
+            max_restarts: DEFAULT_MAX_RESTARTS,
             max_oom_kills: 2,
         }
     }
@@ -59,7 +62,7 @@ impl Default for FailFast {
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct FailFastArgs {
     /// A crash loop is a failure that cannot heal once a container restarted this many times.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_RESTARTS, value_parser = clap::value_parser!(i32).range(1..))]
     pub max_restarts: i32,
     /// Wait for the timeout even when a failure cannot heal (a missing image, a missing
     /// Secret key, a crash loop at --max-restarts).

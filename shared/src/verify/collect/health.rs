@@ -121,6 +121,27 @@ enum ProbeRaw {
     Failed(kube::Error),
 }
 
+/// The most of a health answer that is read: the verdict needs the status code and a
+/// line of the body; an app (or anything in front of it) may answer without end.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The body's first `cap` bytes; the rest is not read.
+async fn read_capped(body: kube::client::Body, cap: usize) -> Result<Vec<u8>, kube::Error> {
+    use http_body_util::BodyExt as _;
+    let mut body = std::pin::pin!(body);
+    let mut out = Vec::new();
+    while out.len() < cap {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        if let Ok(data) = frame?.into_data() {
+            let room = cap - out.len();
+            out.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    Ok(out)
+}
+
 async fn probe_uri(client: &Client, uri: &str, budget: Duration) -> ProbeRaw {
     // A 429 from the API server itself is retried on the shared back-off schedule.
     let mut delays = crate::cluster::RETRY_DELAYS.into_iter();
@@ -138,7 +159,7 @@ async fn probe_uri(client: &Client, uri: &str, budget: Duration) -> ProbeRaw {
         let answer = tokio::time::timeout(budget, async {
             let response = client.send(request).await?;
             let code = response.status().as_u16();
-            let body = response.into_body().collect_bytes().await?;
+            let body = read_capped(response.into_body(), BODY_LIMIT).await?;
             Ok::<_, kube::Error>((code, body))
         })
         .await;
@@ -197,5 +218,17 @@ mod tests {
             None
         );
         assert_eq!(api_status_message(b"<html>"), None);
+    }
+
+    #[tokio::test]
+    async fn a_health_answer_is_read_up_to_the_cap() {
+        let big = vec![b'x'; 3 * BODY_LIMIT];
+        let body = kube::client::Body::from(big);
+        assert_eq!(
+            read_capped(body, BODY_LIMIT).await.unwrap().len(),
+            BODY_LIMIT
+        );
+        let small = kube::client::Body::from(b"ok".to_vec());
+        assert_eq!(read_capped(small, BODY_LIMIT).await.unwrap(), b"ok");
     }
 }
