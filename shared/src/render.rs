@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
-use crate::verify::{CheckResult, Report, Status};
+use crate::verify::{CheckResult, Report, ReportKind, Status};
 
 /// The output formats of `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -56,26 +56,50 @@ fn status_colour(s: Status) -> Color {
 pub fn summary_line(report: &Report) -> String {
     let s = report.summary();
     let r = &report.release;
-    let what = match (&r.chart, &r.chart_version, r.revision) {
-        (Some(chart), Some(version), Some(rev)) => format!(
-            "release {} (revision {rev}, {chart}-{version}{}) in namespace {}",
-            r.name,
-            r.app_version
-                .as_ref()
-                .map(|a| format!(", app {a}"))
-                .unwrap_or_default(),
-            report.namespace
-        ),
-        _ => format!("release {} in namespace {}", r.name, report.namespace),
+    let what = match report.kind {
+        ReportKind::Verify => match (&r.chart, &r.chart_version, r.revision) {
+            (Some(chart), Some(version), Some(rev)) => format!(
+                "release {} (revision {rev}, {chart}-{version}{}) in namespace {}",
+                r.name,
+                r.app_version
+                    .as_ref()
+                    .map(|a| format!(", app {a}"))
+                    .unwrap_or_default(),
+                report.namespace
+            ),
+            _ => format!("release {} in namespace {}", r.name, report.namespace),
+        },
+        ReportKind::Preflight => {
+            let chart = match (&r.chart, &r.chart_version) {
+                (Some(chart), Some(version)) => format!(" of {chart}-{version}"),
+                _ => String::new(),
+            };
+            match r.revision {
+                Some(rev) => format!(
+                    "helm upgrade {}{chart} in namespace {} (revision {rev} -> {})",
+                    r.name,
+                    report.namespace,
+                    rev.saturating_add(1)
+                ),
+                None => format!(
+                    "helm install {}{chart} in namespace {}",
+                    r.name, report.namespace
+                ),
+            }
+        }
     };
     let roots: Vec<&str> = report.root_causes().map(|c| c.id).collect();
+    let (good, bad) = match report.kind {
+        ReportKind::Verify => ("HEALTHY", "UNHEALTHY"),
+        ReportKind::Preflight => ("READY", "WILL FAIL"),
+    };
     let verdict = if report.healthy() {
-        "HEALTHY".to_owned()
+        good.to_owned()
     } else if roots.is_empty() {
-        "UNHEALTHY".to_owned()
+        bad.to_owned()
     } else {
         let word = if roots.len() == 1 { "cause" } else { "causes" };
-        format!("UNHEALTHY (root {word}: {})", roots.join(", "))
+        format!("{bad} (root {word}: {})", roots.join(", "))
     };
     let strict = if report.strict && s.warn > 0 {
         " (--strict: warnings count)"
@@ -182,7 +206,12 @@ pub const JSON_API_VERSION: &str = "todo-kube.dev/v1";
 struct JsonReport<'a> {
     api_version: &'static str,
     kind: &'static str,
-    healthy: bool,
+    /// verify: the release is healthy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthy: Option<bool>,
+    /// preflight: `helm install/upgrade` of these values is expected to succeed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ready: Option<bool>,
     strict: bool,
     timed_out: bool,
     /// The failure that cannot heal which ended `--wait` early.
@@ -201,8 +230,12 @@ struct JsonReport<'a> {
 fn document(report: &Report) -> JsonReport<'_> {
     JsonReport {
         api_version: JSON_API_VERSION,
-        kind: "VerifyReport",
-        healthy: report.healthy(),
+        kind: match report.kind {
+            ReportKind::Verify => "VerifyReport",
+            ReportKind::Preflight => "PreflightReport",
+        },
+        healthy: (report.kind == ReportKind::Verify).then(|| report.healthy()),
+        ready: (report.kind == ReportKind::Preflight).then(|| report.healthy()),
         strict: report.strict,
         timed_out: report.timed_out,
         permanent: report.permanent.as_deref(),
@@ -259,8 +292,12 @@ pub fn junit(report: &Report) -> String {
     let s = report.summary();
     let failures = report.blocking().count();
     let secs = report.duration.as_secs_f64();
+    let command = match report.kind {
+        ReportKind::Verify => "verify",
+        ReportKind::Preflight => "preflight",
+    };
     let suite = format!(
-        "kubectl todo verify {}/{}",
+        "kubectl todo {command} {}/{}",
         report.namespace, report.release.name
     );
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -347,6 +384,7 @@ mod tests {
         );
         fail.details = vec!["todo-backend-1/backend: ImagePullBackOff".into()];
         Report {
+            kind: crate::verify::ReportKind::Verify,
             context: "todo-sandbox".into(),
             namespace: "todo".into(),
             server: "https://127.0.0.1:6443".into(),

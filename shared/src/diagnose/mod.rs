@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use regex::Regex;
 
+use crate::image::ImageRef;
 use crate::platform::Platform;
 
 /// One problem of one container (or of the pod, for scheduling).
@@ -358,15 +359,9 @@ fn oom_hint(container: &str) -> String {
 /// repository, the tag is the mistake (go back, or pick one the node has); else the
 /// platform's load command.
 fn image_problem_hint(pod: &Pod, image: &str, ctx: &HintContext<'_>, flags: &str) -> String {
-    let (repo, _) = split_image(image);
-    let mut others: Vec<String> = ctx
-        .node_images
-        .iter()
-        .map(|n| normalize_image(n))
-        .filter(|n| split_image(n).0 == repo && !n.contains('@') && *n != normalize_image(image))
-        .collect();
-    others.sort();
-    others.dedup();
+    let others = ImageRef::parse(image)
+        .map(|r| r.other_tags(ctx.node_images))
+        .unwrap_or_default();
     if others.is_empty() {
         return image_hint(image, ctx.platform);
     }
@@ -383,30 +378,6 @@ fn image_problem_hint(pod: &Pod, image: &str, ctx: &HintContext<'_>, flags: &str
         "the node has no {image} and cannot pull it; it has {}: {undo}set {key}.image.tag to one of them and upgrade",
         others.join(", ")
     )
-}
-
-/// An image reference without the registry and library prefixes Docker Hub adds
-/// (`docker.io/library/x:1` is `x:1`).
-fn normalize_image(name: &str) -> String {
-    let name = name.strip_prefix("docker.io/").unwrap_or(name);
-    let name = name.strip_prefix("library/").unwrap_or(name);
-    name.to_owned()
-}
-
-/// (repository, tag or digest) of an image reference; the tag defaults to `latest`.
-fn split_image(image: &str) -> (String, String) {
-    let image = normalize_image(image);
-    if let Some((repo, digest)) = image.split_once('@') {
-        return (repo.to_owned(), digest.to_owned());
-    }
-    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
-    match image[last_slash..].rfind(':') {
-        Some(i) => (
-            image[..last_slash + i].to_owned(),
-            image[last_slash + i + 1..].to_owned(),
-        ),
-        None => (image.clone(), "latest".to_owned()),
-    }
 }
 
 /// The fix for an image the node cannot get.

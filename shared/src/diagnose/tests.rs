@@ -142,20 +142,6 @@ fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
 }
 
 #[test]
-fn image_references_split_into_repository_and_tag() {
-    assert_eq!(split_image("docker.io/library/x:1").0, "x");
-    assert_eq!(
-        split_image("localhost:5000/a/b:2"),
-        ("localhost:5000/a/b".into(), "2".into())
-    );
-    assert_eq!(
-        split_image("localhost:5000/a/b"),
-        ("localhost:5000/a/b".into(), "latest".into())
-    );
-    assert_eq!(split_image("b@sha256:00"), ("b".into(), "sha256:00".into()));
-}
-
-#[test]
 fn image_pull_backoff_off_minikube_says_push_to_a_registry() {
     let pod = pod_with(
         "b-1",

@@ -277,9 +277,21 @@ pub struct ReleaseInfo {
     pub app_version: Option<String>,
 }
 
+/// Which command made a [`Report`]: the checks, renderers and exit codes are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportKind {
+    /// `kubectl todo verify`: is the installed release healthy?
+    #[default]
+    Verify,
+    /// `kubectl todo preflight`: would `helm install/upgrade` of these values succeed?
+    Preflight,
+}
+
 /// The verdict of a run.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The command that made it.
+    pub kind: ReportKind,
     /// The kubeconfig context used.
     pub context: String,
     /// The namespace checked.
@@ -374,6 +386,7 @@ async fn evaluate(
         .filter(|_| opts.wait)
         .and_then(|policy| permanent_problem(&snap, &policy));
     Ok(Report {
+        kind: ReportKind::Verify,
         context: cluster.context.clone(),
         namespace: cluster.namespace.clone(),
         server: cluster.server.clone(),
@@ -554,6 +567,7 @@ mod tests {
 
     fn report(statuses: &[Status], strict: bool) -> Report {
         Report {
+            kind: ReportKind::Verify,
             context: "c".into(),
             namespace: "todo".into(),
             server: "https://x".into(),

@@ -323,7 +323,7 @@ pub fn slim_pod(pod: &mut Pod) {
 }
 
 /// The Secret's values as secrets.
-pub(super) fn secret_data(name: &str, secret: Secret) -> SecretData {
+pub fn secret_data(name: &str, secret: Secret) -> SecretData {
     let mut values = BTreeMap::new();
     for (k, v) in secret.data.unwrap_or_default() {
         values.insert(

@@ -1,0 +1,178 @@
+//! `kubectl todo preflight`: what `helm install` (or upgrade) of these values would run into
+//! on this cluster, known before it runs.
+//!
+//! Three steps, one direction:
+//! - [`values`] computes `.Values` as Helm would (the chart's values.yaml, each `-f`, then
+//!   `--set`) and validates it against `values.schema.json`;
+//! - [`plan`] reads what the chart would render off those values (images, replicas, requests,
+//!   NodePorts, secrets mode, kinds of object), pure;
+//! - [`reads`] makes every read in one concurrent round, and [`checks`] turns plan and
+//!   cluster into verify's [`CheckResult`]s, rendered by [`crate::render`] like verify's
+//!   (exit 0 ready, 1 something will fail, 2 usage or connection).
+
+pub mod checks;
+pub mod plan;
+pub mod reads;
+pub mod values;
+
+use std::time::Instant;
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::error::UserError;
+use crate::platform::Platform;
+use crate::secrets::controller::Controller;
+use crate::verify::{CheckResult, ReleaseInfo, Report, ReportKind};
+
+pub use checks::PREFLIGHT;
+
+/// The release name preflight checks when `--release` is not given: the name the README's
+/// `helm install` uses.
+pub const DEFAULT_RELEASE: &str = "todo";
+
+/// What stops preflight (exit 2): values that cannot be computed, a cluster that does not
+/// answer. A release that would fail is not an error: it is a report with failures (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// The values could not be computed (a file, a `--set`, the chart).
+    #[error(transparent)]
+    Values(#[from] values::ValuesError),
+    /// The command line is wrong.
+    #[error(transparent)]
+    Usage(#[from] crate::error::UsageError),
+    /// The API server did not answer.
+    #[error(transparent)]
+    Cluster {
+        /// What went wrong.
+        #[from]
+        source: ClusterError,
+    },
+    /// The API server did not answer, on a local cluster whose kubeconfig may be stale.
+    #[error("{source}")]
+    Stale {
+        /// What went wrong.
+        source: ClusterError,
+        /// The platform's refresh command.
+        refresh: String,
+    },
+}
+
+impl UserError for PreflightError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            PreflightError::Values(e) => e.hint(),
+            PreflightError::Usage(e) => e.hint(),
+            PreflightError::Cluster { source } => source.hint(),
+            PreflightError::Stale { source, refresh } => Some(format!(
+                "the kubeconfig may point at a stale endpoint (the cluster restarted on another port or certificate): refresh it with {refresh}; {}",
+                source.hint().unwrap_or_default()
+            )),
+        }
+    }
+
+    fn exit_code(&self) -> u8 {
+        match self {
+            PreflightError::Values(e) => e.exit_code(),
+            PreflightError::Usage(e) => e.exit_code(),
+            PreflightError::Cluster { source } | PreflightError::Stale { source, .. } => {
+                source.exit_code()
+            }
+        }
+    }
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct PreflightOptions {
+    /// `--release` (default [`DEFAULT_RELEASE`]).
+    pub release: Option<String>,
+    /// The chart, `-f`, `--set`, `--set-string`.
+    pub values: values::ValuesInput,
+    /// `--create-namespace` will be passed to Helm.
+    pub create_namespace: bool,
+    /// `--strict`: warnings count as failures.
+    pub strict: bool,
+    /// The sealed-secrets controller to ask.
+    pub controller: Controller,
+}
+
+/// Whether an error of the version read is the stale-kubeconfig kind (refused, unreachable,
+/// TLS mismatch) and the platform has a command that refreshes it.
+fn stale(source: ClusterError, platform: &Platform) -> PreflightError {
+    let connection = matches!(
+        source,
+        ClusterError::Refused { .. } | ClusterError::Unreachable { .. } | ClusterError::Tls { .. }
+    );
+    match platform.update_context_hint() {
+        Some(refresh) if connection => PreflightError::Stale { source, refresh },
+        _ => PreflightError::Cluster { source },
+    }
+}
+
+/// Run preflight: compute the values, read the cluster once, check.
+pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, PreflightError> {
+    let started = Instant::now();
+    let computed = values::compute(&opts.values)?;
+    let release = opts
+        .release
+        .clone()
+        .unwrap_or_else(|| DEFAULT_RELEASE.to_owned());
+    let plan = plan::Plan::new(
+        &computed.tree,
+        &computed.chart,
+        &release,
+        &cluster.namespace,
+    );
+    let obs = reads::observe(cluster, &plan, &opts.controller)
+        .await
+        .map_err(|e| stale(e, &cluster.platform))?;
+    let platform = match &obs.nodes {
+        Ok(nodes) => Platform::detect(&cluster.facts, nodes),
+        Err(_) => cluster.platform.clone(),
+    };
+    let values_file = opts
+        .values
+        .files
+        .last()
+        .map(|f| crate::cluster::shell_word(&f.display().to_string()))
+        .unwrap_or_else(|| "todo-secrets.sealed.yaml".to_owned());
+    let chart_ref = match &opts.values.chart {
+        values::ChartSource::Dir(d) => crate::cluster::shell_word(&d.display().to_string()),
+        values::ChartSource::Embedded => crate::chart::DEFAULT_CHART_DIR.to_owned(),
+    };
+    let ctx = checks::Context {
+        plan: &plan,
+        obs: &obs,
+        schema: &computed.schema_errors,
+        platform: platform.clone(),
+        server: cluster.server.clone(),
+        context: cluster.context.clone(),
+        kubectl_flags: cluster.context_flags(),
+        helm_flags: cluster.helm_flags(),
+        create_namespace: opts.create_namespace,
+        values_file,
+        chart_ref,
+        controller: opts.controller.describe(),
+    };
+    let results: Vec<CheckResult> = checks::evaluate(&ctx);
+    let latest = obs.release.as_ref().ok().and_then(|s| s.latest.clone());
+    Ok(Report {
+        kind: ReportKind::Preflight,
+        context: cluster.context.clone(),
+        namespace: cluster.namespace.clone(),
+        server: cluster.server.clone(),
+        release: ReleaseInfo {
+            name: release,
+            revision: latest.as_ref().map(|(r, _)| *r),
+            status: latest.map(|(_, s)| s),
+            chart: Some(computed.chart.name.clone()),
+            chart_version: Some(computed.chart.version.clone()),
+            app_version: computed.chart.app_version.clone(),
+        },
+        checks: results,
+        strict: opts.strict,
+        duration: started.elapsed(),
+        timed_out: false,
+        platform,
+        permanent: None,
+    })
+}

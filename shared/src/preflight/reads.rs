@@ -1,0 +1,323 @@
+//! The one round of reads preflight makes, all at once: the server version, the namespace,
+//! the release's Helm records, the nodes, the cluster's non-terminated pods and Services, the
+//! sealed-secrets API and controller (sealed mode) or the existing Secret, the metrics API
+//! (with autoscaling), and one SelfSubjectAccessReview per kind the chart renders. The number
+//! of requests depends on the values' features, never on replicas or on the cluster's size
+//! (lists are paged by the client, not multiplied).
+//!
+//! Only the version read stops preflight (nothing can be said of a cluster that does not
+//! answer); every other refusal becomes an [`Unread`] its check reports.
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service};
+use k8s_openapi::apimachinery::pkg::version::Info;
+use kube::Api;
+use kube::api::{ListParams, PostParams};
+use kube::core::PartialObjectMeta;
+
+use super::plan::{Kind, Plan, SecretsPlan};
+use crate::cluster::{Action, Cluster, ClusterError, list_all, retry};
+use crate::secrets::controller::Controller;
+use crate::verify::collect::{SecretData, Unread, secret_data};
+
+/// A read's outcome for a check.
+pub type Read<T> = Result<T, Unread>;
+
+/// The Helm release records of the release name, as far as their labels tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseState {
+    /// The latest revision and its status (`deployed`, `failed`, `pending-upgrade`, ...).
+    pub latest: Option<(u32, String)>,
+    /// The chart of the deployed revision, `name-version` (from its record).
+    pub deployed_chart: Option<String>,
+}
+
+/// What the sealed-secrets side looks like (sealed mode only).
+#[derive(Debug)]
+pub struct SealedSide {
+    /// The API serves `sealedsecrets.bitnami.com` (the CRD is installed).
+    pub api: Read<bool>,
+    /// The controller's Service (`None`: not found).
+    pub service: Read<Option<Service>>,
+    /// The fingerprint of the controller's current certificate, or why it could not be read.
+    pub fingerprint: Result<String, String>,
+}
+
+/// One SelfSubjectAccessReview.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// What was asked.
+    pub kind: Kind,
+    /// The verb asked about.
+    pub verb: &'static str,
+    /// Allowed (with the reason the API gave when not).
+    pub allowed: Read<(bool, String)>,
+}
+
+/// Everything read.
+#[derive(Debug)]
+pub struct Observed {
+    /// `GET /version`.
+    pub version: Info,
+    /// The target namespace (`None`: it does not exist).
+    pub namespace: Read<Option<Namespace>>,
+    /// The release's records.
+    pub release: Read<ReleaseState>,
+    /// The nodes.
+    pub nodes: Read<Vec<Node>>,
+    /// Every non-terminated pod of the cluster (requests and node placement).
+    pub pods: Read<Vec<Pod>>,
+    /// Every Service of the cluster (NodePorts in use).
+    pub services: Read<Vec<Service>>,
+    /// Sealed mode: the controller.
+    pub sealed: Option<SealedSide>,
+    /// existingSecret mode: the Secret (`None`: not found), its values held as secrets.
+    pub existing: Option<Read<Option<SecretData>>>,
+    /// With autoscaling: whether the metrics API (`metrics.k8s.io`) is served.
+    pub metrics_api: Option<Read<bool>>,
+    /// RBAC answers, one per kind.
+    pub access: Vec<Access>,
+}
+
+fn unread(cluster: &Cluster, verb: &str, what: &str, ns: Option<&str>, e: kube::Error) -> Unread {
+    Unread::from(cluster.error(&Action::new(verb, what, ns), e))
+}
+
+fn not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+/// Whether the API serves `resource` in `group_version` (discovery; 404: no).
+async fn serves(cluster: &Cluster, group_version: &str, resource: &str) -> Read<bool> {
+    match retry(|| cluster.client.list_api_group_resources(group_version)).await {
+        Ok(list) => Ok(list.resources.iter().any(|r| r.name == resource)),
+        Err(e) if not_found(&e) => Ok(false),
+        Err(e) => Err(unread(cluster, "get", group_version, None, e)),
+    }
+}
+
+async fn release_state(cluster: &Cluster, release: &str) -> Read<ReleaseState> {
+    let ns = cluster.namespace.as_str();
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
+    let all = ListParams::default().labels(&format!("owner=helm,name={release}"));
+    let deployed =
+        ListParams::default().labels(&format!("owner=helm,name={release},status=deployed"));
+    let (metas, deployed) = futures::join!(
+        retry(|| api.list_metadata(&all)),
+        retry(|| api.list(&deployed))
+    );
+    let metas = metas.map_err(|e| unread(cluster, "list", "secrets", Some(ns), e))?;
+    let label = |m: &PartialObjectMeta<Secret>, k: &str| {
+        m.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let latest = metas
+        .items
+        .iter()
+        .filter_map(|m| {
+            let rev: u32 = label(m, "version").parse().ok()?;
+            Some((rev, label(m, "status")))
+        })
+        .max_by_key(|(rev, _)| *rev);
+    // The chart of the deployed revision: a refused or undecodable record only loses this.
+    let deployed_chart = deployed.ok().and_then(|list| {
+        let secret = list.items.into_iter().next()?;
+        let rel = crate::release::decode(&secret).ok()?;
+        Some(format!("{}-{}", rel.chart_name, rel.chart_version))
+    });
+    Ok(ReleaseState {
+        latest,
+        deployed_chart,
+    })
+}
+
+async fn sealed_side(cluster: &Cluster, controller: &Controller) -> SealedSide {
+    let services: Api<Service> = Api::namespaced(cluster.client.clone(), &controller.namespace);
+    let (api, service, pem) = futures::join!(
+        serves(cluster, "bitnami.com/v1alpha1", "sealedsecrets"),
+        retry(|| services.get_opt(&controller.name)),
+        controller.certificate_pem(cluster)
+    );
+    let service =
+        service.map_err(|e| unread(cluster, "get", "services", Some(&controller.namespace), e));
+    let fingerprint = pem.map_err(|e| e.to_string()).and_then(|pem| {
+        crate::seal::Certificate::from_pem(pem.as_bytes())
+            .map(|c| c.fingerprint())
+            .map_err(|e| format!("the controller's certificate is unusable: {e}"))
+    });
+    SealedSide {
+        api,
+        service,
+        fingerprint,
+    }
+}
+
+async fn existing_secret(cluster: &Cluster, name: &str) -> Read<Option<SecretData>> {
+    let ns = cluster.namespace.as_str();
+    let api: Api<Secret> = Api::namespaced(cluster.client.clone(), ns);
+    match retry(|| api.get_opt(name)).await {
+        Ok(found) => Ok(found.map(|s| secret_data(name, s))),
+        Err(e) => Err(unread(cluster, "get", "secrets", Some(ns), e)),
+    }
+}
+
+/// The verbs `helm install` (create everything) or `helm upgrade` (patch what exists, create
+/// a new release record) needs, one per kind.
+pub fn verbs(plan: &Plan, upgrade: bool, create_namespace: bool) -> Vec<(Kind, &'static str)> {
+    let mut out: Vec<(Kind, &'static str)> = plan
+        .kinds
+        .iter()
+        .map(|k| {
+            let verb = if upgrade && k.resource != "secrets" {
+                "patch"
+            } else {
+                "create"
+            };
+            (*k, verb)
+        })
+        .collect();
+    if create_namespace {
+        out.push((
+            Kind {
+                group: "",
+                resource: "namespaces",
+            },
+            "create",
+        ));
+    }
+    out
+}
+
+async fn review(cluster: &Cluster, kind: Kind, verb: &'static str) -> Access {
+    let namespaced = kind.resource != "namespaces";
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(kind.group.to_owned()),
+                resource: Some(kind.resource.to_owned()),
+                verb: Some(verb.to_owned()),
+                namespace: namespaced.then(|| cluster.namespace.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: Api<SelfSubjectAccessReview> = Api::all(cluster.client.clone());
+    let pp = PostParams::default();
+    let allowed = retry(|| api.create(&pp, &review))
+        .await
+        .map(|r| {
+            let status = r.status.unwrap_or_default();
+            (status.allowed, status.reason.unwrap_or_default())
+        })
+        .map_err(|e| unread(cluster, "create", "selfsubjectaccessreviews", None, e));
+    Access {
+        kind,
+        verb,
+        allowed,
+    }
+}
+
+/// Make every read at once. An error only when the API server does not answer `/version`.
+pub async fn observe(
+    cluster: &Cluster,
+    plan: &Plan,
+    controller: &Controller,
+) -> Result<Observed, ClusterError> {
+    let ns = cluster.namespace.as_str();
+    let version = async {
+        retry(|| cluster.client.apiserver_version())
+            .await
+            .map_err(|e| cluster.error(&Action::new("get", "version", None), e))
+    };
+    let namespace = async {
+        let api: Api<Namespace> = Api::all(cluster.client.clone());
+        retry(|| api.get_opt(ns))
+            .await
+            .map_err(|e| unread(cluster, "get", "namespaces", None, e))
+    };
+    let nodes = async {
+        let api: Api<Node> = Api::all(cluster.client.clone());
+        list_all(&api, ListParams::default())
+            .await
+            .map_err(|e| unread(cluster, "list", "nodes", None, e))
+    };
+    let pods = async {
+        let api: Api<Pod> = Api::all(cluster.client.clone());
+        let lp = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
+        list_all(&api, lp)
+            .await
+            .map_err(|e| unread(cluster, "list", "pods", None, e))
+    };
+    let services = async {
+        let api: Api<Service> = Api::all(cluster.client.clone());
+        list_all(&api, ListParams::default())
+            .await
+            .map_err(|e| unread(cluster, "list", "services", None, e))
+    };
+    let sealed = async {
+        match plan.secrets {
+            SecretsPlan::Sealed { .. } => Some(sealed_side(cluster, controller).await),
+            _ => None,
+        }
+    };
+    let existing = async {
+        match &plan.secrets {
+            SecretsPlan::Existing { name } if !name.is_empty() => {
+                Some(existing_secret(cluster, name).await)
+            }
+            _ => None,
+        }
+    };
+    let metrics = async {
+        if plan.components.iter().any(|c| c.autoscaling.is_some()) {
+            Some(serves(cluster, "metrics.k8s.io/v1beta1", "pods").await)
+        } else {
+            None
+        }
+    };
+    // The RBAC questions depend on whether the release and namespace exist; asking for both
+    // verbs up front keeps this one round (the check reads the one that applies).
+    let questions: Vec<(Kind, &'static str)> = {
+        let mut q = verbs(plan, false, true);
+        for (k, v) in verbs(plan, true, false) {
+            if !q.contains(&(k, v)) {
+                q.push((k, v));
+            }
+        }
+        q
+    };
+    let access =
+        futures::future::join_all(questions.into_iter().map(|(k, v)| review(cluster, k, v)));
+    let (version, namespace, release, nodes, pods, services, sealed, existing, metrics, access) = tokio::join!(
+        version,
+        namespace,
+        release_state(cluster, &plan.release),
+        nodes,
+        pods,
+        services,
+        sealed,
+        existing,
+        metrics,
+        access
+    );
+    Ok(Observed {
+        version: version?,
+        namespace,
+        release,
+        nodes,
+        pods,
+        services,
+        sealed,
+        existing,
+        metrics_api: metrics,
+        access,
+    })
+}
