@@ -11,7 +11,7 @@
 set -eu
 
 VERSION=0.1.0
-BINARIES="kubectl-todo kubectl-todo-verify kubectl-todo-scale helm-todo-secrets"
+BINARIES="kubectl-todo kubectl-todo-verify kubectl-todo-scale kubectl-todo-preflight helm-todo-secrets"
 HELM_PLUGIN=todo-secrets
 DEMO_RELEASE=todo
 DEMO_NAMESPACE=todo
@@ -24,7 +24,7 @@ install.sh $VERSION: install the todo-kube kubectl and Helm plugins
 
 Usage: ./install.sh [options]
 
-Installs kubectl-todo, kubectl-todo-verify, kubectl-todo-scale and helm-todo-secrets into
+Installs kubectl-todo, kubectl-todo-verify, kubectl-todo-scale, kubectl-todo-preflight and helm-todo-secrets into
 the prefix, and the Helm plugin "$HELM_PLUGIN" into Helm's plugin directory. Afterwards:
   kubectl todo verify        kubectl todo scale backend 3        helm todo-secrets init
 
@@ -236,7 +236,7 @@ find_binaries() {
     plugin_yaml_dir=''
     if [ -n "$bin_dir" ]; then
         has_all_binaries "$bin_dir" || die "$bin_dir does not hold all of: $BINARIES" \
-            "build them with: cargo build --release -p kubectl-todo -p kubectl-todo-verify -p kubectl-todo-scale -p helm-todo-secrets"
+            "build them with: cargo build --release -p kubectl-todo -p kubectl-todo-verify -p kubectl-todo-scale -p kubectl-todo-preflight -p helm-todo-secrets"
         step "Using prebuilt binaries from $bin_dir"
     elif [ -n "$archive" ]; then
         unpack_archive "$archive"

@@ -12,7 +12,7 @@
 #
 # Artefacts:
 #   todo-kube-<os>-<arch>.tar.gz   kubectl-todo, kubectl-todo-verify, kubectl-todo-scale,
-#                                  helm-todo-secrets, LICENSE, install.sh, plugin.yaml,
+#                                  kubectl-todo-preflight, helm-todo-secrets, LICENSE, install.sh, plugin.yaml,
 #                                  scripts/install-hook.sh (install.sh, krew and the Helm hook)
 #   todo-secrets-<v>.tgz[.prov]    the Helm plugin: plugin.yaml, hook, checksums.txt pinning
 #                                  every platform archive and binary, release-url.txt; at the
@@ -37,7 +37,7 @@
 
 set -eu
 
-BINARIES="kubectl-todo kubectl-todo-verify kubectl-todo-scale helm-todo-secrets"
+BINARIES="kubectl-todo kubectl-todo-verify kubectl-todo-scale kubectl-todo-preflight helm-todo-secrets"
 PLATFORMS="linux-amd64 linux-arm64 darwin-amd64 darwin-arm64"
 PLUGIN=todo-secrets
 root=$(cd "$(dirname "$0")/.." && pwd -P)

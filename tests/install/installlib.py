@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BINARIES = ["kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale", "helm-todo-secrets"]
-KUBECTL_PLUGINS = ["kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale"]
+BINARIES = ["kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale", "kubectl-todo-preflight", "helm-todo-secrets"]
+KUBECTL_PLUGINS = ["kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale", "kubectl-todo-preflight"]
 
 
 def tool_dir(name: str) -> str:

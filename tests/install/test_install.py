@@ -77,7 +77,7 @@ def test_kubectl_plugin_list_shows_plugins_without_warnings(installer):
     assert "helm-todo-secrets" not in run.stdout
 
 
-@pytest.mark.parametrize("sub", ["verify", "scale"])
+@pytest.mark.parametrize("sub", ["verify", "scale", "preflight"])
 def test_kubectl_runs_each_plugin(installer, sub):
     installer.ok()
     prefix = default_prefix(installer)
@@ -94,7 +94,7 @@ def test_kubectl_todo_help_lists_subcommands(installer):
     installer.ok()
     run = kubectl(installer, default_prefix(installer), "todo", "--help")
     assert run.returncode == 0, run.stderr
-    for needle in ("verify", "scale", "helm todo-secrets"):
+    for needle in ("verify", "scale", "preflight", "helm todo-secrets"):
         assert needle in run.stdout
 
 

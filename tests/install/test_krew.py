@@ -96,7 +96,7 @@ def assert_kubectl_runs_the_plugin(krew: Krew, home: Path) -> None:
     assert str(krew.bin / "kubectl-todo") in run.stdout
     assert "kubectl-todo-verify" not in run.stdout, "krew links one binary per plugin"
     assert "warning" not in run.stderr.lower(), run.stderr
-    for sub in ("verify", "scale"):
+    for sub in ("verify", "scale", "preflight"):
         run = krew_kubectl(krew.bin, home, "todo", sub, "--help")
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip()

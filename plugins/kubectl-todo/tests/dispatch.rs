@@ -102,7 +102,7 @@ fn dispatch_unknown_subcommand_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown subcommand \"deploy\""), "{stderr}");
-    assert!(stderr.contains("verify, scale"), "{stderr}");
+    assert!(stderr.contains("verify, scale, preflight"), "{stderr}");
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn complete_is_answered_here_or_by_the_sibling() {
     let text = String::from_utf8_lossy(&here.stdout);
     assert_eq!(
         text,
-        "verify\tCheck that the todo-chatbot release is healthy and say why when it is not\nscale\tScale the frontend or backend and wait until the rollout has settled\ncompletion\tPrint a shell completion script (bash, zsh or fish)\n:4\n"
+        "verify\tCheck that the todo-chatbot release is healthy and say why when it is not\nscale\tScale the frontend or backend and wait until the rollout has settled\npreflight\tCheck before helm install what would fail after it (values, images, secrets, capacity, RBAC)\ncompletion\tPrint a shell completion script (bash, zsh or fish)\n:4\n"
     );
     let there = run(&s, &["__complete", "verify", "-o", ""]);
     assert_eq!(
@@ -193,7 +193,10 @@ COMP_WORDS=(kubectl-todo completion ""); COMP_CWORD=2; _kubectl_todo; echo "3:${
     let out = output(Command::new("bash").arg("-c").arg(body));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1:scale\n"), "{text}");
-    assert!(text.contains("2:verify scale completion\n"), "{text}");
+    assert!(
+        text.contains("2:verify scale preflight completion\n"),
+        "{text}"
+    );
     assert!(text.contains("3:bash zsh fish\n"), "{text}");
 }
 

@@ -48,6 +48,10 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         name: "scale",
         about: "Scale the frontend or backend and wait until the rollout has settled",
     },
+    Subcommand {
+        name: "preflight",
+        about: "Check before helm install what would fail after it (values, images, secrets, capacity, RBAC)",
+    },
 ];
 
 /// Find a subcommand by name.

@@ -83,7 +83,7 @@ fn parse_completion_shells() {
 fn parse_rejects_unknown_subcommand_with_usage_exit_code() {
     let err = parse(&args(&["deploy"])).unwrap_err();
     assert!(matches!(&err, DispatchError::UnknownSubcommand { name } if name == "deploy"));
-    assert!(err.hint().unwrap().contains("verify, scale"));
+    assert!(err.hint().unwrap().contains("verify, scale, preflight"));
     assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
 }
 
@@ -172,7 +172,7 @@ fn dispatcher_completion_lists_each_subcommand_once() {
     let words = vec![String::new()];
     let c = crate::complete::complete(&completion_command(), &words, &crate::complete::NoValues);
     let names: Vec<_> = c.candidates.iter().map(|c| c.value.as_str()).collect();
-    assert_eq!(names, ["verify", "scale", "completion"]);
+    assert_eq!(names, ["verify", "scale", "preflight", "completion"]);
     assert_eq!(c.directive, crate::complete::NO_FILE_COMP);
 }
 
@@ -190,8 +190,8 @@ fn kubectl_lists_plugins_on_path_itself_so_they_are_not_repeated() {
             .map(|c| c.value)
             .collect()
     };
-    assert_eq!(names(true), ["scale", "completion"]);
-    assert_eq!(names(false), ["verify", "scale", "completion"]);
+    assert_eq!(names(true), ["scale", "preflight", "completion"]);
+    assert_eq!(names(false), ["verify", "scale", "preflight", "completion"]);
 }
 
 #[test]

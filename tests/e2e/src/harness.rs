@@ -347,8 +347,13 @@ impl TestEnv {
 }
 
 /// The kubectl plugin binaries the suite needs.
-pub fn kubectl_plugins() -> [&'static str; 3] {
-    ["kubectl-todo", "kubectl-todo-verify", "kubectl-todo-scale"]
+pub fn kubectl_plugins() -> [&'static str; 4] {
+    [
+        "kubectl-todo",
+        "kubectl-todo-verify",
+        "kubectl-todo-scale",
+        "kubectl-todo-preflight",
+    ]
 }
 
 fn dirs_home() -> PathBuf {
