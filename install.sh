@@ -41,7 +41,7 @@ Options:
   --from-source        build with cargo even if a release archive is beside install.sh
   --uninstall          remove everything an earlier install.sh run installed
   --demo               install, then: start the todo-sandbox cluster when no cluster is
-                       configured, install the chart, seal demo secrets, verify, scale
+                       configured, seal demo secrets, preflight, install the chart, verify, scale
   -h, --help           show this help
 
 Without --bin-dir/--archive, install.sh uses binaries sitting beside it (an unpacked release
@@ -557,6 +557,9 @@ do_demo() {
                 helm-todo-secrets init --from-env --release "$DEMO_RELEASE" --file "$_values"
         fi
     ) || die "sealing the demo secrets failed"
+    run_shown kubectl todo preflight -n "$DEMO_NAMESPACE" --release "$DEMO_RELEASE" \
+        --chart "$here/charts/todo-chatbot" --create-namespace -f "$_values" ||
+        die "preflight found what would fail; fix it before installing"
     run_helm upgrade --install "$DEMO_RELEASE" "$here/charts/todo-chatbot" \
         -n "$DEMO_NAMESPACE" --create-namespace -f "$_values" --wait --timeout 5m ||
         die "helm could not install the chart"
@@ -569,7 +572,7 @@ do_demo() {
         wait "$sandbox_pid" 2>/dev/null || true
         sandbox_pid=''
     fi
-    step "Demo done. On your own cluster: helm todo-secrets init, helm install, kubectl todo verify"
+    step "Demo done. On your own cluster: helm todo-secrets init, kubectl todo preflight, helm install, kubectl todo verify --wait"
 }
 
 case "$action" in

@@ -515,7 +515,8 @@ def test_notes_give_minikube_urls_and_the_verify_command(render):
     notes = render(sealed()).notes
     assert f"minikube service -n {NAMESPACE} {FULLNAME}-frontend --url" in notes
     assert f"minikube service -n {NAMESPACE} {FULLNAME}-backend --url" in notes
-    assert f"kubectl todo verify -n {NAMESPACE} --release {RELEASE}" in notes
+    assert f"kubectl todo verify -n {NAMESPACE} --release {RELEASE} --wait" in notes
+    assert f"kubectl todo preflight -n {NAMESPACE} --release {RELEASE} -f" in notes
     assert f"helm test {RELEASE} -n {NAMESPACE}" in notes
     assert "WARNING" not in notes
 

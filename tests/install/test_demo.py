@@ -58,6 +58,8 @@ while :; do sleep 1; done
         "kubectl KUBECONFIG= config current-context",
         "todo-sandbox up",
         f"helm-todo-secrets {kc} init --from-env --release todo --file",
+        f"kubectl {kc} todo preflight -n todo --release todo",
+        f"kubectl-todo-preflight {kc} -n todo --release todo",
         f"helm {kc} upgrade --install todo",
         f"kubectl {kc} todo verify -n todo",
         f"kubectl-todo-verify {kc} -n todo",
@@ -79,7 +81,7 @@ while :; do sleep 1; done
         assert got.startswith(want), f"{got!r} does not start with {want!r}\n" + "\n".join(calls)
     # Every step says what it does.
     for needle in ("starting the sandbox", "helm todo-secrets init --from-env",
-                   "upgrade --install todo", "kubectl todo verify -n todo",
+                   "kubectl todo preflight -n todo", "upgrade --install todo", "kubectl todo verify -n todo",
                    "kubectl todo scale backend 3 -n todo", "Stopping the sandbox"):
         assert needle in run.stdout, needle
 
@@ -110,6 +112,7 @@ def test_demo_end_to_end_on_the_sandbox(installer, tmp_path):
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     out = run.stdout
     assert "No cluster configured: starting the sandbox" in out
+    assert "helm install todo of todo-chatbot-0.1.0 in namespace todo: READY" in out, out
     assert "STATUS: deployed" in out
     assert out.count("HEALTHY") == 2, out
     assert "scaled 1 → 3" in out
