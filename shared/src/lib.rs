@@ -27,6 +27,7 @@ pub mod duration;
 pub mod error;
 pub mod names;
 pub mod platform;
+pub mod preflight;
 pub mod pod;
 pub mod quantity;
 pub mod redact;

@@ -1,0 +1,4 @@
+//! kubectl todo preflight.
+
+pub mod strvals;
+pub mod values;

@@ -1,0 +1,585 @@
+//! The values Helm v4 would render the chart with (`.Values`), computed without Helm, and
+//! checked against the chart's `values.schema.json` as Helm checks them.
+//!
+//! The steps follow Helm's `MergeValues` (pkg/cli/values) and `CoalesceValues`
+//! (pkg/chart/common/util):
+//! 1. the user's values: each `-f` file in order, deep-merged (maps merge key by key, a
+//!    later file wins, lists and scalars replace), then each `--set` parsed *into* that map,
+//!    then each `--set-string` (see [`super::strvals`]);
+//! 2. coalescing with the chart's `values.yaml`: a user value wins over a default of any
+//!    type (Helm only warns when a map meets a scalar), maps are merged, and a user `null`
+//!    deletes the default (nulls the chart has no default for are kept, as Helm keeps them);
+//! 3. validation of the result against `values.schema.json` (draft-07): the problems are
+//!    returned in [`Values::schema_errors`], with messages built here that never contain a
+//!    value (`secrets.inline` holds secrets; the validator's own messages quote them).
+//!
+//! Files are read with a cap ([`VALUES_FILE_LIMIT`]) and parsed with YAML 1.1 scalars as
+//! Helm's YAML library reads them (`yes` is true, `0755` is octal); errors name the file and
+//! the line, never the content. Numbers from files are float64 in Helm, so an integral float
+//! (`1.0`) is the integer it prints as.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::strvals::{self, StrvalsError};
+use crate::error::UserError;
+use crate::secrets::input::{InputError, Origin, read_file};
+
+/// The largest `-f` values file read.
+pub const VALUES_FILE_LIMIT: u64 = 1024 * 1024;
+/// The largest chart file (Chart.yaml, values.yaml, values.schema.json) read.
+pub const CHART_FILE_LIMIT: u64 = 4 * 1024 * 1024;
+
+const EMBEDDED_CHART_YAML: &str = include_str!("../../../charts/todo-chatbot/Chart.yaml");
+const EMBEDDED_VALUES_YAML: &str = include_str!("../../../charts/todo-chatbot/values.yaml");
+const EMBEDDED_SCHEMA: &str = include_str!("../../../charts/todo-chatbot/values.schema.json");
+
+/// Where the chart comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartSource {
+    /// A chart directory (with `Chart.yaml`, `values.yaml`, optionally `values.schema.json`).
+    Dir(PathBuf),
+    /// The copy of charts/todo-chatbot this binary was built with.
+    Embedded,
+}
+
+/// What the user passed: the chart and Helm's value flags, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesInput {
+    /// The chart.
+    pub chart: ChartSource,
+    /// `-f` / `--values` files, in order.
+    pub files: Vec<PathBuf>,
+    /// `--set` arguments, in order.
+    pub set: Vec<String>,
+    /// `--set-string` arguments, in order.
+    pub set_string: Vec<String>,
+}
+
+/// The chart's identity, from its Chart.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartMeta {
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `appVersion`, when set.
+    pub app_version: Option<String>,
+    /// The chart directory, or "built-in copy of todo-chatbot X".
+    pub origin: String,
+}
+
+/// The computed values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values {
+    /// The merged values as templates see `.Values` (defaults deleted by a user `null` are
+    /// gone).
+    pub tree: Value,
+    /// The chart they were computed for.
+    pub chart: ChartMeta,
+    /// What `values.schema.json` rejects; empty when the values pass (or there is no schema).
+    pub schema_errors: Vec<SchemaProblem>,
+}
+
+/// One schema violation, without the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SchemaProblem {
+    /// Where: a dotted path such as `backend.replicaCount` or `backend.extraEnv[0].name`, or
+    /// `(root)`.
+    pub path: String,
+    /// What is wrong, never quoting the value: "must be an integer".
+    pub message: String,
+}
+
+impl std::fmt::Display for SchemaProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why the values could not be computed. Display never contains a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    /// A chart file could not be read.
+    #[error("cannot read the chart: {source}")]
+    ChartRead {
+        /// The read error.
+        #[source]
+        source: InputError,
+    },
+    /// The chart directory has no Chart.yaml.
+    #[error("{} is not a chart directory (no Chart.yaml)", crate::redact::printable(&.dir.display().to_string()))]
+    NotAChart {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Chart.yaml or values.yaml is not what Helm accepts.
+    #[error("the chart is invalid: {source}")]
+    ChartInvalid {
+        /// What is wrong.
+        #[source]
+        source: InputError,
+    },
+    /// values.schema.json is not a JSON schema.
+    #[error("the chart's values.schema.json is not a valid JSON schema: {problem}")]
+    Schema {
+        /// What is wrong (the validator's words about the schema, which holds no user value).
+        problem: String,
+    },
+    /// A `-f` file could not be read or parsed.
+    #[error("values file: {source}")]
+    File {
+        /// The read or parse error (names the file and line).
+        #[source]
+        source: InputError,
+    },
+    /// A `--set` or `--set-string` argument is malformed.
+    #[error("{flag} argument {position} (of {count}): {source}")]
+    Set {
+        /// `--set` or `--set-string`.
+        flag: &'static str,
+        /// Which one (1-based) of that flag's arguments.
+        position: usize,
+        /// How many of them were given.
+        count: usize,
+        /// What is wrong.
+        #[source]
+        source: StrvalsError,
+    },
+}
+
+impl UserError for ValuesError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ValuesError::ChartRead { .. } | ValuesError::NotAChart { .. } => {
+                "pass the chart directory with --chart DIR (it holds Chart.yaml)".into()
+            }
+            ValuesError::ChartInvalid { .. } | ValuesError::Schema { .. } => {
+                "check the chart with `helm lint`".into()
+            }
+            ValuesError::File {
+                source: InputError::TooLarge { .. },
+            } => "pass a values file (YAML), not a device or an archive".into(),
+            ValuesError::File { .. } => {
+                "a values file is a YAML mapping (`key: value`), as for `helm install -f`".into()
+            }
+            ValuesError::Set { flag, .. } => format!(
+                "{flag} takes key=value pairs separated by commas: a.b=1,c={{x,y}},d[0]=z; escape , . = with a backslash"
+            ),
+        })
+    }
+}
+
+/// `--chart` when given; else ./charts/todo-chatbot when it holds a Chart.yaml; else the
+/// built-in copy.
+pub fn default_chart_source(explicit: Option<PathBuf>) -> ChartSource {
+    if let Some(dir) = explicit {
+        return ChartSource::Dir(dir);
+    }
+    let local = Path::new(crate::chart::DEFAULT_CHART_DIR);
+    if local.join("Chart.yaml").is_file() {
+        ChartSource::Dir(local.to_path_buf())
+    } else {
+        ChartSource::Embedded
+    }
+}
+
+/// Compute `.Values` for `input` as Helm v4 would, and check them against the chart's schema.
+pub fn compute(input: &ValuesInput) -> Result<Values, ValuesError> {
+    let chart = load_chart(&input.chart)?;
+    let mut user = Map::new();
+    for path in &input.files {
+        let origin = Origin::file(path);
+        let text = read_file(path, "a values file", VALUES_FILE_LIMIT)
+            .map_err(|source| ValuesError::File { source })?;
+        let map = values_document(&origin, &text).map_err(|source| ValuesError::File { source })?;
+        merge_maps(&mut user, map);
+    }
+    for (flag, args, typed) in [
+        ("--set", &input.set, true),
+        ("--set-string", &input.set_string, false),
+    ] {
+        for (i, arg) in args.iter().enumerate() {
+            strvals::parse_into(arg, &mut user, typed).map_err(|source| ValuesError::Set {
+                flag,
+                position: i + 1,
+                count: args.len(),
+                source,
+            })?;
+        }
+    }
+    let tree = Value::Object(coalesce(&chart.defaults, user));
+    let schema_errors = match &chart.schema {
+        Some(schema) => validate(schema, &tree)?,
+        None => Vec::new(),
+    };
+    Ok(Values {
+        tree,
+        chart: chart.meta,
+        schema_errors,
+    })
+}
+
+struct LoadedChart {
+    meta: ChartMeta,
+    defaults: Map<String, Value>,
+    schema: Option<Value>,
+}
+
+fn load_chart(source: &ChartSource) -> Result<LoadedChart, ValuesError> {
+    let read = |path: &Path| {
+        read_file(path, "a chart file", CHART_FILE_LIMIT)
+            .map(|t| t.to_string())
+            .map_err(|source| ValuesError::ChartRead { source })
+    };
+    let (chart_yaml, values_yaml, schema, dir) = match source {
+        ChartSource::Embedded => (
+            (Origin::File(PathBuf::from("Chart.yaml")), EMBEDDED_CHART_YAML.to_owned()),
+            (Origin::File(PathBuf::from("values.yaml")), EMBEDDED_VALUES_YAML.to_owned()),
+            Some(EMBEDDED_SCHEMA.to_owned()),
+            None,
+        ),
+        ChartSource::Dir(dir) => {
+            let chart_path = dir.join("Chart.yaml");
+            if !chart_path.is_file() {
+                return Err(ValuesError::NotAChart { dir: dir.clone() });
+            }
+            let values_path = dir.join("values.yaml");
+            let values = if values_path.is_file() {
+                read(&values_path)?
+            } else {
+                String::new()
+            };
+            let schema_path = dir.join("values.schema.json");
+            let schema = if schema_path.is_file() {
+                Some(read(&schema_path)?)
+            } else {
+                None
+            };
+            (
+                (Origin::file(&chart_path), read(&chart_path)?),
+                (Origin::file(&values_path), values),
+                schema,
+                Some(dir),
+            )
+        }
+    };
+    let meta_doc = yaml(&chart_yaml.0, &chart_yaml.1)
+        .map_err(|source| ValuesError::ChartInvalid { source })?;
+    let field = |name: &str| -> Option<String> {
+        match meta_doc.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let shape = |problem: &str| ValuesError::ChartInvalid {
+        source: InputError::Shape {
+            origin: chart_yaml.0.clone(),
+            problem: problem.to_owned(),
+        },
+    };
+    let name = field("name").ok_or_else(|| shape("`name` is missing"))?;
+    let version = field("version").ok_or_else(|| shape("`version` is missing"))?;
+    let app_version = field("appVersion");
+    let origin = match dir {
+        Some(d) => crate::redact::printable(&d.display().to_string()),
+        None => format!("built-in copy of {name} {version}"),
+    };
+    let defaults = values_document(&values_yaml.0, &values_yaml.1)
+        .map_err(|source| ValuesError::ChartInvalid { source })?;
+    let schema = match schema {
+        Some(text) => Some(
+            serde_json::from_str::<Value>(&text).map_err(|e| ValuesError::Schema {
+                problem: format!("line {}: not valid JSON", e.line()),
+            })?,
+        ),
+        None => None,
+    };
+    Ok(LoadedChart {
+        meta: ChartMeta {
+            name,
+            version,
+            app_version,
+            origin,
+        },
+        defaults,
+        schema,
+    })
+}
+
+/// Parse YAML as Helm's YAML library reads values (YAML 1.1 booleans and octals, a repeated key's last value wins), reporting
+/// only where it failed (the parser's message and snippet would quote the text).
+fn yaml(origin: &Origin, text: &str) -> Result<Value, InputError> {
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    serde_saphyr::from_str_with_options::<Value>(text, options)
+        .map(normalize_numbers)
+        .map_err(|e| {
+            let location = e.location();
+            InputError::Yaml {
+                origin: origin.clone(),
+                line: location.map(|l| l.line()),
+                column: location.map(|l| l.column()),
+            }
+        })
+}
+
+/// A values document: a mapping; an empty document (or `null`) is `{}` as in Helm.
+fn values_document(origin: &Origin, text: &str) -> Result<Map<String, Value>, InputError> {
+    match yaml(origin, text)? {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        other => Err(InputError::Shape {
+            origin: origin.clone(),
+            problem: format!(
+                "the document is {}, not a mapping of keys to values",
+                kind_of(&other)
+            ),
+        }),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Helm reads file numbers as float64, so `1.0` renders as `1`: integral floats become
+/// integers.
+fn normalize_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                // Exact: |f| < 2^53.
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(normalize_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, normalize_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Helm's `MergeMaps` for `-f` files: maps merge recursively, anything else in `src` replaces.
+pub fn merge_maps(dst: &mut Map<String, Value>, src: Map<String, Value>) {
+    for (key, value) in src {
+        match (dst.get_mut(&key), value) {
+            (Some(Value::Object(d)), Value::Object(s)) => merge_maps(d, s),
+            (_, value) => {
+                dst.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Remove nulls from a map, recursively through maps (not lists), as Helm does to defaults.
+fn clean_nulls(map: &mut Map<String, Value>) {
+    map.retain(|_, v| !v.is_null());
+    for value in map.values_mut() {
+        if let Value::Object(inner) = value {
+            clean_nulls(inner);
+        }
+    }
+}
+
+/// Helm's coalescing of the user's values (which win) with the chart's defaults.
+pub fn coalesce(defaults: &Map<String, Value>, mut user: Map<String, Value>) -> Map<String, Value> {
+    for (key, default) in defaults {
+        match user.get_mut(key) {
+            Some(Value::Null) => {
+                user.remove(key);
+            }
+            Some(Value::Object(dst)) => {
+                if let Value::Object(src) = default {
+                    let mut src = src.clone();
+                    clean_nulls(&mut src);
+                    coalesce_tables(dst, src);
+                }
+                // A default scalar under a user map: Helm warns and keeps the user's map.
+            }
+            Some(_) => {}
+            None => {
+                let mut value = default.clone();
+                match &mut value {
+                    Value::Null => continue,
+                    Value::Object(m) => clean_nulls(m),
+                    _ => {}
+                }
+                user.insert(key.clone(), value);
+            }
+        }
+    }
+    user
+}
+
+/// Coalesce one level below the top: `dst` (the user's) wins; a user null deletes a default.
+fn coalesce_tables(dst: &mut Map<String, Value>, src: Map<String, Value>) {
+    for (key, default) in src {
+        match dst.get_mut(&key) {
+            None => {
+                dst.insert(key, default);
+            }
+            Some(Value::Null) => {
+                if !default.is_null() {
+                    dst.remove(&key);
+                }
+            }
+            Some(Value::Object(d)) => {
+                if let Value::Object(s) = default {
+                    coalesce_tables(d, s);
+                }
+                // A default scalar under a user map: the user's map is kept.
+            }
+            // A user scalar or list over a default of any kind: the user's value is kept.
+            Some(_) => {}
+        }
+    }
+}
+
+/// Validate `values` against a draft-07 `schema`; problems sorted by path.
+fn validate(schema: &Value, values: &Value) -> Result<Vec<SchemaProblem>, ValuesError> {
+    let validator = jsonschema::draft7::options()
+        .build(schema)
+        .map_err(|e| ValuesError::Schema {
+            problem: format!("at {}", pointer_to_path(e.schema_path().as_str())),
+        })?;
+    let mut problems = Vec::new();
+    for error in validator.iter_errors(values) {
+        let path = pointer_to_path(error.instance_path().as_str());
+        for message in describe(error.kind()) {
+            problems.push(SchemaProblem {
+                path: path.clone(),
+                message,
+            });
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    Ok(problems)
+}
+
+/// `/backend/extraEnv/0/name` → `backend.extraEnv[0].name`; `` → `(root)`.
+fn pointer_to_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "(root)".into();
+    }
+    let mut out = String::new();
+    for segment in pointer.trim_start_matches('/').split('/') {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    crate::redact::printable(&out)
+}
+
+fn type_name(t: jsonschema::JsonType) -> &'static str {
+    use jsonschema::JsonType as T;
+    match t {
+        T::Null => "null",
+        T::Boolean => "a boolean",
+        T::Integer => "an integer",
+        T::Number => "a number",
+        T::String => "a string",
+        T::Array => "a list",
+        T::Object => "a map",
+    }
+}
+
+/// Show a value taken from the schema (an enum option, a limit): schemas hold no secrets.
+fn schema_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The messages for one error kind, built from the schema's side only.
+fn describe(kind: &jsonschema::error::ValidationErrorKind) -> Vec<String> {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let one = |s: String| vec![s];
+    match kind {
+        K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+            unexpected
+                .iter()
+                .map(|k| format!("unknown key `{}`", crate::redact::printable(k)))
+                .collect()
+        }
+        K::Type { kind } => match kind {
+            TypeKind::Single(t) => one(format!("must be {}", type_name(*t))),
+            TypeKind::Multiple(set) => {
+                let names: Vec<&str> = set.into_iter().map(type_name).collect();
+                one(format!("must be {}", names.join(" or ")))
+            }
+        },
+        K::Enum { options } => {
+            let listed = match options.as_ref() {
+                Value::Array(items) => items.iter().map(schema_value).collect::<Vec<_>>().join(", "),
+                other => schema_value(other),
+            };
+            one(format!("must be one of {listed}"))
+        }
+        K::Constant { expected_value } => one(format!("must be {}", schema_value(expected_value))),
+        K::Required { property } => one(format!("missing required key `{}`", schema_value(property))),
+        K::Pattern { pattern } => one(format!("does not match the pattern `{pattern}`")),
+        K::MinLength { limit } => one(format!("must be at least {limit} characters long")),
+        K::MaxLength { limit } => one(format!("must be at most {limit} characters long")),
+        K::Minimum { limit } => one(format!("must be at least {}", schema_value(limit))),
+        K::Maximum { limit } => one(format!("must be at most {}", schema_value(limit))),
+        K::ExclusiveMinimum { limit } => one(format!("must be greater than {}", schema_value(limit))),
+        K::ExclusiveMaximum { limit } => one(format!("must be less than {}", schema_value(limit))),
+        K::MinItems { limit } => one(format!("must have at least {limit} items")),
+        K::MaxItems { limit } => one(format!("must have at most {limit} items")),
+        K::MinProperties { limit } => one(format!("must have at least {limit} keys")),
+        K::MaxProperties { limit } => one(format!("must have at most {limit} keys")),
+        K::UniqueItems => one("must not repeat items".into()),
+        K::PropertyNames { error } => {
+            let inner = describe(error.kind()).join("; ");
+            one(format!("has a key name that is not allowed ({inner})"))
+        }
+        K::FalseSchema => one("is not allowed".into()),
+        K::AnyOf { .. } => one("does not match any of the allowed forms".into()),
+        K::OneOfNotValid { .. } => one("does not match exactly one of the allowed forms".into()),
+        K::OneOfMultipleValid { .. } => one("matches more than one of the allowed forms".into()),
+        K::Not { .. } => one("is a form that is not allowed".into()),
+        K::Format { format } => one(format!("is not a valid {format}")),
+        K::Contains => one("contains no allowed item".into()),
+        K::AdditionalItems { limit } => one(format!("must have at most {limit} items")),
+        _ => one("does not match the schema".into()),
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zz_probe_yaml() {
+        let o = Origin::Stdin;
+        for t in ["a: 1\na: 2\n", "a: on\nb: 1_000\nc: 0o17\nd: .5\ne: 1.0\nf: 0x1F\ng: 1e3\nh: Yes\ni: n\nj: 2001-01-01\nl: -0\nm: 0b11\nn: +12\no: 1:20\np: 0777\nq: OFF\nr: y\n", "1: a\n", "a: &x {b: 1}\nc: *x\n", "<<: {a: 1}\nb: 2\n", "a: 1\n---\nb: 2\n", "a: 12345678901234567890\n", "k: .inf\n", "true: 1\n", "~: 1\n"] {
+            println!("{t:?} => {:?}", yaml(&o, t));
+        }
+    }
+}
