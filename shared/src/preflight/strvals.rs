@@ -111,7 +111,11 @@ type Step<T> = Result<T, Stop>;
 /// Parse one `--set` (`typed = true`) or `--set-string` (`typed = false`) argument into
 /// `dest`, which holds the values so far (from `-f` files and earlier arguments), as Helm's
 /// `ParseInto` / `ParseIntoString` do.
-pub fn parse_into(text: &str, dest: &mut Map<String, Value>, typed: bool) -> Result<(), StrvalsError> {
+pub fn parse_into(
+    text: &str,
+    dest: &mut Map<String, Value>,
+    typed: bool,
+) -> Result<(), StrvalsError> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         pos: 0,
@@ -305,7 +309,10 @@ impl Parser {
         }
         let (k, last) = self.until(&['[', '.', '=']);
         if !k.is_empty() {
-            return (list, Err(StrvalsError::AfterIndex { key: shown(key) }.into()));
+            return (
+                list,
+                Err(StrvalsError::AfterIndex { key: shown(key) }.into()),
+            );
         }
         match last {
             None => (list, Err(Stop::Eof)),
@@ -335,7 +342,9 @@ impl Parser {
                 let current = match usize::try_from(index).ok().and_then(|i| list.get_mut(i)) {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(items)) => std::mem::take(items),
-                    Some(_) => return (list, Err(StrvalsError::NotAList { key: shown(key) }.into())),
+                    Some(_) => {
+                        return (list, Err(StrvalsError::NotAList { key: shown(key) }.into()));
+                    }
                 };
                 let (inner, result) = self.list_item(current, next, level, key);
                 if let Err(e) = result {
@@ -443,7 +452,10 @@ fn equal_fold(text: &str, word: &str) -> bool {
         c => c.to_ascii_lowercase(),
     };
     text.chars().count() == word.chars().count()
-        && text.chars().zip(word.chars()).all(|(a, b)| fold(a) == fold(b))
+        && text
+            .chars()
+            .zip(word.chars())
+            .all(|(a, b)| fold(a) == fold(b))
 }
 
 /// The type Helm gives an untyped `--set` value.
@@ -524,6 +536,38 @@ mod tests {
         }
     }
 
+    /// Results observed from Helm v4's strvals (through helm-python-sdk's `parse_set_string`)
+    /// for its quirks, including parsing into what earlier parts of the same argument set.
+    #[test]
+    fn quirks_as_helm_gives_them() {
+        let table = [
+            ("a[0][1]=x", json!({"a": [[null, "x"]]})),
+            ("a={1,true,x}", json!({"a": [1, true, "x"]})),
+            ("l={1,2,3},l[1]=b", json!({"l": [1, "b", 3]})),
+            ("l={1,2},l[0].k=v", json!({"l": [{"k": "v"}, 2]})),
+            ("l={x},l[0].y=", json!({"l": [{"y": ""}]})),
+            ("a.b[0]", json!({"a": {"b": []}})),
+            ("a[0].b=", json!({"a": []})),
+            ("a[0][0]", json!({"a": []})),
+            ("a=\\", json!({"a": ""})),
+            ("x=-", json!({"x": "-"})),
+            ("x=+0", json!({"x": 0})),
+            ("[0]=1", json!({})),
+            ("a[0]=1,a[0].b=2", json!({"a": [{"b": 2}]})),
+            ("a.b=1,a..c=2", json!({"a": {"b": 1}})),
+            ("x=9223372036854775808", json!({"x": "9223372036854775808"})),
+        ];
+        for (text, want) in table {
+            assert_eq!(ok(text), want, "{text}");
+        }
+        assert_eq!(ok("a[65536]=1")["a"].as_array().map(Vec::len), Some(65537));
+        assert!(matches!(err("a\\"), StrvalsError::NoValue { .. }));
+        assert!(matches!(
+            err("l={1},l[0][0]=x"),
+            StrvalsError::NotAList { .. }
+        ));
+    }
+
     #[test]
     fn typing() {
         let table = [
@@ -564,11 +608,23 @@ mod tests {
         assert!(matches!(err("a,b=1"), StrvalsError::NoValueComma { .. }));
         assert!(matches!(err("a[x]=1"), StrvalsError::BadIndex { .. }));
         assert!(matches!(err("a[ 1]=1"), StrvalsError::BadIndex { .. }));
-        assert!(matches!(err("a[-1]=1"), StrvalsError::NegativeIndex { index: -1 }));
-        assert!(matches!(err("a[65537]=1"), StrvalsError::IndexTooLarge { .. }));
-        assert!(matches!(err("a[99999999999999999999]=1"), StrvalsError::BadIndex { .. }));
+        assert!(matches!(
+            err("a[-1]=1"),
+            StrvalsError::NegativeIndex { index: -1 }
+        ));
+        assert!(matches!(
+            err("a[65537]=1"),
+            StrvalsError::IndexTooLarge { .. }
+        ));
+        assert!(matches!(
+            err("a[99999999999999999999]=1"),
+            StrvalsError::BadIndex { .. }
+        ));
         assert!(matches!(err("a[0]x=1"), StrvalsError::AfterIndex { .. }));
-        assert!(matches!(err("a={x,y"), StrvalsError::UnterminatedList { .. }));
+        assert!(matches!(
+            err("a={x,y"),
+            StrvalsError::UnterminatedList { .. }
+        ));
         assert!(matches!(err("a={x}y"), StrvalsError::NoValue { .. }));
         assert!(matches!(err("a..b=1"), StrvalsError::EmptyMap { .. }));
         assert!(matches!(err("a=1,a.b=2"), StrvalsError::NotAMap { .. }));
@@ -583,7 +639,13 @@ mod tests {
 
     #[test]
     fn errors_never_quote_values() {
-        for text in ["a=SNTL,b", "a={SNTL", "a[0]=SNTL,c", "x.y=SNTL,x..z=1"] {
+        for text in [
+            "a=SNTL,b",
+            "a={SNTL",
+            "a[0]=SNTL,c",
+            "x=SNTL,x.y=1",
+            "l[0]=SNTL,l.k=1",
+        ] {
             let e = err(text);
             assert!(!e.to_string().contains("SNTL"), "{text}: {e}");
         }
