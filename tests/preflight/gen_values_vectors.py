@@ -141,6 +141,23 @@ CASES: list[dict[str, Any]] = [
          set=["networkPolicy.database.cidrs[1]=10.0.0.0/8"]),
     case("an empty key sets nothing (Helm accepts =1)",
          set=["=1", "backend.replicaCount=2"]),
+    case("a multi-document file: only the first document counts",
+         files={"1.yaml": "backend:\n  replicaCount: 2\n---\nbackend:\n  replicaCount: 9\n"}),
+    case("--set typing under global (free-form)",
+         set=["global.zero=0,global.oct=007,global.neg=-5,global.plus=+5,global.exp=1e3,"
+              "global.flt=0.5,global.big=9223372036854775808,global.t=tRuE,global.n=nULL,global.e="]),
+    case("--set parses into what earlier parts set",
+         set=["global.l={1,2,3}", "global.l[1]=b,global.m.a=1", "global.m.b=2,global.l[3]=d"]),
+    case("--set nested lists and maps in lists",
+         set=["global.a[0][1]=x,global.b[1].c=d,global.b[1].e=f,global.c={}"]),
+    case("--set-string keeps lists of strings",
+         set_string=["global.l={1,true,null},global.s=0"]),
+    case("--set empty keys and a dangling index set nothing",
+         set=[".x=1", "global.d[0]"]),
+    case("--set a dangling dot sets nothing",
+         set=["global.e."]),
+    case("--set an unterminated index sets nothing",
+         set=["global.f[1"]),
     case("a key without a value is a --set error",
          set=["backend.replicaCount"]),
     case("a non-integer index is a --set error",
@@ -203,6 +220,15 @@ def run_case(chart: helm.Chart, c: dict[str, Any]) -> dict[str, Any]:
     except helm.HelmError:
         out.update(error=True, stage="file")
         return out
+    for flag in ("set", "set_string"):
+        for arg in c[flag][:-1]:
+            # Joining is Helm's sequence of ParseInto only when each argument but the last
+            # ends where a new key may start (one ending in `a[0]` or `\\` would eat the next).
+            try:
+                probe = helm.parse_set_string(arg + ",zzzprobe=1")
+            except helm.HelmError:
+                probe = {}
+            assert "zzzprobe" in probe, f"{c['name']}: --{flag} {arg!r} must end cleanly"
     try:
         if c["set"]:
             user = merge_maps(user, helm.parse_set_string(",".join(c["set"])))

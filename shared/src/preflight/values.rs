@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use super::strvals::{self, StrvalsError};
 use crate::error::UserError;
-use crate::secrets::input::{InputError, Origin, read_file};
+use crate::secrets::input::{InputError, Origin, read_file, read_stdin};
 
 /// The largest `-f` values file read.
 pub const VALUES_FILE_LIMIT: u64 = 1024 * 1024;
@@ -190,9 +190,20 @@ pub fn compute(input: &ValuesInput) -> Result<Values, ValuesError> {
     let chart = load_chart(&input.chart)?;
     let mut user = Map::new();
     for path in &input.files {
-        let origin = Origin::file(path);
-        let text = read_file(path, "a values file", VALUES_FILE_LIMIT)
-            .map_err(|source| ValuesError::File { source })?;
+        // `-f -` is standard input, as in Helm.
+        let stdin = path.as_os_str().to_str().is_some_and(|p| p.trim() == "-");
+        let (origin, text) = if stdin {
+            (
+                Origin::Stdin,
+                read_stdin("a values file", VALUES_FILE_LIMIT),
+            )
+        } else {
+            (
+                Origin::file(path),
+                read_file(path, "a values file", VALUES_FILE_LIMIT),
+            )
+        };
+        let text = text.map_err(|source| ValuesError::File { source })?;
         let map = values_document(&origin, &text).map_err(|source| ValuesError::File { source })?;
         merge_maps(&mut user, map);
     }
@@ -325,16 +336,23 @@ fn yaml(origin: &Origin, text: &str) -> Result<Value, InputError> {
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    serde_saphyr::from_str_with_options::<Value>(text, options)
-        .map(normalize_numbers)
-        .map_err(|e| {
+    match serde_saphyr::from_str_with_options::<Value>(text, options.clone()) {
+        Ok(value) => Ok(normalize_numbers(value)),
+        Err(e) => {
+            // Helm reads only the first document of a multi-document file.
+            if let Ok(mut docs) = serde_saphyr::from_multiple_with_options::<Value>(text, options)
+                && docs.len() > 1
+            {
+                return Ok(normalize_numbers(docs.swap_remove(0)));
+            }
             let location = e.location();
-            InputError::Yaml {
+            Err(InputError::Yaml {
                 origin: origin.clone(),
                 line: location.map(|l| l.line()),
                 column: location.map(|l| l.column()),
-            }
-        })
+            })
+        }
+    }
 }
 
 /// A values document: a mapping; an empty document (or `null`) is `{}` as in Helm.
