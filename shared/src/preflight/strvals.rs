@@ -22,6 +22,10 @@ use serde_json::{Map, Value};
 pub const MAX_INDEX: i64 = 65536;
 /// The deepest `a.b.c...` nesting accepted (Helm's `strvals.MaxNestedNameLevel`).
 pub const MAX_NESTED_NAME_LEVEL: usize = 30;
+/// The deepest nesting of keys and indexes together (`a[0][0]...`, `a[0].b[0].c...`), which
+/// Helm does not limit: beyond it the parser would exhaust the stack. No real value nests
+/// this deep.
+pub const MAX_DEPTH: usize = 100;
 
 /// What is wrong with one `--set` argument. Display names keys, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +81,9 @@ pub enum StrvalsError {
     /// Names nested deeper than [`MAX_NESTED_NAME_LEVEL`].
     #[error("the name is nested deeper than the supported {MAX_NESTED_NAME_LEVEL} levels")]
     TooDeep,
+    /// Keys and indexes nested deeper than [`MAX_DEPTH`] (a limit Helm does not have).
+    #[error("keys and indexes are nested deeper than {MAX_DEPTH} levels")]
+    TooDeepIndexes,
     /// `a[0]=...` where `a` already holds something that is not a list.
     #[error("`{key}` is not a list, so it cannot take an index")]
     NotAList {
@@ -120,6 +127,7 @@ pub fn parse_into(
         chars: text.chars().collect(),
         pos: 0,
         typed,
+        depth: 0,
     };
     loop {
         match parser.key(dest, 0) {
@@ -147,6 +155,8 @@ struct Parser {
     chars: Vec<char>,
     pos: usize,
     typed: bool,
+    /// Current recursion depth (keys and list items).
+    depth: usize,
 }
 
 /// `set` ignores empty keys, as Helm does.
@@ -196,6 +206,16 @@ impl Parser {
 
     /// One `key...=value` part, into `data`.
     fn key(&mut self, data: &mut Map<String, Value>, level: usize) -> Step<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(StrvalsError::TooDeepIndexes.into());
+        }
+        self.depth += 1;
+        let result = self.key_inner(data, level);
+        self.depth -= 1;
+        result
+    }
+
+    fn key_inner(&mut self, data: &mut Map<String, Value>, level: usize) -> Step<()> {
         let (k, last) = self.until(&['=', '[', ',', '.']);
         match last {
             None => {
@@ -298,6 +318,22 @@ impl Parser {
     /// What follows `key[index]`, set into `list`. The list is handed back even on error,
     /// as Helm sets it before reporting.
     fn list_item(
+        &mut self,
+        list: Vec<Value>,
+        index: i64,
+        level: usize,
+        key: &[char],
+    ) -> (Vec<Value>, Step<()>) {
+        if self.depth >= MAX_DEPTH {
+            return (list, Err(StrvalsError::TooDeepIndexes.into()));
+        }
+        self.depth += 1;
+        let result = self.list_item_inner(list, index, level, key);
+        self.depth -= 1;
+        result
+    }
+
+    fn list_item_inner(
         &mut self,
         mut list: Vec<Value>,
         index: i64,
@@ -632,6 +668,11 @@ mod tests {
         assert!(matches!(err("a=null,a.b=2"), StrvalsError::NotAMap { .. }));
         let deep = format!("{}=1", vec!["a"; 32].join("."));
         assert_eq!(err(&deep), StrvalsError::TooDeep);
+        let indexes = format!("a{}=1", "[0]".repeat(5000));
+        assert_eq!(err(&indexes), StrvalsError::TooDeepIndexes);
+        let mixed = format!("a{}=1", "[0].a".repeat(5000));
+        assert_eq!(err(&mixed), StrvalsError::TooDeepIndexes);
+        assert!(parse(&format!("a{}=1", "[0]".repeat(90)), true).is_ok());
         let ok_deep = format!("{}=1", vec!["a"; 31].join("."));
         assert!(parse(&ok_deep, true).is_ok());
         assert!(parse("a[65536]=1", true).is_ok());
