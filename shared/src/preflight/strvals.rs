@@ -12,7 +12,8 @@
 //! key (`=1`, `.a=1`) sets nothing; input that ends in the middle of a key after an index
 //! (`a[0]`, `a[1`) or after a dot (`a.`) is accepted and sets at most an empty list; `a={}` is
 //! the list `[""]`; indexes above [`MAX_INDEX`] and names nested deeper than
-//! [`MAX_NESTED_NAME_LEVEL`] are refused.
+//! [`MAX_NESTED_NAME_LEVEL`] are refused. One limit is ours: keys and indexes nested deeper
+//! than [`MAX_DEPTH`] are refused (Helm has no such limit; the stack would run out).
 //!
 //! Errors never quote a value (a `--set` may carry a secret); they may name a key.
 
