@@ -143,6 +143,9 @@ CASES: list[dict[str, Any]] = [
          set=["=1", "backend.replicaCount=2"]),
     case("a multi-document file: only the first document counts",
          files={"1.yaml": "backend:\n  replicaCount: 2\n---\nbackend:\n  replicaCount: 9\n"}),
+    case("file numbers are float64 in Helm",
+         files={"1.yaml": "global:\n  big: 12345678901234567890\n  exp: 1e3\n  hex: 0x1F\n"
+                "  under: 1_000\n  half: .5\n  date: 2001-01-01\n  neg: -0\n"}),
     case("--set typing under global (free-form)",
          set=["global.zero=0,global.oct=007,global.neg=-5,global.plus=+5,global.exp=1e3,"
               "global.flt=0.5,global.big=9223372036854775808,global.t=tRuE,global.n=nULL,global.e="]),

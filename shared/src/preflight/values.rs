@@ -382,7 +382,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// Helm reads file numbers as float64, so `1.0` renders as `1`: integral floats become
-/// integers.
+/// integers, and integers too large for a float64 to hold exactly are rounded to one.
 fn normalize_numbers(value: Value) -> Value {
     match value {
         Value::Number(n) => match n.as_f64() {
@@ -390,6 +390,8 @@ fn normalize_numbers(value: Value) -> Value {
                 // Exact: |f| < 2^53.
                 Value::from(f as i64)
             }
+            // An integer beyond float64's exact range is rounded, as Helm's float64 is.
+            Some(f) if !n.is_f64() && f.abs() >= 9.0e15 => Value::from(f),
             _ => Value::Number(n),
         },
         Value::Array(items) => Value::Array(items.into_iter().map(normalize_numbers).collect()),
