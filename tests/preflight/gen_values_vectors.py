@@ -146,6 +146,9 @@ CASES: list[dict[str, Any]] = [
     case("file numbers are float64 in Helm",
          files={"1.yaml": "global:\n  big: 12345678901234567890\n  exp: 1e3\n  hex: 0x1F\n"
                 "  under: 1_000\n  half: .5\n  date: 2001-01-01\n  neg: -0\n"}),
+    case("file keys are typed, then written as strings",
+         files={"1.yaml": "global:\n  yes: 1\n  'n': 2\n  Off: 3\n  0x10: 4\n  010: 5\n"
+                "  1.5: 6\n  1e6: 7\n  3.14159265358979: 8\n  1.0: 9\n"}),
     case("--set typing under global (free-form)",
          set=["global.zero=0,global.oct=007,global.neg=-5,global.plus=+5,global.exp=1e3,"
               "global.flt=0.5,global.big=9223372036854775808,global.t=tRuE,global.n=nULL,global.e="]),
