@@ -46,4 +46,4 @@ step "Rust tests (unit, sandbox fidelity with kubectl and Helm, end-to-end)"
 TODO_PYTHON="$root/.venv/bin/python" cargo test --workspace --locked --no-fail-fast
 
 step "Python tests (chart, secrets, install)"
-TODO_PYTHON="$root/.venv/bin/python" .venv/bin/python -m pytest -q -rs tests/chart tests/secrets tests/install
+TODO_PYTHON="$root/.venv/bin/python" .venv/bin/python -m pytest -q -rs tests/chart tests/secrets tests/install tests/preflight

@@ -13,6 +13,7 @@
 pub mod checks;
 pub mod plan;
 pub mod reads;
+pub mod strvals;
 pub mod values;
 
 use std::time::Instant;
