@@ -224,6 +224,9 @@ struct JsonReport<'a> {
     release: &'a crate::verify::ReleaseInfo,
     summary: crate::verify::Summary,
     duration_ms: u128,
+    /// preflight: what the install would create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a serde_json::Value>,
     checks: &'a [CheckResult],
 }
 
@@ -246,6 +249,7 @@ fn document(report: &Report) -> JsonReport<'_> {
         release: &report.release,
         summary: report.summary(),
         duration_ms: report.duration.as_millis(),
+        plan: report.plan.as_ref(),
         checks: &report.checks,
     }
 }
@@ -410,6 +414,7 @@ mod tests {
                 profile: "minikube".into(),
             },
             permanent: None,
+            plan: None,
         }
     }
 

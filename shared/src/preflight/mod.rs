@@ -175,5 +175,6 @@ pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, P
         timed_out: false,
         platform,
         permanent: None,
+        plan: Some(plan.summary()),
     })
 }

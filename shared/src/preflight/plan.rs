@@ -452,6 +452,47 @@ impl Plan {
         }
     }
 
+    /// What the install would create, for the JSON report: per component its Deployment,
+    /// image, pull policy, replicas, Service type and NodePort, requests; the secrets mode
+    /// and Secret name; the kinds of object. Never a secret value.
+    pub fn summary(&self) -> Value {
+        let components: Vec<Value> = self
+            .components
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "component": c.component.name(),
+                    "deployment": c.deployment,
+                    "image": c.image,
+                    "pullPolicy": c.pull_policy,
+                    "replicas": c.replicas,
+                    "autoscaling": c.autoscaling.as_ref().map(|a| serde_json::json!({"min": a.min, "max": a.max})),
+                    "serviceType": c.service_type,
+                    "nodePort": c.node_port,
+                    "requests": {
+                        "cpu": quantity::format_cpu(c.requests.cpu),
+                        "memory": quantity::format_memory(c.requests.memory),
+                    },
+                })
+            })
+            .collect();
+        let (mode, secret) = match &self.secrets {
+            SecretsPlan::Sealed { secret_name, .. } => ("sealed", secret_name.as_str()),
+            SecretsPlan::Existing { name } => ("existingSecret", name.as_str()),
+            SecretsPlan::Inline { secret_name, .. } => ("inline", secret_name.as_str()),
+        };
+        serde_json::json!({
+            "release": self.release,
+            "namespace": self.namespace,
+            "fullname": self.fullname,
+            "chart": format!("{}-{}", self.chart.name, self.chart.version),
+            "secretsMode": mode,
+            "secretName": secret,
+            "components": components,
+            "kinds": self.kinds.iter().map(Kind::shown).collect::<Vec<_>>(),
+        })
+    }
+
     /// The secret keys the pods read (`DATABASE_URL`, `BETTER_AUTH_SECRET`, the provider's).
     pub fn required_keys(&self) -> Vec<&'static str> {
         vec![

@@ -313,6 +313,8 @@ pub struct Report {
     /// With `--wait`: the failure that cannot heal which ended the wait early (a pod's
     /// problem, as `POD/CONTAINER: REASON`); `None` when the wait was not cut short.
     pub permanent: Option<String>,
+    /// Preflight: what the install would create (see `preflight::plan::Plan::summary`).
+    pub plan: Option<serde_json::Value>,
 }
 
 /// Counts of results by status.
@@ -397,6 +399,7 @@ async fn evaluate(
         timed_out: false,
         platform: snap.platform.clone(),
         permanent,
+        plan: None,
     })
 }
 
@@ -588,6 +591,7 @@ mod tests {
             timed_out: false,
             platform: Platform::Other,
             permanent: None,
+            plan: None,
         }
     }
 
