@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 use todo_e2e::harness::{DEMO_AUTH_SECRET, DEMO_DATABASE_URL, DEMO_OPENAI_KEY, Run, TestEnv, run};
@@ -456,4 +457,34 @@ fn a_stale_minikube_endpoint_is_exit_2_with_update_context() {
         .env("KUBECONFIG", &stale));
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("minikube update-context"), "{}", r.stderr);
+}
+
+#[test]
+fn preflight_makes_the_same_requests_whatever_the_replicas_and_the_cluster_s_size() {
+    let env = TestEnv::start("");
+    if !env.is_sandbox() {
+        return;
+    }
+    let sealed = sealed_file(&env, NS);
+    let requests = |extra: &str| {
+        let f = env.write("replicas.yaml", extra);
+        let before = env.request_count();
+        let r = run(env
+            .plugin("kubectl-todo-preflight")
+            .args(["-n", NS, "--create-namespace", "-o", "json", "-f"])
+            .arg(&sealed)
+            .arg("-f")
+            .arg(&f));
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        env.request_count() - before
+    };
+    let small = requests("{}\n");
+    // More replicas asked for, and more objects in the cluster (another release's pods and
+    // Services).
+    env.install_chart("other", "other", "backend:\n  replicaCount: 3\n", Duration::ZERO)
+        .expect_code(0);
+    let large = requests("backend:\n  replicaCount: 12\nfrontend:\n  replicaCount: 12\n");
+    eprintln!("preflight requests: {small} (1+1 replicas), {large} (12+12, another release installed)");
+    assert_eq!(small, large);
+    assert!(small < 30, "{small} requests");
 }
