@@ -137,7 +137,8 @@ fn takes_value(arg: &clap::Arg) -> bool {
 }
 
 /// Complete the last word of `words` (the words after the program name; the last one is the
-/// word under the cursor, possibly empty) against `cmd`.
+/// word under the cursor, possibly empty) against `cmd`: walk the words before it (`walk`),
+/// then offer what fits where the walk ended.
 pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Completions {
     let mut cmd = cmd.clone();
     cmd.build();
@@ -145,88 +146,138 @@ pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Co
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),
     };
-    let mut typed = Typed::default();
-    let mut at = &cmd;
-    let mut pending: Option<&clap::Arg> = None;
-    let mut only_positionals = false;
-    for w in before {
-        if let Some(arg) = pending.take() {
-            typed.flags.push((arg.get_id().to_string(), w.clone()));
-            continue;
-        }
-        if !only_positionals && w == "--" {
-            only_positionals = true;
-            continue;
-        }
-        if !only_positionals && let Some(long) = w.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
-            };
-            if let Some(arg) = find_long(at, name) {
-                match value {
-                    Some(v) => typed.flags.push((arg.get_id().to_string(), v.to_owned())),
-                    None if takes_value(arg) => pending = Some(arg),
-                    None => typed.flags.push((arg.get_id().to_string(), String::new())),
-                }
-            }
-            continue;
-        }
-        if !only_positionals && w.len() > 1 && w.starts_with('-') {
-            let mut chars = w[1..].chars();
-            if let Some(c) = chars.next()
-                && let Some(arg) = find_short(at, c)
-            {
-                let rest: String = chars.collect();
-                if takes_value(arg) {
-                    if rest.is_empty() {
-                        pending = Some(arg);
-                    } else {
-                        let v = rest.strip_prefix('=').unwrap_or(&rest).to_owned();
-                        typed.flags.push((arg.get_id().to_string(), v));
-                    }
-                } else {
-                    typed.flags.push((arg.get_id().to_string(), String::new()));
-                }
-            }
-            continue;
-        }
-        if typed.positionals.is_empty()
-            && let Some(sub) = at
-                .get_subcommands()
-                .find(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w))
-        {
-            typed.path.push(sub.get_name().to_owned());
-            at = sub;
-            continue;
-        }
-        typed.positionals.push(w.clone());
+    let w = walk(&cmd, before);
+    if let Some(arg) = w.pending {
+        return values_for(arg, &w.typed, current, "", source);
     }
-    if let Some(arg) = pending {
-        return values_for(arg, &typed, current, "", source);
-    }
-    if !only_positionals
+    if !w.only_positionals
         && let Some(long) = current.strip_prefix("--")
         && let Some((name, value)) = long.split_once('=')
     {
-        return match find_long(at, name) {
-            Some(arg) => values_for(arg, &typed, value, &format!("--{name}="), source),
+        return match find_long(w.at, name) {
+            Some(arg) => values_for(arg, &w.typed, value, &format!("--{name}="), source),
             None => Completions {
                 candidates: Vec::new(),
                 directive: NO_FILE_COMP,
             },
         };
     }
-    if !only_positionals && current.starts_with('-') {
-        return flags_of(at, current);
+    if !w.only_positionals && current.starts_with('-') {
+        return flags_of(w.at, current);
     }
+    subcommands_and_positional(&w, current, source)
+}
+
+/// Where `walk` ended over the words typed before the one being completed.
+#[derive(Debug)]
+struct Walk<'c> {
+    /// The flags, subcommand path and positionals typed.
+    typed: Typed,
+    /// The (sub)command the words lead to.
+    at: &'c Command,
+    /// The flag whose value is the word being completed (`--namespace <TAB>`).
+    pending: Option<&'c clap::Arg>,
+    /// A `--` was typed: every later word is a positional.
+    only_positionals: bool,
+}
+
+/// Walk `words` over a built `cmd`: descend into subcommands, record flags with their values
+/// (`--flag=v`, `--flag v`, `-fv`, `-f v`) and positionals. Unknown flags are skipped.
+fn walk<'c>(cmd: &'c Command, words: &[String]) -> Walk<'c> {
+    let mut w = Walk {
+        typed: Typed::default(),
+        at: cmd,
+        pending: None,
+        only_positionals: false,
+    };
+    for word in words {
+        if let Some(arg) = w.pending.take() {
+            w.typed.flags.push((arg.get_id().to_string(), word.clone()));
+            continue;
+        }
+        if !w.only_positionals && word == "--" {
+            w.only_positionals = true;
+            continue;
+        }
+        if !w.only_positionals
+            && let Some(long) = word.strip_prefix("--")
+        {
+            w.long_flag(long);
+            continue;
+        }
+        if !w.only_positionals && word.len() > 1 && word.starts_with('-') {
+            w.short_flag(&word[1..]);
+            continue;
+        }
+        if w.typed.positionals.is_empty()
+            && let Some(sub) =
+                w.at.get_subcommands()
+                    .find(|s| s.get_name() == word || s.get_all_aliases().any(|a| a == word))
+        {
+            w.typed.path.push(sub.get_name().to_owned());
+            w.at = sub;
+            continue;
+        }
+        w.typed.positionals.push(word.clone());
+    }
+    w
+}
+
+impl<'c> Walk<'c> {
+    /// `--name` or `--name=value` (without the dashes).
+    fn long_flag(&mut self, long: &str) {
+        let (name, value) = match long.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (long, None),
+        };
+        if let Some(arg) = find_long(self.at, name) {
+            match value {
+                Some(v) => self
+                    .typed
+                    .flags
+                    .push((arg.get_id().to_string(), v.to_owned())),
+                None if takes_value(arg) => self.pending = Some(arg),
+                None => self
+                    .typed
+                    .flags
+                    .push((arg.get_id().to_string(), String::new())),
+            }
+        }
+    }
+
+    /// `-f`, `-fvalue` or `-f=value` (without the dash).
+    fn short_flag(&mut self, short: &str) {
+        let mut chars = short.chars();
+        let Some(arg) = chars.next().and_then(|c| find_short(self.at, c)) else {
+            return;
+        };
+        let rest: String = chars.collect();
+        if !takes_value(arg) {
+            self.typed
+                .flags
+                .push((arg.get_id().to_string(), String::new()));
+        } else if rest.is_empty() {
+            self.pending = Some(arg);
+        } else {
+            let v = rest.strip_prefix('=').unwrap_or(&rest).to_owned();
+            self.typed.flags.push((arg.get_id().to_string(), v));
+        }
+    }
+}
+
+/// The subcommands (before any positional) and the values of the next positional.
+fn subcommands_and_positional(
+    w: &Walk<'_>,
+    current: &str,
+    source: &dyn ValueSource,
+) -> Completions {
     let mut out = Completions {
         candidates: Vec::new(),
         directive: NO_FILE_COMP,
     };
-    if typed.positionals.is_empty() {
+    if w.typed.positionals.is_empty() {
         out.candidates.extend(
-            at.get_subcommands()
+            w.at.get_subcommands()
                 // clap's generated `help` subcommand is left out: `--help` is offered instead.
                 .filter(|s| !s.is_hide_set() && s.get_name() != "help")
                 .filter(|s| s.get_name().starts_with(current))
@@ -238,12 +289,12 @@ pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Co
                 }),
         );
     }
-    let positional = at
-        .get_positionals()
-        .filter(|a| !a.is_hide_set())
-        .nth(typed.positionals.len());
+    let positional =
+        w.at.get_positionals()
+            .filter(|a| !a.is_hide_set())
+            .nth(w.typed.positionals.len());
     if let Some(arg) = positional {
-        let values = values_for(arg, &typed, current, "", source);
+        let values = values_for(arg, &w.typed, current, "", source);
         out.candidates.extend(values.candidates);
         out.directive = values.directive;
     }
@@ -657,5 +708,53 @@ mod tests {
             directive: NO_FILE_COMP,
         };
         assert_eq!(c.render(), "verify\tCheck\nx[2J\n:4\n");
+    }
+
+    fn words(ws: &[&str]) -> Vec<String> {
+        ws.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn the_walk_records_flags_in_every_spelling() {
+        let mut c = cmd();
+        c.build();
+        let w = walk(
+            &c,
+            &words(&[
+                "verify",
+                "-ntodo",
+                "--output=json",
+                "--strict",
+                "-o",
+                "yaml",
+                "--bogus",
+            ]),
+        );
+        assert_eq!(w.at.get_name(), "verify");
+        assert_eq!(w.typed.path, vec!["verify".to_string()]);
+        assert_eq!(w.typed.flag("namespace"), Some("todo"));
+        assert_eq!(w.typed.flag("output"), Some("yaml"));
+        assert_eq!(w.typed.flag("strict"), Some(""));
+        assert!(w.pending.is_none() && !w.only_positionals);
+        let w = walk(&c, &words(&["verify", "--namespace"]));
+        assert_eq!(w.pending.map(|a| a.get_id().as_str()), Some("namespace"));
+        let w = walk(&c, &words(&["verify", "-n"]));
+        assert_eq!(w.pending.map(|a| a.get_id().as_str()), Some("namespace"));
+    }
+
+    #[test]
+    fn the_walk_takes_positionals_and_stops_descending_after_one() {
+        let mut c = cmd();
+        c.build();
+        let w = walk(&c, &words(&["scale", "backend", "verify"]));
+        assert_eq!(w.at.get_name(), "scale");
+        assert_eq!(
+            w.typed.positionals,
+            vec!["backend".to_string(), "verify".to_string()]
+        );
+        let w = walk(&c, &words(&["verify", "--", "--strict"]));
+        assert!(w.only_positionals);
+        assert_eq!(w.typed.positionals, vec!["--strict".to_string()]);
+        assert_eq!(w.typed.flag("strict"), None);
     }
 }
