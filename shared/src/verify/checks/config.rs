@@ -1,6 +1,8 @@
 //! `config.secrets` and `config.sealed-secret`. Values are read as secrets and never printed:
 //! only key names and what is wrong with them.
 
+use std::ops::ControlFlow;
+
 use kube::api::DynamicObject;
 use secrecy::ExposeSecret;
 
@@ -189,44 +191,44 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
 /// unseals into exists.
 pub fn sealed_secret(s: &Snapshot) -> CheckResult {
     match sealed_object(s) {
-        Ok(obj) => synced_verdict(s, obj),
-        Err(verdict) => verdict,
+        ControlFlow::Continue(obj) => synced_verdict(s, obj),
+        ControlFlow::Break(verdict) => verdict,
     }
 }
 
-/// The SealedSecret to judge, or the verdict when there is none to judge: another secrets
+/// The SealedSecret to judge, or (`Break`) the verdict when there is none to judge: another secrets
 /// mode or an unknown one (skip), not read (skip), a refused read (warn), another read
 /// error or no SealedSecret (fail).
-fn sealed_object(s: &Snapshot) -> Result<&DynamicObject, CheckResult> {
+fn sealed_object(s: &Snapshot) -> ControlFlow<CheckResult, &DynamicObject> {
     let name = &s.secret_name;
     match s.secrets_mode() {
         None => {
-            return Err(CheckResult::skip(
+            return ControlFlow::Break(CheckResult::skip(
                 SEALED,
                 "release values unreadable, secrets mode unknown",
             ));
         }
         Some(SecretsMode::Sealed) => {}
         Some(mode) => {
-            return Err(CheckResult::skip(
+            return ControlFlow::Break(CheckResult::skip(
                 SEALED,
                 format!("secrets.mode is {mode}: no SealedSecret"),
             ));
         }
     }
     match &s.sealed {
-        None => Err(CheckResult::skip(SEALED, "not read")),
-        Some(Err(u)) if u.forbidden => Err(CheckResult::warn(
+        None => ControlFlow::Break(CheckResult::skip(SEALED, "not read")),
+        Some(Err(u)) if u.forbidden => ControlFlow::Break(CheckResult::warn(
             SEALED,
             format!("SealedSecret {name} not checked: {}", u.message),
             u.hint.clone().unwrap_or_default(),
         )),
-        Some(Err(u)) => Err(CheckResult::fail(
+        Some(Err(u)) => ControlFlow::Break(CheckResult::fail(
             SEALED,
             u.message.clone(),
             u.hint.clone().unwrap_or_default(),
         )),
-        Some(Ok(None)) => Err(CheckResult::fail(
+        Some(Ok(None)) => ControlFlow::Break(CheckResult::fail(
             SEALED,
             format!("SealedSecret {name} not found"),
             // The release's values still hold the sealed values: upgrading re-creates it.
@@ -235,7 +237,7 @@ fn sealed_object(s: &Snapshot) -> Result<&DynamicObject, CheckResult> {
                 s.helm_upgrade("")
             ),
         )),
-        Some(Ok(Some(obj))) => Ok(obj),
+        Some(Ok(Some(obj))) => ControlFlow::Continue(obj),
     }
 }
 
