@@ -12,6 +12,10 @@
 
 use clap::Command;
 
+use walk::{Walk, find_long, walk};
+
+mod walk;
+
 /// Directive: an error happened; the shell shows nothing.
 pub const ERROR: u32 = 1;
 /// Directive: no space after the completion (a value continues, e.g. `--only backend,`).
@@ -122,22 +126,9 @@ impl ValueSource for NoValues {
     }
 }
 
-fn find_long<'a>(cmd: &'a Command, name: &str) -> Option<&'a clap::Arg> {
-    cmd.get_arguments().find(|a| {
-        a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
-    })
-}
-
-fn find_short(cmd: &Command, c: char) -> Option<&clap::Arg> {
-    cmd.get_arguments().find(|a| a.get_short() == Some(c))
-}
-
-fn takes_value(arg: &clap::Arg) -> bool {
-    arg.get_action().takes_values()
-}
-
 /// Complete the last word of `words` (the words after the program name; the last one is the
-/// word under the cursor, possibly empty) against `cmd`.
+/// word under the cursor, possibly empty) against `cmd`: walk the words before it (`walk`),
+/// then offer what fits where the walk ended.
 pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Completions {
     let mut cmd = cmd.clone();
     cmd.build();
@@ -145,88 +136,41 @@ pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Co
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),
     };
-    let mut typed = Typed::default();
-    let mut at = &cmd;
-    let mut pending: Option<&clap::Arg> = None;
-    let mut only_positionals = false;
-    for w in before {
-        if let Some(arg) = pending.take() {
-            typed.flags.push((arg.get_id().to_string(), w.clone()));
-            continue;
-        }
-        if !only_positionals && w == "--" {
-            only_positionals = true;
-            continue;
-        }
-        if !only_positionals && let Some(long) = w.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
-            };
-            if let Some(arg) = find_long(at, name) {
-                match value {
-                    Some(v) => typed.flags.push((arg.get_id().to_string(), v.to_owned())),
-                    None if takes_value(arg) => pending = Some(arg),
-                    None => typed.flags.push((arg.get_id().to_string(), String::new())),
-                }
-            }
-            continue;
-        }
-        if !only_positionals && w.len() > 1 && w.starts_with('-') {
-            let mut chars = w[1..].chars();
-            if let Some(c) = chars.next()
-                && let Some(arg) = find_short(at, c)
-            {
-                let rest: String = chars.collect();
-                if takes_value(arg) {
-                    if rest.is_empty() {
-                        pending = Some(arg);
-                    } else {
-                        let v = rest.strip_prefix('=').unwrap_or(&rest).to_owned();
-                        typed.flags.push((arg.get_id().to_string(), v));
-                    }
-                } else {
-                    typed.flags.push((arg.get_id().to_string(), String::new()));
-                }
-            }
-            continue;
-        }
-        if typed.positionals.is_empty()
-            && let Some(sub) = at
-                .get_subcommands()
-                .find(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w))
-        {
-            typed.path.push(sub.get_name().to_owned());
-            at = sub;
-            continue;
-        }
-        typed.positionals.push(w.clone());
+    let w = walk(&cmd, before);
+    if let Some(arg) = w.pending {
+        return values_for(arg, &w.typed, current, "", source);
     }
-    if let Some(arg) = pending {
-        return values_for(arg, &typed, current, "", source);
-    }
-    if !only_positionals
+    if !w.only_positionals
         && let Some(long) = current.strip_prefix("--")
         && let Some((name, value)) = long.split_once('=')
     {
-        return match find_long(at, name) {
-            Some(arg) => values_for(arg, &typed, value, &format!("--{name}="), source),
+        return match find_long(w.at, name) {
+            Some(arg) => values_for(arg, &w.typed, value, &format!("--{name}="), source),
             None => Completions {
                 candidates: Vec::new(),
                 directive: NO_FILE_COMP,
             },
         };
     }
-    if !only_positionals && current.starts_with('-') {
-        return flags_of(at, current);
+    if !w.only_positionals && current.starts_with('-') {
+        return flags_of(w.at, current);
     }
+    subcommands_and_positional(&w, current, source)
+}
+
+/// The subcommands (before any positional) and the values of the next positional.
+fn subcommands_and_positional(
+    w: &Walk<'_>,
+    current: &str,
+    source: &dyn ValueSource,
+) -> Completions {
     let mut out = Completions {
         candidates: Vec::new(),
         directive: NO_FILE_COMP,
     };
-    if typed.positionals.is_empty() {
+    if w.typed.positionals.is_empty() {
         out.candidates.extend(
-            at.get_subcommands()
+            w.at.get_subcommands()
                 // clap's generated `help` subcommand is left out: `--help` is offered instead.
                 .filter(|s| !s.is_hide_set() && s.get_name() != "help")
                 .filter(|s| s.get_name().starts_with(current))
@@ -238,12 +182,12 @@ pub fn complete(cmd: &Command, words: &[String], source: &dyn ValueSource) -> Co
                 }),
         );
     }
-    let positional = at
-        .get_positionals()
-        .filter(|a| !a.is_hide_set())
-        .nth(typed.positionals.len());
+    let positional =
+        w.at.get_positionals()
+            .filter(|a| !a.is_hide_set())
+            .nth(w.typed.positionals.len());
     if let Some(arg) = positional {
-        let values = values_for(arg, &typed, current, "", source);
+        let values = values_for(arg, &w.typed, current, "", source);
         out.candidates.extend(values.candidates);
         out.directive = values.directive;
     }
@@ -657,5 +601,53 @@ mod tests {
             directive: NO_FILE_COMP,
         };
         assert_eq!(c.render(), "verify\tCheck\nx[2J\n:4\n");
+    }
+
+    fn words(ws: &[&str]) -> Vec<String> {
+        ws.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn the_walk_records_flags_in_every_spelling() {
+        let mut c = cmd();
+        c.build();
+        let w = walk(
+            &c,
+            &words(&[
+                "verify",
+                "-ntodo",
+                "--output=json",
+                "--strict",
+                "-o",
+                "yaml",
+                "--bogus",
+            ]),
+        );
+        assert_eq!(w.at.get_name(), "verify");
+        assert_eq!(w.typed.path, vec!["verify".to_string()]);
+        assert_eq!(w.typed.flag("namespace"), Some("todo"));
+        assert_eq!(w.typed.flag("output"), Some("yaml"));
+        assert_eq!(w.typed.flag("strict"), Some(""));
+        assert!(w.pending.is_none() && !w.only_positionals);
+        let w = walk(&c, &words(&["verify", "--namespace"]));
+        assert_eq!(w.pending.map(|a| a.get_id().as_str()), Some("namespace"));
+        let w = walk(&c, &words(&["verify", "-n"]));
+        assert_eq!(w.pending.map(|a| a.get_id().as_str()), Some("namespace"));
+    }
+
+    #[test]
+    fn the_walk_takes_positionals_and_stops_descending_after_one() {
+        let mut c = cmd();
+        c.build();
+        let w = walk(&c, &words(&["scale", "backend", "verify"]));
+        assert_eq!(w.at.get_name(), "scale");
+        assert_eq!(
+            w.typed.positionals,
+            vec!["backend".to_string(), "verify".to_string()]
+        );
+        let w = walk(&c, &words(&["verify", "--", "--strict"]));
+        assert!(w.only_positionals);
+        assert_eq!(w.typed.positionals, vec!["--strict".to_string()]);
+        assert_eq!(w.typed.flag("strict"), None);
     }
 }

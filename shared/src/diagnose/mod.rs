@@ -7,7 +7,9 @@
 
 use std::sync::LazyLock;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::{
+    ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Pod,
+};
 use regex::Regex;
 
 use crate::image::ImageRef;
@@ -223,99 +225,144 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
     out
 }
 
+/// The problem of one container, from its waiting or terminated state (`None` when it is
+/// running, starting normally or completed).
 fn container_problem(
     pod: &Pod,
     pod_name: &str,
     cs: &ContainerStatus,
     ctx: &HintContext<'_>,
 ) -> Option<PodProblem> {
-    let ns = pod
-        .metadata
-        .namespace
-        .as_deref()
-        .map(|n| format!(" -n {n}"))
-        .unwrap_or_default();
-    let flags = format!("{ns}{}", ctx.kubectl_flags);
     let state = cs.state.as_ref()?;
-    let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
-    let image = spec_image(pod, &cs.name).unwrap_or_else(|| cs.image.clone());
-    let problem = |reason: &str, message: String, hint: String| PodProblem {
-        pod: pod_name.to_owned(),
-        container: cs.name.clone(),
-        reason: reason.to_owned(),
-        message: one_line(&message),
-        hint,
-        log_tail: Vec::new(),
-        restarts: cs.restart_count,
-        init: false,
-    };
+    let subject = Subject::new(pod, pod_name, cs, ctx);
     if let Some(w) = &state.waiting {
+        return subject.waiting(w);
+    }
+    if let Some(t) = &state.terminated {
+        return subject.terminated(t);
+    }
+    None
+}
+
+/// One container being diagnosed, with what its problems' hints need.
+struct Subject<'a> {
+    pod: &'a Pod,
+    pod_name: &'a str,
+    cs: &'a ContainerStatus,
+    ctx: &'a HintContext<'a>,
+    /// ` -n NAMESPACE` and the user's connection flags, for the kubectl commands of hints.
+    flags: String,
+    /// The image of the pod's spec (what the user wrote), else the one the status reports.
+    image: String,
+}
+
+impl<'a> Subject<'a> {
+    fn new(
+        pod: &'a Pod,
+        pod_name: &'a str,
+        cs: &'a ContainerStatus,
+        ctx: &'a HintContext<'a>,
+    ) -> Self {
+        let ns = pod
+            .metadata
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default();
+        Subject {
+            pod,
+            pod_name,
+            cs,
+            ctx,
+            flags: format!("{ns}{}", ctx.kubectl_flags),
+            image: spec_image(pod, &cs.name).unwrap_or_else(|| cs.image.clone()),
+        }
+    }
+
+    fn problem(&self, reason: &str, message: String, hint: String) -> PodProblem {
+        PodProblem {
+            pod: self.pod_name.to_owned(),
+            container: self.cs.name.clone(),
+            reason: reason.to_owned(),
+            message: one_line(&message),
+            hint,
+            log_tail: Vec::new(),
+            restarts: self.cs.restart_count,
+            init: false,
+        }
+    }
+
+    fn oom_killed(&self, exit_code: i32) -> PodProblem {
+        self.problem(
+            "OOMKilled",
+            oom_message(exit_code, self.cs.restart_count),
+            oom_hint(&self.cs.name),
+        )
+    }
+
+    /// A waiting container: image pulls, crash loops, configuration and runtime errors
+    /// (`None` for the normal reasons, such as ContainerCreating).
+    fn waiting(&self, w: &ContainerStateWaiting) -> Option<PodProblem> {
+        let (pod_name, flags) = (self.pod_name, &self.flags);
         let reason = w.reason.as_deref().unwrap_or("");
         let message = w.message.clone().unwrap_or_default();
-        return match reason {
+        match reason {
             "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" | "InvalidImageName" => {
                 let message = if message.is_empty() {
-                    format!("cannot pull image {image:?}")
+                    format!("cannot pull image {:?}", self.image)
                 } else {
                     message
                 };
-                Some(problem(
-                    reason,
-                    message,
-                    image_problem_hint(pod, &image, ctx, &flags),
-                ))
+                let hint = image_problem_hint(self.pod, &self.image, self.ctx, flags);
+                Some(self.problem(reason, message, hint))
             }
-            "CrashLoopBackOff" => {
-                if let Some(t) =
-                    last_terminated.filter(|t| t.reason.as_deref() == Some("OOMKilled"))
-                {
-                    Some(problem(
-                        "OOMKilled",
-                        oom_message(t.exit_code, cs.restart_count),
-                        oom_hint(&cs.name),
-                    ))
-                } else {
-                    let exit = last_terminated
-                        .map(|t| format!(" (exit code {})", t.exit_code))
-                        .unwrap_or_default();
-                    Some(problem(
-                        "CrashLoopBackOff",
-                        format!(
-                            "container keeps exiting{exit}; restarted {} times",
-                            cs.restart_count
-                        ),
-                        format!(
-                            "read why it exits: `kubectl logs {pod_name} -c {}{flags} --previous`; the last log lines are below",
-                            cs.name
-                        ),
-                    ))
-                }
-            }
+            "CrashLoopBackOff" => Some(self.crash_loop()),
             "CreateContainerConfigError" => {
                 let hint = config_error_hint(&message);
-                Some(problem(reason, message, hint))
+                Some(self.problem(reason, message, hint))
             }
-            "CreateContainerError" | "RunContainerError" => Some(problem(
+            "CreateContainerError" | "RunContainerError" => Some(self.problem(
                 reason,
                 message,
                 format!("`kubectl describe pod {pod_name}{flags}` shows the runtime's full error"),
             )),
             _ => None,
-        };
+        }
     }
-    if let Some(t) = &state.terminated {
+
+    /// A crash loop: an OOM kill when that is how it last ended, else its exit code.
+    fn crash_loop(&self) -> PodProblem {
+        let cs = self.cs;
+        let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+        if let Some(t) = last_terminated.filter(|t| t.reason.as_deref() == Some("OOMKilled")) {
+            return self.oom_killed(t.exit_code);
+        }
+        let exit = last_terminated
+            .map(|t| format!(" (exit code {})", t.exit_code))
+            .unwrap_or_default();
+        self.problem(
+            "CrashLoopBackOff",
+            format!(
+                "container keeps exiting{exit}; restarted {} times",
+                cs.restart_count
+            ),
+            format!(
+                "read why it exits: `kubectl logs {} -c {}{} --previous`; the last log lines are below",
+                self.pod_name, cs.name, self.flags
+            ),
+        )
+    }
+
+    /// A terminated container: an OOM kill or a non-zero exit (`None` when it completed).
+    fn terminated(&self, t: &ContainerStateTerminated) -> Option<PodProblem> {
         let reason = t.reason.as_deref().unwrap_or("Error");
         if reason == "Completed" || t.exit_code == 0 {
             return None;
         }
         if reason == "OOMKilled" {
-            return Some(problem(
-                "OOMKilled",
-                oom_message(t.exit_code, cs.restart_count),
-                oom_hint(&cs.name),
-            ));
+            return Some(self.oom_killed(t.exit_code));
         }
-        return Some(problem(
+        Some(self.problem(
             "Error",
             format!(
                 "container exited with code {}{}",
@@ -326,12 +373,11 @@ fn container_problem(
                     .unwrap_or_default()
             ),
             format!(
-                "read why it exits: `kubectl logs {pod_name} -c {}{flags}`; the last log lines are below",
-                cs.name
+                "read why it exits: `kubectl logs {} -c {}{}`; the last log lines are below",
+                self.pod_name, self.cs.name, self.flags
             ),
-        ));
+        ))
     }
-    None
 }
 
 fn spec_image(pod: &Pod, container: &str) -> Option<String> {
@@ -433,3 +479,68 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// The container states `container_problem` tells apart that the shared tests do not reach.
+#[cfg(test)]
+mod container_tests {
+    use super::tests::{pod_with, waiting};
+    use super::*;
+    use k8s_openapi::api::core::v1::ContainerState;
+
+    fn ended(reason: &str, code: i32, message: Option<&str>) -> ContainerState {
+        ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                reason: Some(reason.into()),
+                exit_code: code,
+                message: message.map(Into::into),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn only(pod: &Pod) -> Option<PodProblem> {
+        let mut ps = pod_problems_on(std::slice::from_ref(pod), &Platform::Other);
+        assert!(ps.len() <= 1, "{ps:?}");
+        ps.pop()
+    }
+
+    #[test]
+    fn a_terminated_container_is_an_error_an_oom_kill_or_nothing() {
+        let p = only(&pod_with("p", ended("Error", 2, Some("boom")), None)).unwrap();
+        assert_eq!(p.reason, "Error");
+        assert_eq!(p.message, "container exited with code 2: boom");
+        assert!(p.hint.contains("kubectl logs p -c backend`"), "{}", p.hint);
+        let p = only(&pod_with("p", ended("OOMKilled", 137, None), None)).unwrap();
+        assert_eq!(p.reason, "OOMKilled");
+        assert!(only(&pod_with("p", ended("Completed", 0, None), None)).is_none());
+        assert!(only(&pod_with("p", ended("Error", 0, None), None)).is_none());
+    }
+
+    #[test]
+    fn runtime_errors_point_at_describe_and_normal_waits_are_no_problem() {
+        let mut pod = pod_with("p", waiting("RunContainerError", "exec failed"), None);
+        pod.metadata.namespace = Some("todo".into());
+        let p = only(&pod).unwrap();
+        assert_eq!(
+            (p.reason.as_str(), p.message.as_str()),
+            ("RunContainerError", "exec failed")
+        );
+        assert!(
+            p.hint.contains("kubectl describe pod p -n todo`"),
+            "{}",
+            p.hint
+        );
+        assert!(only(&pod_with("p", waiting("ContainerCreating", ""), None)).is_none());
+    }
+
+    #[test]
+    fn an_image_pull_without_a_message_names_the_image() {
+        let p = only(&pod_with("p", waiting("ErrImagePull", ""), None)).unwrap();
+        assert_eq!(
+            p.message,
+            "cannot pull image \"todo-chatbot-backend:1.0.0\""
+        );
+        assert_eq!(p.restarts, 3);
+    }
+}

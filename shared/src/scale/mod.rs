@@ -300,10 +300,15 @@ impl ScaleSummary {
     }
 }
 
-use plan::Resolved;
+use plan::{Applied, Plan, Resolved};
 
 /// Run the scale. Returns the summary (whose `exit_code` says how it ended) or an error
 /// when nothing could be done (usage, RBAC, connection, HPA refusal, helm).
+///
+/// The steps, each its own function: resolve the targets, `decide` (reads and the pure
+/// [`plan::plan`]), `confirm` the warnings, prepare `--persist` (so a missing helm fails
+/// before any change), `apply_all`, `record` in the Helm release, `wait_for` the rollouts,
+/// `diagnose_ends`, and the pure [`plan::summarize`].
 pub async fn run(
     cluster: &Cluster,
     req: &ScaleRequest,
@@ -319,56 +324,94 @@ pub async fn run(
     let deployments_api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let resolved = resolve(cluster, &deployments_api, req).await?;
     let release = resolved.iter().find_map(|r| r.release.clone());
-
-    // HPAs and capacity are independent reads: do them together.
-    let (hpas, capacity) = futures::join!(list_hpas(cluster), read_capacity(cluster));
-    let rooms = capacity
-        .map_err(|note| tracing::debug!("capacity not checked: {note}"))
-        .ok();
-    let plan = plan::plan(
-        &resolved,
-        hpas.as_deref().map_err(Clone::clone),
-        rooms.as_deref(),
-        req.replicas,
-        req.allow_hpa,
-    )?;
-    let mut warnings = plan.warnings.clone();
-    if let Some(warning) = &plan.zero_warning {
-        if !req.assume_yes {
-            ui.warn(warning);
-            if !ui.confirm("Continue?", false)? {
-                return Err(ScaleError::Declined);
-            }
-        } else {
-            ui.warn(warning);
-        }
-        warnings.push(warning.clone());
-    }
-    for w in &plan.warnings {
-        ui.warn(w);
-    }
-    let plans: Vec<(&Resolved, HpaDecision, bool)> = plan
-        .steps
-        .iter()
-        .map(|s| (&resolved[s.index], s.hpa.clone(), s.no_op))
-        .collect();
-
-    // Persist preparation happens before any change so a missing helm fails early.
-    let helm_call: Option<(std::path::PathBuf, Vec<String>)> = if req.persist {
+    let plan = decide(cluster, &resolved, req).await?;
+    confirm(&plan, req.assume_yes, ui)?;
+    let helm_call = if req.persist {
         Some(prepare_persist(req, &resolved, ns)?)
     } else {
         None
     };
+    let applied = apply_all(cluster, &deployments_api, req, &resolved, &plan, ui).await?;
+    let persisted = match &helm_call {
+        Some((helm, args)) => Some(record(helm, args, req.dry_run, ui).await?),
+        None => None,
+    };
+    let ends = wait_for(cluster, &deployments_api, req, &applied, ui).await?;
+    let problems = diagnose_ends(cluster, &applied, &ends).await;
+    let targets = plan::summarize(&applied, ends, problems, req.replicas);
+    let exit_code = ScaleSummary::compute_exit_code(&targets);
+    Ok(ScaleSummary {
+        namespace: ns.to_owned(),
+        context: cluster.context.clone(),
+        release,
+        dry_run: req.dry_run,
+        persisted,
+        warnings: plan.all_warnings(),
+        targets,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        exit_code,
+    })
+}
 
-    // Apply.
+/// Read the HPAs and the nodes' free room (independent reads, done together) and decide
+/// the scale with [`plan::plan`]. Capacity that cannot be read is not checked.
+async fn decide(
+    cluster: &Cluster,
+    resolved: &[Resolved],
+    req: &ScaleRequest,
+) -> Result<Plan, ScaleError> {
+    let (hpas, capacity) = futures::join!(list_hpas(cluster), read_capacity(cluster));
+    let rooms = capacity
+        .map_err(|note| tracing::debug!("capacity not checked: {note}"))
+        .ok();
+    plan::plan(
+        resolved,
+        hpas.as_deref().map_err(Clone::clone),
+        rooms.as_deref(),
+        req.replicas,
+        req.allow_hpa,
+    )
+}
+
+/// Show the plan's warnings; the zero-replicas warning first, and without `--yes` ask to
+/// go on ([`ScaleError::Declined`] on no).
+fn confirm(plan: &Plan, assume_yes: bool, ui: &dyn Ui) -> Result<(), ScaleError> {
+    if let Some(warning) = &plan.zero_warning {
+        ui.warn(warning);
+        if !assume_yes && !ui.confirm("Continue?", false)? {
+            return Err(ScaleError::Declined);
+        }
+    }
+    for w in &plan.warnings {
+        ui.warn(w);
+    }
+    Ok(())
+}
+
+/// Apply each step of the plan in order: move the HPA's bounds where decided, then set the
+/// scale (skipping no-ops), noting each change through `ui`.
+async fn apply_all<'r>(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    req: &ScaleRequest,
+    resolved: &'r [Resolved],
+    plan: &Plan,
+    ui: &dyn Ui,
+) -> Result<Vec<Applied<'r>>, ScaleError> {
     let mut applied = Vec::new();
-    for (r, decision, no_op) in plans.iter() {
-        if *no_op {
-            let current = crate::rollout::replicas(&r.deployment).desired;
-            applied.push((*r, current, 0, None, true));
+    for step in &plan.steps {
+        let r = &resolved[step.index];
+        if step.no_op {
+            applied.push(Applied {
+                resolved: r,
+                from: crate::rollout::replicas(&r.deployment).desired,
+                conflicts: 0,
+                hpa: None,
+                no_op: true,
+            });
             continue;
         }
-        let hpa_change = match decision {
+        let hpa = match &step.hpa {
             HpaDecision::Patch { before, after } => {
                 patch_hpa(cluster, after, req.dry_run).await?;
                 Some(HpaChange {
@@ -378,132 +421,81 @@ pub async fn run(
             }
             _ => None,
         };
-        let (from, conflicts) = apply_scale(
-            cluster,
-            &deployments_api,
+        let (from, conflicts) =
+            apply_scale(cluster, api, &r.name, req.replicas, req.dry_run).await?;
+        ui.note(&render::applied_note(
             &r.name,
+            from,
             req.replicas,
+            conflicts,
             req.dry_run,
-        )
-        .await?;
-        ui.note(&format!(
-            "deployment.apps/{} scale {from} → {}{}{}",
-            r.name,
-            req.replicas,
-            if conflicts > 0 {
-                format!(" (after {conflicts} conflict retries)")
-            } else {
-                String::new()
-            },
-            if req.dry_run { " (dry run)" } else { "" }
         ));
-        applied.push((*r, from, conflicts, hpa_change, false));
-    }
-    let mut persisted = None;
-    if let Some((helm, args)) = &helm_call {
-        let line = persist::command_line(helm, args);
-        if !req.dry_run {
-            ui.note(&format!("recording in the Helm release: {line}"));
-            persist::run_upgrade(helm, args).await?;
-        }
-        persisted = Some(line);
-    }
-
-    // Wait.
-    let accepted = Instant::now();
-    let final_outcome: Vec<wait::WaitEnd> = if req.dry_run || !req.wait {
-        applied
-            .iter()
-            .map(|(r, ..)| wait::WaitEnd {
-                outcome: if req.dry_run {
-                    Outcome::DryRun
-                } else {
-                    Outcome::NotWaited
-                },
-                deployment: Some(r.deployment.clone()),
-                message: String::new(),
-                elapsed: Duration::ZERO,
-            })
-            .collect()
-    } else {
-        let names: Vec<String> = applied.iter().map(|(r, ..)| r.name.clone()).collect();
-        let want: Vec<Option<i32>> = applied
-            .iter()
-            .map(|(_, _, _, h, _)| {
-                if h.is_some() {
-                    None
-                } else {
-                    Some(req.replicas)
-                }
-            })
-            .collect();
-        let watch = wait::Watch {
-            cluster,
-            api: &deployments_api,
-            fail_fast: req.fail_fast,
-            ui,
-        };
-        watch.wait_all(&names, &want, req.timeout).await?
-    };
-    let _ = accepted;
-
-    let mut targets = Vec::new();
-    let diagnoses = join_all(
-        applied
-            .iter()
-            .zip(&final_outcome)
-            .map(|((r, ..), end)| async move {
-                if matches!(end.outcome, Outcome::Failed | Outcome::TimedOut) {
-                    diagnose_deployment(cluster, end.deployment.as_ref().unwrap_or(&r.deployment))
-                        .await
-                } else {
-                    Vec::new()
-                }
-            }),
-    )
-    .await;
-    for (((r, from, conflicts, hpa_change, no_op), end), problems) in
-        applied.iter().zip(final_outcome).zip(diagnoses)
-    {
-        let replicas = end
-            .deployment
-            .as_ref()
-            .map(crate::rollout::replicas)
-            .unwrap_or_default();
-        targets.push(TargetSummary {
-            deployment: r.name.clone(),
-            component: r.component,
-            from: *from,
-            to: req.replicas,
-            hpa: hpa_change.clone(),
-            conflicts_retried: *conflicts,
-            outcome: if *no_op
-                && matches!(
-                    end.outcome,
-                    Outcome::Complete | Outcome::NotWaited | Outcome::DryRun
-                ) {
-                Outcome::Unchanged
-            } else {
-                end.outcome
-            },
-            replicas,
-            message: end.message,
-            elapsed_ms: end.elapsed.as_millis() as u64,
-            problems,
+        applied.push(Applied {
+            resolved: r,
+            from,
+            conflicts,
+            hpa,
+            no_op: false,
         });
     }
-    let exit_code = ScaleSummary::compute_exit_code(&targets);
-    Ok(ScaleSummary {
-        namespace: ns.to_owned(),
-        context: cluster.context.clone(),
-        release,
-        dry_run: req.dry_run,
-        persisted,
-        warnings,
-        targets,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-        exit_code,
-    })
+    Ok(applied)
+}
+
+/// `--persist`: run the prepared `helm upgrade` (not with `--dry-run`) and return its
+/// command line for the summary.
+async fn record(
+    helm: &std::path::Path,
+    args: &[String],
+    dry_run: bool,
+    ui: &dyn Ui,
+) -> Result<String, ScaleError> {
+    let line = persist::command_line(helm, args);
+    if !dry_run {
+        ui.note(&format!("recording in the Helm release: {line}"));
+        persist::run_upgrade(helm, args).await?;
+    }
+    Ok(line)
+}
+
+/// Watch the applied Deployments until each scale ends; with `--dry-run` or `--no-wait`
+/// nothing is watched ([`plan::unwaited`]).
+async fn wait_for(
+    cluster: &Cluster,
+    api: &Api<Deployment>,
+    req: &ScaleRequest,
+    applied: &[Applied<'_>],
+    ui: &dyn Ui,
+) -> Result<Vec<wait::WaitEnd>, ScaleError> {
+    if req.dry_run || !req.wait {
+        return Ok(plan::unwaited(applied, req.dry_run));
+    }
+    let names: Vec<String> = applied.iter().map(|a| a.resolved.name.clone()).collect();
+    let want = plan::wait_wants(applied, req.replicas);
+    let watch = wait::Watch {
+        cluster,
+        api,
+        fail_fast: req.fail_fast,
+        ui,
+    };
+    watch.wait_all(&names, &want, req.timeout).await
+}
+
+/// The pod problems of each Deployment whose scale failed or timed out (concurrently; empty
+/// for the others), in the order of `applied`.
+async fn diagnose_ends(
+    cluster: &Cluster,
+    applied: &[Applied<'_>],
+    ends: &[wait::WaitEnd],
+) -> Vec<Vec<PodProblem>> {
+    join_all(applied.iter().zip(ends).map(|(a, end)| async move {
+        if plan::needs_diagnosis(end.outcome) {
+            let seen = end.deployment.as_ref();
+            diagnose_deployment(cluster, seen.unwrap_or(&a.resolved.deployment)).await
+        } else {
+            Vec::new()
+        }
+    }))
+    .await
 }
 
 fn describe_target(target: &Target) -> String {

@@ -1,14 +1,17 @@
-//! The pure decision step of a scale: given the resolved Deployments, the HPAs of the
+//! The pure decision steps of a scale: given the resolved Deployments, the HPAs of the
 //! namespace and the nodes' free room, decide per Deployment what to do (HPA refusal or
-//! patch, no-op), and which warnings to give (capacity, zero replicas). No I/O: unit-tested
-//! without a cluster.
+//! patch, no-op), and which warnings to give (capacity, zero replicas); after the apply,
+//! decide what the wait looks for and how each Deployment's scale ended ([`summarize`]).
+//! No I/O: unit-tested without a cluster.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 
-use super::ScaleError;
 use super::hpa::{self, HpaDecision};
+use super::wait::WaitEnd;
+use super::{HpaChange, Outcome, ScaleError, TargetSummary};
 use crate::chart::Component;
+use crate::diagnose::PodProblem;
 use crate::quantity::{self, NodeRoom};
 
 /// One resolved Deployment to scale.
@@ -131,6 +134,115 @@ impl Plan {
     pub fn is_no_op(&self) -> bool {
         self.steps.iter().all(|s| s.no_op)
     }
+
+    /// The warnings of the plan in the order the summary lists them: the capacity and HPA
+    /// warnings, then the zero-replicas warning.
+    pub fn all_warnings(&self) -> Vec<String> {
+        let mut warnings = self.warnings.clone();
+        warnings.extend(self.zero_warning.iter().cloned());
+        warnings
+    }
+}
+
+/// What the apply step did to one Deployment.
+#[derive(Debug, Clone)]
+pub struct Applied<'a> {
+    /// The Deployment as resolved.
+    pub resolved: &'a Resolved,
+    /// `spec.replicas` before the change (as listed, for a no-op).
+    pub from: i32,
+    /// 409 Conflicts retried while applying the scale.
+    pub conflicts: u32,
+    /// The HPA whose bounds were changed (`--hpa`).
+    pub hpa: Option<HpaChange>,
+    /// Nothing was changed: it already had the requested count.
+    pub no_op: bool,
+}
+
+/// The replica count the wait must see in each applied Deployment's spec before it can end:
+/// `None` where an HPA was moved (the autoscaler decides the count).
+pub fn wait_wants(applied: &[Applied<'_>], replicas: i32) -> Vec<Option<i32>> {
+    applied
+        .iter()
+        .map(|a| {
+            if a.hpa.is_some() {
+                None
+            } else {
+                Some(replicas)
+            }
+        })
+        .collect()
+}
+
+/// The ends of a wait that is not run (`--dry-run` or `--no-wait`): each Deployment as
+/// resolved, [`Outcome::DryRun`] or [`Outcome::NotWaited`].
+pub fn unwaited(applied: &[Applied<'_>], dry_run: bool) -> Vec<WaitEnd> {
+    let outcome = if dry_run {
+        Outcome::DryRun
+    } else {
+        Outcome::NotWaited
+    };
+    applied
+        .iter()
+        .map(|a| WaitEnd {
+            outcome,
+            deployment: Some(a.resolved.deployment.clone()),
+            message: String::new(),
+            elapsed: std::time::Duration::ZERO,
+        })
+        .collect()
+}
+
+/// Whether a Deployment whose wait ended so is diagnosed (its pods' problems listed).
+pub fn needs_diagnosis(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Failed | Outcome::TimedOut)
+}
+
+/// How one Deployment's scale ended: a no-op that settled (or was not waited for) is
+/// [`Outcome::Unchanged`]; anything else is what the wait saw.
+pub fn final_outcome(no_op: bool, waited: Outcome) -> Outcome {
+    if no_op
+        && matches!(
+            waited,
+            Outcome::Complete | Outcome::NotWaited | Outcome::DryRun
+        )
+    {
+        Outcome::Unchanged
+    } else {
+        waited
+    }
+}
+
+/// One [`TargetSummary`] per applied Deployment, from what the apply did, how its wait
+/// ended and the problems of its pods (all three in the same order).
+pub fn summarize(
+    applied: &[Applied<'_>],
+    ends: Vec<WaitEnd>,
+    problems: Vec<Vec<PodProblem>>,
+    replicas: i32,
+) -> Vec<TargetSummary> {
+    applied
+        .iter()
+        .zip(ends)
+        .zip(problems)
+        .map(|((a, end), problems)| TargetSummary {
+            deployment: a.resolved.name.clone(),
+            component: a.resolved.component,
+            from: a.from,
+            to: replicas,
+            hpa: a.hpa.clone(),
+            conflicts_retried: a.conflicts,
+            outcome: final_outcome(a.no_op, end.outcome),
+            replicas: end
+                .deployment
+                .as_ref()
+                .map(crate::rollout::replicas)
+                .unwrap_or_default(),
+            message: end.message,
+            elapsed_ms: end.elapsed.as_millis() as u64,
+            problems,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -240,6 +352,114 @@ mod tests {
         assert!(w.contains("web") && !w.contains("api"), "{w}");
         let p = plan(&rs[1..], Ok(&[]), None, 0, false).unwrap();
         assert!(p.is_no_op() && p.zero_warning.is_none());
+    }
+
+    fn applied(r: &Resolved, from: i32, hpa: bool, no_op: bool) -> Applied<'_> {
+        let bounds = |min| hpa::HpaBounds {
+            name: "web-hpa".into(),
+            min_replicas: min,
+            max_replicas: 4,
+        };
+        Applied {
+            resolved: r,
+            from,
+            conflicts: 0,
+            hpa: hpa.then(|| HpaChange {
+                before: bounds(1),
+                after: bounds(3),
+            }),
+            no_op,
+        }
+    }
+
+    #[test]
+    fn the_wait_wants_the_count_unless_an_hpa_decides() {
+        let rs = [resolved("web", 1, "100m"), resolved("api", 1, "100m")];
+        let a = [
+            applied(&rs[0], 1, true, false),
+            applied(&rs[1], 1, false, false),
+        ];
+        assert_eq!(wait_wants(&a, 3), vec![None, Some(3)]);
+    }
+
+    #[test]
+    fn an_unwaited_scale_is_a_dry_run_or_not_waited() {
+        let rs = [resolved("web", 1, "100m")];
+        let a = [applied(&rs[0], 1, false, false)];
+        let ends = unwaited(&a, true);
+        assert_eq!(ends[0].outcome, Outcome::DryRun);
+        assert!(ends[0].deployment.is_some() && ends[0].message.is_empty());
+        assert_eq!(unwaited(&a, false)[0].outcome, Outcome::NotWaited);
+    }
+
+    #[test]
+    fn a_settled_no_op_is_unchanged_and_a_failure_stays_a_failure() {
+        for o in [Outcome::Complete, Outcome::NotWaited, Outcome::DryRun] {
+            assert_eq!(final_outcome(true, o), Outcome::Unchanged);
+            assert_eq!(final_outcome(false, o), o);
+        }
+        for o in [Outcome::Failed, Outcome::TimedOut, Outcome::Interrupted] {
+            assert_eq!(final_outcome(true, o), o);
+        }
+        assert!(needs_diagnosis(Outcome::Failed) && needs_diagnosis(Outcome::TimedOut));
+        assert!(!needs_diagnosis(Outcome::Complete) && !needs_diagnosis(Outcome::Interrupted));
+    }
+
+    #[test]
+    fn the_summary_joins_apply_wait_and_problems_in_order() {
+        let rs = [resolved("web", 2, "100m"), resolved("api", 1, "100m")];
+        let a = [
+            applied(&rs[0], 2, false, true),
+            applied(&rs[1], 1, true, false),
+        ];
+        let ends = vec![
+            WaitEnd {
+                outcome: Outcome::Complete,
+                deployment: Some(rs[0].deployment.clone()),
+                message: "done".into(),
+                elapsed: std::time::Duration::from_millis(1500),
+            },
+            WaitEnd {
+                outcome: Outcome::TimedOut,
+                deployment: None,
+                message: "late".into(),
+                elapsed: std::time::Duration::ZERO,
+            },
+        ];
+        let problem = PodProblem {
+            pod: "api-1".into(),
+            container: "app".into(),
+            reason: "CrashLoopBackOff".into(),
+            message: "m".into(),
+            hint: String::new(),
+            log_tail: Vec::new(),
+            restarts: 3,
+            init: false,
+        };
+        let t = summarize(&a, ends, vec![Vec::new(), vec![problem]], 2);
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[0].deployment.as_str(), t[0].outcome),
+            ("web", Outcome::Unchanged)
+        );
+        assert_eq!((t[0].from, t[0].to, t[0].elapsed_ms), (2, 2, 1500));
+        assert_eq!(t[0].replicas.desired, 2);
+        assert_eq!(
+            (t[1].deployment.as_str(), t[1].outcome),
+            ("api", Outcome::TimedOut)
+        );
+        assert!(t[1].hpa.is_some() && t[1].problems.len() == 1 && t[1].message == "late");
+        assert_eq!(t[1].replicas, crate::rollout::Replicas::default());
+    }
+
+    #[test]
+    fn the_zero_warning_comes_after_the_others() {
+        let rs = [resolved("web", 1, "100m")];
+        let p = plan(&rs, Err("hpas not checked".into()), None, 0, false).unwrap();
+        let w = p.all_warnings();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0], "hpas not checked");
+        assert!(w[1].contains("to 0 replicas"), "{w:?}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Outcome, ScaleSummary};
+use super::{Outcome, ScaleSummary, TargetSummary};
+use crate::diagnose::PodProblem;
 use crate::duration::format_duration as format_elapsed;
 
 /// The `-o json` document (pretty-printed, with a trailing newline).
@@ -19,117 +20,150 @@ pub fn yaml(summary: &ScaleSummary) -> String {
     serde_saphyr::to_string(summary).unwrap_or_else(|e| format!("error: {e}\n"))
 }
 
+/// The note shown as a scale is applied: `deployment.apps/NAME scale FROM → TO`, with the
+/// conflicts retried and whether it was a dry run.
+pub fn applied_note(name: &str, from: i32, to: i32, conflicts: u32, dry_run: bool) -> String {
+    format!(
+        "deployment.apps/{name} scale {from} → {to}{}{}",
+        if conflicts > 0 {
+            format!(" (after {conflicts} conflict retries)")
+        } else {
+            String::new()
+        },
+        if dry_run { " (dry run)" } else { "" }
+    )
+}
+
 /// The human summary: one line per Deployment, then the diagnosis of unhealthy pods.
 pub fn text(summary: &ScaleSummary) -> String {
     let mut out = String::new();
     let ns = &summary.namespace;
     for t in &summary.targets {
-        let took = format_elapsed(Duration::from_millis(t.elapsed_ms));
-        let r = &t.replicas;
-        let hpa = t
-            .hpa
-            .as_ref()
-            .map(|h| {
-                format!(
-                    " (HorizontalPodAutoscaler {}: min {}→{}, max {}→{})",
-                    h.after.name,
-                    h.before.min_replicas,
-                    h.after.min_replicas,
-                    h.before.max_replicas,
-                    h.after.max_replicas
-                )
-            })
-            .unwrap_or_default();
-        let name = &t.deployment;
-        // During a scale-down, pods being removed still count as ready: never show more
-        // ready than desired.
-        let ready = r.ready.min(r.desired);
-        let message = crate::redact::printable(&t.message);
-        let line = match t.outcome {
-            Outcome::Unchanged => format!(
-                "deployment.apps/{name} already has {} replicas: nothing changed",
-                t.to
-            ),
-            Outcome::Complete => {
-                format!(
-                    "deployment.apps/{name} scaled {} → {}{hpa}: {ready}/{} replicas ready in {took}",
-                    t.from, t.to, r.desired
-                )
-            }
-            Outcome::DryRun => format!(
-                "deployment.apps/{name} would be scaled {} → {}{hpa} (dry run: nothing changed)",
-                t.from, t.to
-            ),
-            Outcome::NotWaited => format!(
-                "deployment.apps/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment.apps/{name} -n {ns}`)",
-                t.from, t.to
-            ),
-            Outcome::Failed => format!(
-                "deployment.apps/{name} scale {} → {} failed after {took}: {message}",
-                t.from, t.to
-            ),
-            Outcome::TimedOut => format!(
-                "deployment.apps/{name} scale {} → {} did not finish: {message} ({ready}/{} ready, {} available)",
-                t.from,
-                t.to,
-                r.desired,
-                r.available.min(r.desired)
-            ),
-            Outcome::Interrupted => format!(
-                "deployment.apps/{name}: stopped waiting after {took} with {ready}/{} replicas ready ({message}); the rollout goes on in the cluster: `kubectl rollout status deployment.apps/{name} -n {ns}`",
-                r.desired
-            ),
-        };
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", target_line(t, ns));
         for p in &t.problems {
-            let kind = if p.init {
-                "init container"
-            } else {
-                "container"
-            };
-            let container = if p.container.is_empty() {
-                String::new()
-            } else {
-                format!(" {kind} {}", crate::redact::printable(&p.container))
-            };
-            let _ = writeln!(
-                out,
-                "  pod {}{container}: {}: {}",
-                crate::redact::printable(&p.pod),
-                crate::redact::printable(&p.shown_reason()),
-                crate::redact::printable(&p.message)
-            );
-            if !p.hint.is_empty() {
-                let _ = writeln!(out, "    hint: {}", crate::redact::printable(&p.hint));
-            }
-            for l in &p.log_tail {
-                let _ = writeln!(out, "    | {}", crate::redact::printable(l));
-            }
+            problem_lines(&mut out, p);
         }
         if matches!(t.outcome, Outcome::Failed | Outcome::TimedOut) && t.problems.is_empty() {
             let _ = writeln!(
                 out,
-                "  no pod reports a problem; look at `kubectl describe deployment.apps/{name} -n {ns}` and its events"
+                "  no pod reports a problem; look at `kubectl describe deployment.apps/{} -n {ns}` and its events",
+                t.deployment
             );
         }
     }
     if let Some(cmd) = &summary.persisted {
-        let verb = if summary.dry_run {
-            "would record"
-        } else {
-            "recorded"
-        };
-        let _ = writeln!(
-            out,
-            "{verb} in the Helm release{}: {cmd}",
-            summary
-                .release
-                .as_deref()
-                .map(|r| format!(" {r}"))
-                .unwrap_or_default()
-        );
+        let _ = writeln!(out, "{}", persisted_line(summary, cmd));
     }
     out
+}
+
+/// The HPA part of a target's line: ` (HorizontalPodAutoscaler NAME: min A→B, max C→D)`, or
+/// nothing when no HPA was moved.
+fn hpa_text(t: &TargetSummary) -> String {
+    t.hpa
+        .as_ref()
+        .map(|h| {
+            format!(
+                " (HorizontalPodAutoscaler {}: min {}→{}, max {}→{})",
+                h.after.name,
+                h.before.min_replicas,
+                h.after.min_replicas,
+                h.before.max_replicas,
+                h.after.max_replicas
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// One Deployment's line, by how its scale ended.
+fn target_line(t: &TargetSummary, ns: &str) -> String {
+    let took = format_elapsed(Duration::from_millis(t.elapsed_ms));
+    let r = &t.replicas;
+    let hpa = hpa_text(t);
+    let name = &t.deployment;
+    // During a scale-down, pods being removed still count as ready: never show more
+    // ready than desired.
+    let ready = r.ready.min(r.desired);
+    let message = crate::redact::printable(&t.message);
+    match t.outcome {
+        Outcome::Unchanged => format!(
+            "deployment.apps/{name} already has {} replicas: nothing changed",
+            t.to
+        ),
+        Outcome::Complete => {
+            format!(
+                "deployment.apps/{name} scaled {} → {}{hpa}: {ready}/{} replicas ready in {took}",
+                t.from, t.to, r.desired
+            )
+        }
+        Outcome::DryRun => format!(
+            "deployment.apps/{name} would be scaled {} → {}{hpa} (dry run: nothing changed)",
+            t.from, t.to
+        ),
+        Outcome::NotWaited => format!(
+            "deployment.apps/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment.apps/{name} -n {ns}`)",
+            t.from, t.to
+        ),
+        Outcome::Failed => format!(
+            "deployment.apps/{name} scale {} → {} failed after {took}: {message}",
+            t.from, t.to
+        ),
+        Outcome::TimedOut => format!(
+            "deployment.apps/{name} scale {} → {} did not finish: {message} ({ready}/{} ready, {} available)",
+            t.from,
+            t.to,
+            r.desired,
+            r.available.min(r.desired)
+        ),
+        Outcome::Interrupted => format!(
+            "deployment.apps/{name}: stopped waiting after {took} with {ready}/{} replicas ready ({message}); the rollout goes on in the cluster: `kubectl rollout status deployment.apps/{name} -n {ns}`",
+            r.desired
+        ),
+    }
+}
+
+/// A pod problem under its Deployment's line: what, the hint, the last log lines.
+fn problem_lines(out: &mut String, p: &PodProblem) {
+    let kind = if p.init {
+        "init container"
+    } else {
+        "container"
+    };
+    let container = if p.container.is_empty() {
+        String::new()
+    } else {
+        format!(" {kind} {}", crate::redact::printable(&p.container))
+    };
+    let _ = writeln!(
+        out,
+        "  pod {}{container}: {}: {}",
+        crate::redact::printable(&p.pod),
+        crate::redact::printable(&p.shown_reason()),
+        crate::redact::printable(&p.message)
+    );
+    if !p.hint.is_empty() {
+        let _ = writeln!(out, "    hint: {}", crate::redact::printable(&p.hint));
+    }
+    for l in &p.log_tail {
+        let _ = writeln!(out, "    | {}", crate::redact::printable(l));
+    }
+}
+
+/// The `--persist` line: the helm command run (or that would run, with `--dry-run`).
+fn persisted_line(summary: &ScaleSummary, cmd: &str) -> String {
+    let verb = if summary.dry_run {
+        "would record"
+    } else {
+        "recorded"
+    };
+    format!(
+        "{verb} in the Helm release{}: {cmd}",
+        summary
+            .release
+            .as_deref()
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default()
+    )
 }
 
 #[cfg(test)]
@@ -236,5 +270,17 @@ mod tests {
         assert_eq!(v["targets"][0]["conflictsRetried"], 0);
         assert_eq!(v["targets"][0]["component"], "backend");
         assert_eq!(v["exitCode"], 0);
+    }
+
+    #[test]
+    fn the_applied_note_says_conflicts_and_dry_run() {
+        assert_eq!(
+            applied_note("web", 1, 3, 0, false),
+            "deployment.apps/web scale 1 → 3"
+        );
+        assert_eq!(
+            applied_note("web", 3, 0, 2, true),
+            "deployment.apps/web scale 3 → 0 (after 2 conflict retries) (dry run)"
+        );
     }
 }

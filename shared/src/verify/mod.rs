@@ -423,35 +423,110 @@ pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result
     let selection = Selection::new(&opts.only, &opts.skip)?;
     let started = Instant::now();
     let deadline = started + opts.timeout;
-    let timeout_err = || {
+    let first = tokio::time::timeout_at(
+        deadline.into(),
+        evaluate(cluster, opts, &selection, started),
+    )
+    .await
+    .map_err(|_| {
         VerifyError::from(ClusterError::Timeout {
             server: cluster.server.clone(),
             what: "all of verify's requests".into(),
             after: Some(opts.timeout),
             source: None,
         })
-    };
-    let progress = |report: &Report| {
-        let elapsed = started.elapsed();
-        let line = progress_line(report, elapsed, opts.timeout);
-        ui.progress(Progress::Checks {
-            line: &line,
-            elapsed,
-            timeout: opts.timeout,
-        });
-    };
-    let first = tokio::time::timeout_at(
-        deadline.into(),
-        evaluate(cluster, opts, &selection, started),
-    )
-    .await
-    .map_err(|_| timeout_err())??;
-    if !opts.wait || first.healthy() || first.permanent.is_some() {
+    })??;
+    if !opts.wait || is_final(&first) {
         return Ok(first);
     }
-    progress(&first);
+    let wait = Wait {
+        cluster,
+        opts,
+        selection: &selection,
+        started,
+        ui,
+    };
+    wait.until_final(first).await
+}
 
-    let selector = format!("{LABEL_INSTANCE}={}", first.release.name);
+/// Whether a report ends the wait: healthy, or a pod problem that waiting cannot fix.
+fn is_final(report: &Report) -> bool {
+    report.healthy() || report.permanent.is_some()
+}
+
+/// The last report, marked as the one the timeout ended the wait on.
+fn timed_out(mut last: Report, elapsed: Duration) -> Report {
+    last.timed_out = true;
+    last.duration = elapsed;
+    last
+}
+
+/// What `--wait` re-evaluates with.
+struct Wait<'a> {
+    cluster: &'a Cluster,
+    opts: &'a VerifyOptions,
+    selection: &'a Selection,
+    started: Instant,
+    ui: &'a dyn Ui,
+}
+
+impl Wait<'_> {
+    /// Show `first`, then re-evaluate on each change of the release's pods or Deployments
+    /// until a report [`is_final`] or the timeout passes (the last report, timed out).
+    async fn until_final(&self, first: Report) -> Result<Report> {
+        let deadline = self.started + self.opts.timeout;
+        self.progress(&first);
+        let mut changes = release_changes(self.cluster, &first.release.name);
+        let mut last = first;
+        loop {
+            if !next_change(&mut changes, deadline).await {
+                self.ui.finish();
+                return Ok(timed_out(last, self.started.elapsed()));
+            }
+            let report = match tokio::time::timeout_at(
+                deadline.into(),
+                evaluate(self.cluster, self.opts, self.selection, self.started),
+            )
+            .await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    self.ui.finish();
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.ui.finish();
+                    return Ok(timed_out(last, self.started.elapsed()));
+                }
+            };
+            if is_final(&report) {
+                self.ui.finish();
+                return Ok(report);
+            }
+            self.progress(&report);
+            last = report;
+        }
+    }
+
+    /// Show an unhealthy intermediate report as the progress line.
+    fn progress(&self, report: &Report) {
+        let elapsed = self.started.elapsed();
+        let line = progress_line(report, elapsed, self.opts.timeout);
+        self.ui.progress(Progress::Checks {
+            line: &line,
+            elapsed,
+            timeout: self.opts.timeout,
+        });
+    }
+}
+
+/// A stream that yields once per change of the release's pods or Deployments (watch
+/// errors come through; the watchers resume by themselves).
+fn release_changes(
+    cluster: &Cluster,
+    release: &str,
+) -> impl futures::Stream<Item = std::result::Result<(), watcher::Error>> + Unpin + use<> {
+    let selector = format!("{LABEL_INSTANCE}={release}");
     let cfg = watcher::Config::default().labels(&selector);
     let pods = watcher(
         Api::<Pod>::namespaced(cluster.client.clone(), &cluster.namespace),
@@ -465,51 +540,28 @@ pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result
     )
     .default_backoff()
     .map(|e| e.map(|_| ()));
-    let mut changes = futures::stream::select(pods.boxed(), deps.boxed());
-    let mut last = first;
+    futures::stream::select(pods.boxed(), deps.boxed())
+}
+
+/// Wait for the next change before the deadline, then swallow the burst that follows (a
+/// rollout sends many events) so that it makes one re-evaluation. `false` when the deadline
+/// passed or the stream ended.
+async fn next_change(
+    changes: &mut (impl futures::Stream<Item = std::result::Result<(), watcher::Error>> + Unpin),
+    deadline: Instant,
+) -> bool {
     loop {
-        let next = tokio::time::timeout_at(deadline.into(), changes.next()).await;
-        match next {
-            Err(_) | Ok(None) => {
-                ui.finish();
-                last.timed_out = true;
-                last.duration = started.elapsed();
-                return Ok(last);
-            }
+        match tokio::time::timeout_at(deadline.into(), changes.next()).await {
+            Err(_) | Ok(None) => return false,
             Ok(Some(Err(e))) => {
                 // The watcher resumes by itself; a lost watch is only logged.
                 tracing::debug!("watch error, resuming: {e}");
-                continue;
             }
-            Ok(Some(Ok(()))) => {}
+            Ok(Some(Ok(()))) => break,
         }
-        // Coalesce a burst of events (a rollout sends many) into one re-evaluation.
-        while let Some(Some(_)) = futures::FutureExt::now_or_never(changes.next()) {}
-        let report = match tokio::time::timeout_at(
-            deadline.into(),
-            evaluate(cluster, opts, &selection, started),
-        )
-        .await
-        {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                ui.finish();
-                return Err(e);
-            }
-            Err(_) => {
-                ui.finish();
-                last.timed_out = true;
-                last.duration = started.elapsed();
-                return Ok(last);
-            }
-        };
-        if report.healthy() || report.permanent.is_some() {
-            ui.finish();
-            return Ok(report);
-        }
-        progress(&report);
-        last = report;
     }
+    while let Some(Some(_)) = futures::FutureExt::now_or_never(changes.next()) {}
+    true
 }
 
 /// The progress line shown while `--wait` waits: one line, no control characters.
@@ -601,5 +653,23 @@ mod tests {
         assert!(!report(&[Status::Pass, Status::Warn], true).healthy());
         assert_eq!(report(&[Status::Fail], false).exit_code(), 1);
         assert_eq!(report(&[Status::Pass], true).exit_code(), 0);
+    }
+
+    #[test]
+    fn the_wait_ends_on_health_or_a_permanent_problem() {
+        assert!(is_final(&report(&[Status::Pass, Status::Warn], false)));
+        assert!(!is_final(&report(&[Status::Pass, Status::Warn], true)));
+        let mut r = report(&[Status::Fail], false);
+        assert!(!is_final(&r));
+        r.permanent = Some("p/c: ErrImageNeverPull".into());
+        assert!(is_final(&r));
+    }
+
+    #[test]
+    fn a_timed_out_report_keeps_its_checks() {
+        let r = timed_out(report(&[Status::Fail], false), Duration::from_secs(9));
+        assert!(r.timed_out && r.duration == Duration::from_secs(9));
+        assert_eq!(r.checks.len(), 1);
+        assert_eq!(r.exit_code(), 1);
     }
 }

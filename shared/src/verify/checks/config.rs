@@ -1,6 +1,9 @@
 //! `config.secrets` and `config.sealed-secret`. Values are read as secrets and never printed:
 //! only key names and what is wrong with them.
 
+use std::ops::ControlFlow;
+
+use kube::api::DynamicObject;
 use secrecy::ExposeSecret;
 
 use crate::chart::SecretsMode;
@@ -187,48 +190,64 @@ pub fn secrets(s: &Snapshot) -> CheckResult {
 /// In sealed mode: the SealedSecret exists, its Synced condition is True, and the Secret it
 /// unseals into exists.
 pub fn sealed_secret(s: &Snapshot) -> CheckResult {
+    match sealed_object(s) {
+        ControlFlow::Continue(obj) => synced_verdict(s, obj),
+        ControlFlow::Break(verdict) => verdict,
+    }
+}
+
+/// The SealedSecret to judge, or (`Break`) the verdict when there is none to judge: another secrets
+/// mode or an unknown one (skip), not read (skip), a refused read (warn), another read
+/// error or no SealedSecret (fail).
+fn sealed_object(s: &Snapshot) -> ControlFlow<CheckResult, &DynamicObject> {
+    let name = &s.secret_name;
+    match s.secrets_mode() {
+        None => {
+            return ControlFlow::Break(CheckResult::skip(
+                SEALED,
+                "release values unreadable, secrets mode unknown",
+            ));
+        }
+        Some(SecretsMode::Sealed) => {}
+        Some(mode) => {
+            return ControlFlow::Break(CheckResult::skip(
+                SEALED,
+                format!("secrets.mode is {mode}: no SealedSecret"),
+            ));
+        }
+    }
+    match &s.sealed {
+        None => ControlFlow::Break(CheckResult::skip(SEALED, "not read")),
+        Some(Err(u)) if u.forbidden => ControlFlow::Break(CheckResult::warn(
+            SEALED,
+            format!("SealedSecret {name} not checked: {}", u.message),
+            u.hint.clone().unwrap_or_default(),
+        )),
+        Some(Err(u)) => ControlFlow::Break(CheckResult::fail(
+            SEALED,
+            u.message.clone(),
+            u.hint.clone().unwrap_or_default(),
+        )),
+        Some(Ok(None)) => ControlFlow::Break(CheckResult::fail(
+            SEALED,
+            format!("SealedSecret {name} not found"),
+            // The release's values still hold the sealed values: upgrading re-creates it.
+            format!(
+                "`{}` re-creates it from the release's sealed values",
+                s.helm_upgrade("")
+            ),
+        )),
+        Some(Ok(Some(obj))) => ControlFlow::Continue(obj),
+    }
+}
+
+/// The verdict on a SealedSecret that exists: by its Synced condition, then by whether
+/// the Secret it unseals into exists.
+fn synced_verdict(s: &Snapshot, obj: &DynamicObject) -> CheckResult {
     let name = &s.secret_name;
     let ns = &s.namespace;
     let hf = &s.helm_flags;
     let file = crate::secrets::files::DEFAULT_SEALED_FILE;
-    match s.secrets_mode() {
-        None => {
-            return CheckResult::skip(SEALED, "release values unreadable, secrets mode unknown");
-        }
-        Some(SecretsMode::Sealed) => {}
-        Some(mode) => {
-            return CheckResult::skip(SEALED, format!("secrets.mode is {mode}: no SealedSecret"));
-        }
-    }
-    let obj = match &s.sealed {
-        None => return CheckResult::skip(SEALED, "not read"),
-        Some(Err(u)) if u.forbidden => {
-            return CheckResult::warn(
-                SEALED,
-                format!("SealedSecret {name} not checked: {}", u.message),
-                u.hint.clone().unwrap_or_default(),
-            );
-        }
-        Some(Err(u)) => {
-            return CheckResult::fail(
-                SEALED,
-                u.message.clone(),
-                u.hint.clone().unwrap_or_default(),
-            );
-        }
-        Some(Ok(None)) => {
-            return CheckResult::fail(
-                SEALED,
-                format!("SealedSecret {name} not found"),
-                // The release's values still hold the sealed values: upgrading re-creates it.
-                format!(
-                    "`{}` re-creates it from the release's sealed values",
-                    s.helm_upgrade("")
-                ),
-            );
-        }
-        Some(Ok(Some(obj))) => obj,
-    };
     let synced = obj
         .data
         .pointer("/status/conditions")
@@ -404,5 +423,35 @@ mod tests {
     #[test]
     fn sealed_check_skips_in_other_modes() {
         assert_eq!(sealed_secret(&fixture::snapshot()).status, Status::Skip);
+    }
+
+    #[test]
+    fn a_synced_sealed_secret_needs_its_secret_and_a_condition() {
+        let mut s = fixture::snapshot_with(serde_json::json!({}));
+        let synced =
+            sealed(serde_json::json!({"conditions": [{"type": "Synced", "status": "True"}]}));
+        s.secret = Some(Ok(None));
+        let r = synced_verdict(&s, &synced);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("does not exist"), "{}", r.message);
+        s.secret = None;
+        assert_eq!(synced_verdict(&s, &synced).status, Status::Pass);
+        assert_eq!(
+            synced_verdict(&s, &sealed(serde_json::json!({}))).status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn an_unread_sealed_secret_is_skipped_and_a_refused_read_warns() {
+        let mut s = fixture::snapshot_with(serde_json::json!({}));
+        s.sealed = None;
+        assert_eq!(sealed_secret(&s).status, Status::Skip);
+        s.sealed = Some(Err(Unread {
+            message: "forbidden".into(),
+            hint: None,
+            forbidden: true,
+        }));
+        assert_eq!(sealed_secret(&s).status, Status::Warn);
     }
 }

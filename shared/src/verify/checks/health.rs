@@ -1,9 +1,11 @@
 //! `<component>.health`: GET the health path through the API server's service proxy;
 //! 2xx within the budget passes, with the latency.
 
+use std::time::Duration;
+
 use crate::chart::Component;
 use crate::verify::CheckResult;
-use crate::verify::collect::{HealthOutcome, Snapshot};
+use crate::verify::collect::{HealthOutcome, HealthProbe, Snapshot};
 use crate::verify::registry::Aspect;
 
 /// See the module docs.
@@ -28,30 +30,7 @@ pub fn health(s: &Snapshot, c: Component) -> CheckResult {
             code,
             latency,
             body,
-        } => {
-            let hint = match c {
-                Component::Backend => format!(
-                    "the backend reports itself unhealthy; its log (below) says why; a database error means DATABASE_URL is wrong or the database unreachable (see config.secrets); {logs_hint}"
-                ),
-                Component::Frontend => {
-                    format!("the frontend reports itself unhealthy; {logs_hint}")
-                }
-            };
-            let mut details = Vec::new();
-            if !body.is_empty() {
-                details.push(format!("response: {body}"));
-            }
-            if !probe.log_tail.is_empty() {
-                details.push("last log lines:".into());
-                details.extend(probe.log_tail.iter().map(|l| format!("  | {l}")));
-            }
-            CheckResult::fail(
-                id,
-                format!("{target}: {code} in {} ms", latency.as_millis()),
-                hint,
-            )
-            .with_details(details)
-        }
+        } => unhealthy_answer(id, c, probe, &target, &logs_hint, (*code, *latency, body)),
         HealthOutcome::NoEndpoints(msg) => CheckResult::fail(
             id,
             format!("{target}: no ready pod behind the Service (503: {msg})"),
@@ -78,22 +57,65 @@ pub fn health(s: &Snapshot, c: Component) -> CheckResult {
                 c.name()
             ),
         ),
-        // The Service was listed a moment ago: the 404 came from the proxy path, not from a
-        // missing Service (a proxy or gateway in front of the API server that does not pass
-        // `services/proxy`, or the Service was deleted in between).
-        HealthOutcome::NotFound(message) => CheckResult::warn(
-            id,
-            format!(
-                "{target}: not checked: the service proxy answered 404 ({}) although Service {} exists",
-                crate::redact::printable(message),
-                probe.service
-            ),
-            format!(
-                "check the proxy path yourself: `kubectl get --raw /api/v1/namespaces/{}/services/{}:http/proxy{}{}`; a proxy in front of the API server may not pass services/proxy",
-                s.namespace, probe.service, probe.path, s.kubectl_flags
-            ),
-        ),
+        HealthOutcome::NotFound(message) => proxy_not_found(s, id, probe, &target, message),
     }
+}
+
+/// The app answered, but not with 2xx: fail with its response body and last log lines.
+fn unhealthy_answer(
+    id: &'static str,
+    c: Component,
+    probe: &HealthProbe,
+    target: &str,
+    logs_hint: &str,
+    (code, latency, body): (u16, Duration, &str),
+) -> CheckResult {
+    let hint = match c {
+        Component::Backend => format!(
+            "the backend reports itself unhealthy; its log (below) says why; a database error means DATABASE_URL is wrong or the database unreachable (see config.secrets); {logs_hint}"
+        ),
+        Component::Frontend => {
+            format!("the frontend reports itself unhealthy; {logs_hint}")
+        }
+    };
+    let mut details = Vec::new();
+    if !body.is_empty() {
+        details.push(format!("response: {body}"));
+    }
+    if !probe.log_tail.is_empty() {
+        details.push("last log lines:".into());
+        details.extend(probe.log_tail.iter().map(|l| format!("  | {l}")));
+    }
+    CheckResult::fail(
+        id,
+        format!("{target}: {code} in {} ms", latency.as_millis()),
+        hint,
+    )
+    .with_details(details)
+}
+
+/// A 404 from the proxy path although the Service was listed a moment ago: not a missing
+/// Service (a proxy or gateway in front of the API server that does not pass
+/// `services/proxy`, or the Service was deleted in between), so a warning.
+fn proxy_not_found(
+    s: &Snapshot,
+    id: &'static str,
+    probe: &HealthProbe,
+    target: &str,
+    message: &str,
+) -> CheckResult {
+    CheckResult::warn(
+        id,
+        format!(
+            "{target}: not checked: the service proxy answered 404 ({}) although Service {} exists",
+            crate::redact::printable(message),
+            probe.service
+        ),
+        format!(
+            "check the proxy path yourself: `kubectl get --raw /api/v1/namespaces/{}/services/{}:http/proxy{}{}`; a proxy in front of the API server may not pass services/proxy",
+            s.namespace, probe.service, probe.path, s.kubectl_flags
+        ),
+    )
 }
 
 #[cfg(test)]

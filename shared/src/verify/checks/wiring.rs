@@ -1,6 +1,8 @@
 //! `wiring.backend-url`: the frontend's BACKEND_URL names an existing Service and one of its
 //! ports.
 
+use k8s_openapi::api::core::v1::Container;
+
 use crate::chart::Component;
 use crate::redact::sanitize as redact;
 use crate::verify::CheckResult;
@@ -11,7 +13,6 @@ const ID: &str = "wiring.backend-url";
 /// See the module docs. The value comes from the container's env, else from a ConfigMap it
 /// loads with envFrom.
 pub fn backend_url(s: &Snapshot) -> CheckResult {
-    let ns = &s.namespace;
     let Some(container) = s
         .deployment(Component::Frontend)
         .and_then(|d| d.spec.as_ref())
@@ -20,42 +21,16 @@ pub fn backend_url(s: &Snapshot) -> CheckResult {
     else {
         return CheckResult::skip(ID, "no frontend Deployment (see frontend.rollout)");
     };
-    let direct = container
-        .env
-        .iter()
-        .flatten()
-        .find(|e| e.name == "BACKEND_URL")
-        .and_then(|e| e.value.clone());
-    let from_cm = || {
-        container
-            .env_from
-            .iter()
-            .flatten()
-            .filter_map(|ef| ef.config_map_ref.as_ref())
-            .find_map(|r| {
-                s.config_maps
-                    .iter()
-                    .find(|cm| cm.metadata.name.as_deref() == Some(r.name.as_str()))
-                    .and_then(|cm| cm.data.as_ref()?.get("BACKEND_URL").cloned())
-                    .map(|v| (v, r.name.clone()))
-            })
-    };
-    let (value, source) = match direct {
-        Some(v) => (v, "the container env".to_owned()),
-        None => match from_cm() {
-            Some((v, cm)) => (v, format!("ConfigMap {cm}")),
-            None => {
-                return CheckResult::fail(
-                    ID,
-                    "the frontend gets no BACKEND_URL (neither env nor its ConfigMap)",
-                    format!(
-                        "`{}` restores ConfigMap {}-config",
-                        s.helm_upgrade(""),
-                        s.fullname
-                    ),
-                );
-            }
-        },
+    let Some((value, source)) = backend_url_of(s, container) else {
+        return CheckResult::fail(
+            ID,
+            "the frontend gets no BACKEND_URL (neither env nor its ConfigMap)",
+            format!(
+                "`{}` restores ConfigMap {}-config",
+                s.helm_upgrade(""),
+                s.fullname
+            ),
+        );
     };
     let shown = redact(&value);
     let fix = format!(
@@ -72,15 +47,7 @@ pub fn backend_url(s: &Snapshot) -> CheckResult {
             );
         }
     };
-    let host = url.host_str().unwrap_or("");
-    let svc_name = [
-        format!(".{ns}.svc.cluster.local"),
-        format!(".{ns}.svc"),
-        format!(".{ns}"),
-    ]
-    .iter()
-    .find_map(|suffix| host.strip_suffix(suffix.as_str()))
-    .unwrap_or(host);
+    let svc_name = service_name(url.host_str().unwrap_or(""), &s.namespace);
     let port = url.port_or_known_default().map(i32::from);
     let Some(svc) = s
         .services
@@ -117,6 +84,45 @@ pub fn backend_url(s: &Snapshot) -> CheckResult {
     }
 }
 
+/// The container's BACKEND_URL and where it comes from: its env, else the first ConfigMap
+/// it loads with envFrom that has the key.
+fn backend_url_of(s: &Snapshot, container: &Container) -> Option<(String, String)> {
+    let direct = container
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "BACKEND_URL")
+        .and_then(|e| e.value.clone());
+    if let Some(v) = direct {
+        return Some((v, "the container env".to_owned()));
+    }
+    container
+        .env_from
+        .iter()
+        .flatten()
+        .filter_map(|ef| ef.config_map_ref.as_ref())
+        .find_map(|r| {
+            s.config_maps
+                .iter()
+                .find(|cm| cm.metadata.name.as_deref() == Some(r.name.as_str()))
+                .and_then(|cm| cm.data.as_ref()?.get("BACKEND_URL").cloned())
+                .map(|v| (v, format!("ConfigMap {}", r.name)))
+        })
+}
+
+/// The Service a URL's host names in namespace `ns`: the host without a
+/// `.NS.svc.cluster.local`, `.NS.svc` or `.NS` suffix.
+fn service_name<'h>(host: &'h str, ns: &str) -> &'h str {
+    [
+        format!(".{ns}.svc.cluster.local"),
+        format!(".{ns}.svc"),
+        format!(".{ns}"),
+    ]
+    .iter()
+    .find_map(|suffix| host.strip_suffix(suffix.as_str()))
+    .unwrap_or(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +157,28 @@ mod tests {
         let r = with_url("http://todo-backend:8000");
         assert_eq!(r.status, Status::Fail);
         assert!(r.message.contains("\"todo-backend\""));
+    }
+
+    #[test]
+    fn service_names_drop_the_namespace_suffixes() {
+        assert_eq!(service_name("api", "todo"), "api");
+        assert_eq!(service_name("api.todo", "todo"), "api");
+        assert_eq!(service_name("api.todo.svc", "todo"), "api");
+        assert_eq!(service_name("api.todo.svc.cluster.local", "todo"), "api");
+        assert_eq!(service_name("api.other.svc", "todo"), "api.other.svc");
+    }
+
+    #[test]
+    fn a_missing_or_unparsable_url_fails() {
+        assert!(with_url("not a url").message.contains("is not a URL"));
+        let mut s = fixture::snapshot();
+        s.config_maps[0]
+            .data
+            .as_mut()
+            .unwrap()
+            .remove("BACKEND_URL");
+        let r = backend_url(&s);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.message.contains("no BACKEND_URL"), "{}", r.message);
     }
 }

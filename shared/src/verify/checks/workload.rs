@@ -84,11 +84,9 @@ fn name(p: &Pod) -> &str {
 
 /// Every pod of the component is Running and Ready; any unhealthy container is diagnosed
 /// (image pulls, crash loops with their last log lines, OOM kills, missing Secret keys,
-/// scheduling); restarts warn.
+/// scheduling); restarts warn. The verdicts, in order of precedence, are the steps below.
 pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
     let id = Aspect::Pods.id(c);
-    let ns = &s.namespace;
-    let kf = &s.kubectl_flags;
     let pods: Vec<Pod> = s
         .pods_of(c)
         .into_iter()
@@ -96,118 +94,19 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
         .cloned()
         .collect();
     if pods.is_empty() {
-        if s.deployment(c).is_some_and(|d| replicas(d).desired == 0) {
-            return CheckResult::warn(
-                id,
-                format!("no {} pods: scaled to 0", c.name()),
-                format!("`kubectl todo scale {} 1`", c.name()),
-            );
-        }
-        return CheckResult::fail(
-            id,
-            format!("no {} pods exist", c.name()),
-            format!(
-                "the ReplicaSet cannot create them: `kubectl describe rs -n {ns}{kf} -l app.kubernetes.io/instance={},app.kubernetes.io/component={}`",
-                s.release_name,
-                c.name()
-            ),
-        );
+        return no_pods(s, c, id);
     }
     let total = pods.len();
     let ready = pods.iter().filter(|p| is_ready(p)).count();
-    let ctx = HintContext {
-        platform: &s.platform,
-        kubectl_flags: &s.kubectl_flags,
-        node_images: &s.node_images,
-        fullname: Some(&s.fullname),
-    };
-    let mut problems = pod_problems_in(&pods, &ctx);
-    for p in &mut problems {
-        if let Some(tail) = s.logs.get(&(p.pod.clone(), p.container.clone())) {
-            p.log_tail = tail.clone();
-        }
-    }
+    let problems = diagnosed(s, &pods);
     if !problems.is_empty() {
         return problems_result(id, c, total, &problems);
     }
     if ready < total {
-        let not_ready: Vec<&Pod> = pods.iter().filter(|p| !is_ready(p)).collect();
-        let mut details: Vec<String> = not_ready
-            .iter()
-            .map(|p| {
-                let phase = p
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.phase.as_deref())
-                    .unwrap_or("Unknown");
-                format!("{}: {phase}, not ready", name(p))
-            })
-            .collect();
-        let first = not_ready.first().map(|p| name(p)).unwrap_or("");
-        let log = not_ready.iter().find_map(|p| {
-            s.logs
-                .get(&(name(p).to_owned(), c.name().to_owned()))
-                .map(|l| (name(p), l))
-        });
-        let hint = if let Some((pod, lines)) = log {
-            details.push(format!("last log lines of {pod}:"));
-            details.extend(lines.iter().map(|l| format!("  | {l}")));
-            format!(
-                "the readiness probe fails; the log (below) says why (for the backend, a database error means DATABASE_URL is wrong or the database unreachable); `kubectl describe pod {first} -n {ns}{kf}`"
-            )
-        } else {
-            format!(
-                "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}{kf}`"
-            )
-        };
-        // A backend that is not ready usually cannot reach its database.
-        return CheckResult::fail(
-            id,
-            format!("{ready} of {total} {} pods ready", c.name()),
-            hint,
-        )
-        .with_details(details)
-        .caused_by(&[CONFIG_SECRETS]);
+        return not_ready_result(s, c, id, &pods, (ready, total));
     }
-    let restarted: Vec<(&Pod, i32)> = pods
-        .iter()
-        .map(|p| (p, restarts(p)))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    if !restarted.is_empty() {
-        let sum: i32 = restarted.iter().map(|(_, n)| n).sum();
-        let details = restarted
-            .iter()
-            .map(|(p, n)| {
-                let last = p
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.container_statuses.as_ref())
-                    .and_then(|cs| {
-                        cs.iter()
-                            .find_map(|c| c.last_state.as_ref()?.terminated.as_ref())
-                    })
-                    .map(|t| {
-                        format!(
-                            ", last exit: {} (code {})",
-                            t.reason.as_deref().unwrap_or("?"),
-                            t.exit_code
-                        )
-                    })
-                    .unwrap_or_default();
-                format!("{}: {n} restarts{last}", name(p))
-            })
-            .collect();
-        let first = restarted.first().map(|(p, _)| name(p)).unwrap_or("");
-        return CheckResult::warn(
-            id,
-            format!(
-                "{ready}/{total} {} pods ready, but {sum} container restarts",
-                c.name()
-            ),
-            format!("see why they restarted: `kubectl logs {first} -n {ns}{kf} --previous`"),
-        )
-        .with_details(details);
+    if let Some(r) = restarts_result(s, c, id, &pods, (ready, total)) {
+        return r;
     }
     CheckResult::pass(
         id,
@@ -215,6 +114,148 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
             "{ready}/{total} {} pods Running and Ready, no restarts",
             c.name()
         ),
+    )
+}
+
+/// No live pod: a warning when the Deployment is scaled to 0, else a failure.
+fn no_pods(s: &Snapshot, c: Component, id: &'static str) -> CheckResult {
+    let (ns, kf) = (&s.namespace, &s.kubectl_flags);
+    if s.deployment(c).is_some_and(|d| replicas(d).desired == 0) {
+        return CheckResult::warn(
+            id,
+            format!("no {} pods: scaled to 0", c.name()),
+            format!("`kubectl todo scale {} 1`", c.name()),
+        );
+    }
+    CheckResult::fail(
+        id,
+        format!("no {} pods exist", c.name()),
+        format!(
+            "the ReplicaSet cannot create them: `kubectl describe rs -n {ns}{kf} -l app.kubernetes.io/instance={},app.kubernetes.io/component={}`",
+            s.release_name,
+            c.name()
+        ),
+    )
+}
+
+/// The pods' problems with the hints that fit the snapshot, each with its container's last
+/// log lines when they were read.
+fn diagnosed(s: &Snapshot, pods: &[Pod]) -> Vec<PodProblem> {
+    let ctx = HintContext {
+        platform: &s.platform,
+        kubectl_flags: &s.kubectl_flags,
+        node_images: &s.node_images,
+        fullname: Some(&s.fullname),
+    };
+    let mut problems = pod_problems_in(pods, &ctx);
+    for p in &mut problems {
+        if let Some(tail) = s.logs.get(&(p.pod.clone(), p.container.clone())) {
+            p.log_tail = tail.clone();
+        }
+    }
+    problems
+}
+
+/// Some pods are not ready and none reports a problem: list them, with the log of the
+/// first one whose log was read.
+fn not_ready_result(
+    s: &Snapshot,
+    c: Component,
+    id: &'static str,
+    pods: &[Pod],
+    (ready, total): (usize, usize),
+) -> CheckResult {
+    let (ns, kf) = (&s.namespace, &s.kubectl_flags);
+    let not_ready: Vec<&Pod> = pods.iter().filter(|p| !is_ready(p)).collect();
+    let mut details: Vec<String> = not_ready
+        .iter()
+        .map(|p| {
+            let phase = p
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.as_deref())
+                .unwrap_or("Unknown");
+            format!("{}: {phase}, not ready", name(p))
+        })
+        .collect();
+    let first = not_ready.first().map(|p| name(p)).unwrap_or("");
+    let log = not_ready.iter().find_map(|p| {
+        s.logs
+            .get(&(name(p).to_owned(), c.name().to_owned()))
+            .map(|l| (name(p), l))
+    });
+    let hint = if let Some((pod, lines)) = log {
+        details.push(format!("last log lines of {pod}:"));
+        details.extend(lines.iter().map(|l| format!("  | {l}")));
+        format!(
+            "the readiness probe fails; the log (below) says why (for the backend, a database error means DATABASE_URL is wrong or the database unreachable); `kubectl describe pod {first} -n {ns}{kf}`"
+        )
+    } else {
+        format!(
+            "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}{kf}`"
+        )
+    };
+    // A backend that is not ready usually cannot reach its database.
+    CheckResult::fail(
+        id,
+        format!("{ready} of {total} {} pods ready", c.name()),
+        hint,
+    )
+    .with_details(details)
+    .caused_by(&[CONFIG_SECRETS])
+}
+
+/// `, last exit: REASON (code N)` for a pod whose container last terminated, else nothing.
+fn last_exit(p: &Pod) -> String {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| {
+            cs.iter()
+                .find_map(|c| c.last_state.as_ref()?.terminated.as_ref())
+        })
+        .map(|t| {
+            format!(
+                ", last exit: {} (code {})",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// All pods ready, but some containers restarted: a warning listing them (`None` when no
+/// container restarted).
+fn restarts_result(
+    s: &Snapshot,
+    c: Component,
+    id: &'static str,
+    pods: &[Pod],
+    (ready, total): (usize, usize),
+) -> Option<CheckResult> {
+    let (ns, kf) = (&s.namespace, &s.kubectl_flags);
+    let restarted: Vec<(&Pod, i32)> = pods
+        .iter()
+        .map(|p| (p, restarts(p)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let (first, _) = restarted.first()?;
+    let first = name(first);
+    let sum: i32 = restarted.iter().map(|(_, n)| n).sum();
+    let details = restarted
+        .iter()
+        .map(|(p, n)| format!("{}: {n} restarts{}", name(p), last_exit(p)))
+        .collect();
+    Some(
+        CheckResult::warn(
+            id,
+            format!(
+                "{ready}/{total} {} pods ready, but {sum} container restarts",
+                c.name()
+            ),
+            format!("see why they restarted: `kubectl logs {first} -n {ns}{kf} --previous`"),
+        )
+        .with_details(details),
     )
 }
 
@@ -410,5 +451,50 @@ mod tests {
             "{}",
             r.message
         );
+    }
+
+    #[test]
+    fn restarts_list_each_pod_with_its_last_exit() {
+        let mut s = fixture::snapshot();
+        let terminated = ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                reason: Some("Error".into()),
+                exit_code: 3,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let cs = &mut s.pods[2]
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0];
+        cs.restart_count = 1;
+        cs.last_state = Some(terminated);
+        let r = pods(&s, Component::Frontend);
+        assert_eq!(r.status, Status::Warn);
+        assert!(
+            r.details
+                .iter()
+                .any(|d| d.ends_with(": 1 restarts, last exit: Error (code 3)")),
+            "{:?}",
+            r.details
+        );
+        assert!(
+            restarts_result(&fixture::snapshot(), Component::Frontend, "x", &[], (0, 0)).is_none()
+        );
+    }
+
+    #[test]
+    fn no_pods_warns_when_scaled_to_zero_and_fails_otherwise() {
+        let mut s = fixture::snapshot();
+        s.pods.clear();
+        assert_eq!(pods(&s, Component::Backend).status, Status::Fail);
+        s.deployments[0].spec.as_mut().unwrap().replicas = Some(0);
+        let r = pods(&s, Component::Backend);
+        assert_eq!(r.status, Status::Warn);
+        assert!(r.message.contains("scaled to 0"), "{}", r.message);
     }
 }

@@ -62,6 +62,76 @@ pub fn create(
     })
 }
 
+/// `obj` with what an update of `part` may not change taken from `current`: the immutable
+/// metadata (uid, creationTimestamp, namespace, name, generation, deletionTimestamp), no
+/// managedFields; the stored status for the main resource of a type with a status
+/// subresource; for the status subresource, the stored object with only the new status (and
+/// the body's resourceVersion, the precondition).
+fn kept_for_update(rt: Resource, current: &Value, mut obj: Value, part: Part) -> Value {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "name",
+        "generation",
+        "deletionTimestamp",
+    ] {
+        set_or_remove(
+            &mut obj["metadata"],
+            field,
+            current["metadata"].get(field).cloned(),
+        );
+    }
+    set_or_remove(&mut obj["metadata"], "managedFields", None);
+    match part {
+        Part::Main if rt.has(Subresource::Status) => {
+            set_or_remove(&mut obj, "status", current.get("status").cloned());
+        }
+        Part::Status => {
+            let status = obj.get("status").cloned();
+            let rv = obj.pointer("/metadata/resourceVersion").cloned();
+            obj = current.clone();
+            set_or_remove(&mut obj, "status", status);
+            set_or_remove(&mut obj["metadata"], "resourceVersion", rv);
+        }
+        _ => {}
+    }
+    obj
+}
+
+/// metadata.generation + 1 when the spec of a type that counts generations changed.
+fn bump_generation(rt: Resource, current: &Value, obj: &mut Value) {
+    if rt.generation && obj.get("spec") != current.get("spec") {
+        let generation = current
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        obj["metadata"]["generation"] = json!(generation + 1);
+    }
+}
+
+/// A dry-run update: the resourceVersion precondition still applies (409), and the object
+/// keeps the stored resourceVersion.
+fn dry_run_update(
+    rt: Resource,
+    name: &str,
+    current: &Value,
+    mut obj: Value,
+) -> Result<Value, ApiError> {
+    let stored_rv = current.pointer("/metadata/resourceVersion").cloned();
+    if let Some(rv) = obj
+        .pointer("/metadata/resourceVersion")
+        .filter(|v| *v != "")
+        && Some(rv) != stored_rv.as_ref()
+    {
+        return Err(ApiError::conflict(&rt, name));
+    }
+    if let Some(rv) = stored_rv {
+        obj["metadata"]["resourceVersion"] = rv;
+    }
+    Ok(obj)
+}
+
 /// Body checks every write shares: a JSON object, with this type's apiVersion and kind and a
 /// metadata map.
 fn stamp_type(rt: Resource, obj: &mut Value) -> Result<(), ApiError> {
@@ -138,6 +208,10 @@ pub enum Part {
 }
 
 /// Replace an object. `obj`'s resourceVersion, when set, must match (409 otherwise).
+///
+/// The steps: check the body's name, keep what the update may not change (`kept_for_update`),
+/// admit it (not for status), bump the generation on a spec change, then store it (or, with
+/// `dry_run`, check the precondition only: `dry_run_update`).
 pub fn update(
     state: &State,
     rt: Resource,
@@ -159,63 +233,86 @@ pub fn update(
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
         )));
     }
-    // Immutable metadata is kept from the stored object.
-    for field in [
-        "uid",
-        "creationTimestamp",
-        "namespace",
-        "name",
-        "generation",
-        "deletionTimestamp",
-    ] {
-        set_or_remove(
-            &mut obj["metadata"],
-            field,
-            current["metadata"].get(field).cloned(),
-        );
-    }
-    set_or_remove(&mut obj["metadata"], "managedFields", None);
-    match part {
-        Part::Main if rt.has(Subresource::Status) => {
-            set_or_remove(&mut obj, "status", current.get("status").cloned());
-        }
-        Part::Status => {
-            let status = obj.get("status").cloned();
-            let rv = obj.pointer("/metadata/resourceVersion").cloned();
-            obj = current.clone();
-            set_or_remove(&mut obj, "status", status);
-            set_or_remove(&mut obj["metadata"], "resourceVersion", rv);
-        }
-        _ => {}
-    }
+    obj = kept_for_update(rt, &current, obj, part);
     if part != Part::Status {
         admission::apply(state, rt, namespace, &mut obj, Some(&current))?;
     }
-    if rt.generation && obj.get("spec") != current.get("spec") {
-        let generation = current
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        obj["metadata"]["generation"] = json!(generation + 1);
-    }
+    bump_generation(rt, &current, &mut obj);
     if dry_run {
-        // The preconditions still apply; the object keeps the stored resourceVersion.
-        let stored_rv = current.pointer("/metadata/resourceVersion").cloned();
-        if let Some(rv) = obj
-            .pointer("/metadata/resourceVersion")
-            .filter(|v| *v != "")
-            && Some(rv) != stored_rv.as_ref()
-        {
-            return Err(ApiError::conflict(&rt, name));
-        }
-        if let Some(rv) = stored_rv {
-            obj["metadata"]["resourceVersion"] = rv;
-        }
-        return Ok(obj);
+        return dry_run_update(rt, name, &current, obj);
     }
     state.store.update(&key, obj).map_err(|e| match e {
         StoreError::Conflict => ApiError::conflict(&rt, name),
         StoreError::NotFound => ApiError::not_found(&rt, name),
         other => ApiError::internal(&format!("{other:?}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> Value {
+        json!({
+            "metadata": {"name": "web", "namespace": "todo", "uid": "u1", "generation": 2,
+                         "resourceVersion": "7"},
+            "spec": {"replicas": 1},
+            "status": {"replicas": 1}
+        })
+    }
+
+    #[test]
+    fn an_update_keeps_immutable_metadata_and_the_stored_status() {
+        assert!(Resource::Deployment.has(Subresource::Status));
+        let body = json!({
+            "metadata": {"name": "web", "uid": "forged", "managedFields": [{}],
+                         "resourceVersion": "7"},
+            "spec": {"replicas": 3},
+            "status": {"replicas": 9}
+        });
+        let kept = kept_for_update(Resource::Deployment, &stored(), body, Part::Main);
+        assert_eq!(kept["metadata"]["uid"], "u1");
+        assert_eq!(kept["metadata"]["namespace"], "todo");
+        assert_eq!(kept["metadata"]["generation"], 2);
+        assert!(kept["metadata"].get("managedFields").is_none());
+        assert_eq!(kept["spec"]["replicas"], 3);
+        assert_eq!(kept["status"]["replicas"], 1);
+    }
+
+    #[test]
+    fn a_status_update_changes_only_the_status() {
+        let body = json!({
+            "metadata": {"name": "web", "resourceVersion": "7"},
+            "spec": {"replicas": 5},
+            "status": {"replicas": 2}
+        });
+        let kept = kept_for_update(Resource::Deployment, &stored(), body, Part::Status);
+        assert_eq!(kept["spec"]["replicas"], 1);
+        assert_eq!(kept["status"]["replicas"], 2);
+        assert_eq!(kept["metadata"]["resourceVersion"], "7");
+    }
+
+    #[test]
+    fn the_generation_moves_only_with_the_spec() {
+        let current = stored();
+        let mut same = current.clone();
+        bump_generation(Resource::Deployment, &current, &mut same);
+        assert_eq!(same["metadata"]["generation"], 2);
+        let mut changed = current.clone();
+        changed["spec"]["replicas"] = json!(4);
+        bump_generation(Resource::Deployment, &current, &mut changed);
+        assert_eq!(changed["metadata"]["generation"], 3);
+    }
+
+    #[test]
+    fn a_dry_run_update_checks_the_precondition_and_keeps_the_version() {
+        let current = stored();
+        let mut stale = current.clone();
+        stale["metadata"]["resourceVersion"] = json!("6");
+        assert!(dry_run_update(Resource::Deployment, "web", &current, stale).is_err());
+        let mut unset = current.clone();
+        unset["metadata"]["resourceVersion"] = json!("");
+        let out = dry_run_update(Resource::Deployment, "web", &current, unset).unwrap();
+        assert_eq!(out["metadata"]["resourceVersion"], "7");
+    }
 }
