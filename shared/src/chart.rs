@@ -11,6 +11,9 @@ pub const CHART_NAME: &str = "todo-chatbot";
 /// The chart directory in a checkout of this repository, the default for `--chart`.
 pub const DEFAULT_CHART_DIR: &str = "charts/todo-chatbot";
 
+/// The values file `helm todo-secrets init` writes by default, and the one hints name.
+pub const DEFAULT_SEALED_FILE: &str = "todo-secrets.sealed.yaml";
+
 /// `app.kubernetes.io/name`: the chart name on every object.
 pub const LABEL_NAME: &str = "app.kubernetes.io/name";
 /// `app.kubernetes.io/instance`: the release name on every object.

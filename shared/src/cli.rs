@@ -15,32 +15,7 @@ use crate::error::{EXIT_OK, EXIT_USAGE, UserError, print_error};
 /// for a program the pipe stopped. Nothing is printed.
 pub const EXIT_BROKEN_PIPE: u8 = 141;
 
-/// What a flow produced: the text for stdout and the exit code.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Output {
-    /// Written to stdout as is (empty: nothing is written).
-    pub stdout: String,
-    /// The process exit code.
-    pub code: u8,
-}
-
-impl Output {
-    /// Text with exit code 0.
-    pub fn ok(stdout: impl Into<String>) -> Self {
-        Output {
-            stdout: stdout.into(),
-            code: EXIT_OK,
-        }
-    }
-
-    /// Text with an exit code.
-    pub fn with_code(stdout: impl Into<String>, code: u8) -> Self {
-        Output {
-            stdout: stdout.into(),
-            code,
-        }
-    }
-}
+pub use crate::error::Output;
 
 /// When the first argument is `__complete` (kubectl's and Helm's plugin completion, and our
 /// shell scripts), answer it for `C`'s flags and `source`'s values, and exit. Otherwise return

@@ -129,3 +129,30 @@ mod tests {
         );
     }
 }
+
+/// What a flow produced: the text for stdout and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// Written to stdout as is (empty: nothing is written).
+    pub stdout: String,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl Output {
+    /// Text with exit code 0.
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        Output {
+            stdout: stdout.into(),
+            code: EXIT_OK,
+        }
+    }
+
+    /// Text with an exit code.
+    pub fn with_code(stdout: impl Into<String>, code: u8) -> Self {
+        Output {
+            stdout: stdout.into(),
+            code,
+        }
+    }
+}

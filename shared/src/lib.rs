@@ -1,16 +1,17 @@
 //! Core library of todo-kube: everything the kubectl and Helm plugins do lives here.
 //!
-//! Layers, bottom to top. A module uses the layers below it and, where said, its own layer;
-//! the exceptions are listed after the layers.
+//! Layers, bottom to top. A module uses the layers below it and, where said, its own layer.
 //!
 //! 1. Facts and pure logic, no I/O (no network, files, environment, processes or terminal):
 //!    [`chart`] (names, labels, components of the chart), [`names`] (Kubernetes name rules),
-//!    [`redact`], [`duration`], [`quantity`], [`image`] (image references), [`platform`],
+//!    [`redact`], [`secret_rules`] (placeholders, DATABASE_URL), [`duration`], [`quantity`],
+//!    [`image`] (image references), [`platform`],
 //!    [`pod`], [`rollout`] criteria, [`diagnose`] (why a pod is unhealthy), [`ui`] (the
 //!    interface flows talk through, with its silent and scripted implementations), and two
 //!    with one stated impurity each: [`seal`] (the sealed-secrets format; it draws randomness
 //!    from the OS and reads the clock to check a certificate's validity) and [`error`] (what
-//!    an error tells a user, exit codes; [`error::report`] writes the message to stderr,
+//!    an error tells a user, exit codes, and [`error::Output`], what a flow hands the edge;
+//!    [`error::report`] writes the message to stderr,
 //!    coloured when stderr is a terminal and `NO_COLOR` is unset, so that every layer can
 //!    name exit codes without reaching up). Within the layer: `diagnose` uses `image`,
 //!    `platform` and `pod`; `pod` uses `chart`; `ui` uses `rollout`.
@@ -29,22 +30,13 @@
 //!    reads makes API calls, plan and checks are pure), [`complete`] (the `__complete` walk is
 //!    pure; `KubeValues` reads the kubeconfig and lists namespaces) and [`dispatch`] (decides
 //!    which sibling binary runs; reads the filesystem to find it, never executes it). Within
-//!    the layer: `preflight` reports with `verify`'s result types, reuses its Secret read and
-//!    value checks, and `secrets`' controller discovery; `dispatch` uses `complete`.
+//!    the layer: `preflight` reports with `verify`'s result types, reuses its Secret read, and
+//!    `secrets`' controller discovery; `dispatch` uses `complete`.
 //! 4. The terminal edge: [`render`] (verify's and preflight's reports as a table, JSON or
 //!    JUnit; pure formatting, the only user of comfy-table), [`term`] (the terminal `Ui`:
 //!    progress bars, prompts, colour; the only user of indicatif and dialoguer) and [`cli`]
 //!    (parse the flags, run a flow under its deadline, write stdout, exit). `term` uses
 //!    `cli`'s exit.
-//!
-//! Exceptions, kept visible until they are removed:
-//! - `verify` and `secrets` use each other's pure facts, a cycle within the flows:
-//!   `verify::checks::config` names `secrets::files::DEFAULT_SEALED_FILE` in its hints, and
-//!   `secrets::keys` (like `preflight`) uses [`verify::checks::config::is_placeholder`]. Both
-//!   belong in layer 1 (the file name with the chart's facts, the value checks in a module of
-//!   their own), which ends the cycle.
-//! - `secrets` returns [`cli::Output`] (stdout text and exit code): a flow naming the edge's
-//!   type, which belongs beside [`error`]'s exit codes.
 //!
 //! Errors are typed per flow and implement [`error::UserError`]; binaries turn them into a
 //! message, a hint and an exit code with [`error::report`]. `error` imports from no flow.
@@ -70,6 +62,7 @@ pub mod render;
 pub mod rollout;
 pub mod scale;
 pub mod seal;
+pub mod secret_rules;
 pub mod secrets;
 pub mod term;
 pub mod ui;

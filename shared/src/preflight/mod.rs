@@ -135,7 +135,7 @@ pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, P
         .files
         .last()
         .map(|f| crate::cluster::shell_word(&f.display().to_string()))
-        .unwrap_or_else(|| "todo-secrets.sealed.yaml".to_owned());
+        .unwrap_or_else(|| crate::chart::DEFAULT_SEALED_FILE.to_owned());
     let chart_ref = match &opts.values.chart {
         values::ChartSource::Dir(d) => crate::cluster::shell_word(&d.display().to_string()),
         values::ChartSource::Embedded => crate::chart::DEFAULT_CHART_DIR.to_owned(),

@@ -23,8 +23,7 @@ use super::input::{InputError, Origin, yaml_document};
 use super::keys::{Provider, valid_key_name};
 use crate::seal::Scope;
 
-/// Default output of `--format sealed`: safe to commit.
-pub const DEFAULT_SEALED_FILE: &str = "todo-secrets.sealed.yaml";
+pub use crate::chart::DEFAULT_SEALED_FILE;
 /// Default output of `--format values`: plaintext, ignored by the repository's .gitignore.
 pub const DEFAULT_VALUES_FILE: &str = "secrets.values.yaml";
 /// Default output of `--format secret`: values pointing the chart at the applied Secret.

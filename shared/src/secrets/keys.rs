@@ -221,7 +221,7 @@ fn check_api_key(provider: Provider, value: &str) -> Vec<String> {
 /// `<your key>`, `xxx`…): the same rule `kubectl todo verify` fails a value by, so `init`
 /// refuses what verify would fail later.
 pub fn is_placeholder(value: &SecretString) -> bool {
-    crate::verify::checks::config::is_placeholder(value.expose_secret())
+    crate::secret_rules::is_placeholder(value.expose_secret())
 }
 
 /// A random alphanumeric secret of `len` characters from the OS CSPRNG (never one that

@@ -12,7 +12,7 @@ use super::init::InitOutcome;
 use super::rotate::RotateOutcome;
 use super::seal_one::SealOutcome;
 use super::status::StatusReport;
-use crate::cli::Output;
+use crate::error::Output;
 
 /// The outcome of one subcommand.
 #[derive(Debug, Clone)]

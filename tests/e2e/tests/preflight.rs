@@ -481,10 +481,17 @@ fn preflight_makes_the_same_requests_whatever_the_replicas_and_the_cluster_s_siz
     let small = requests("{}\n");
     // More replicas asked for, and more objects in the cluster (another release's pods and
     // Services).
-    env.install_chart("other", "other", "backend:\n  replicaCount: 3\n", Duration::ZERO)
-        .expect_code(0);
+    env.install_chart(
+        "other",
+        "other",
+        "backend:\n  replicaCount: 3\n",
+        Duration::ZERO,
+    )
+    .expect_code(0);
     let large = requests("backend:\n  replicaCount: 12\nfrontend:\n  replicaCount: 12\n");
-    eprintln!("preflight requests: {small} (1+1 replicas), {large} (12+12, another release installed)");
+    eprintln!(
+        "preflight requests: {small} (1+1 replicas), {large} (12+12, another release installed)"
+    );
     assert_eq!(small, large);
     assert!(small < 30, "{small} requests");
 }

@@ -6,8 +6,8 @@ use secrecy::ExposeSecret;
 use super::{Context, unread_result};
 use crate::preflight::plan::SecretsPlan;
 use crate::redact::printable;
+use crate::secret_rules::{database_url_problem, is_placeholder};
 use crate::verify::CheckResult;
-use crate::verify::checks::config::{database_url_problem, is_placeholder};
 
 pub(super) fn controller(ctx: &Context<'_>) -> CheckResult {
     let id = "config.controller";

@@ -7,49 +7,12 @@ use kube::api::DynamicObject;
 use secrecy::ExposeSecret;
 
 use crate::chart::SecretsMode;
+pub use crate::secret_rules::{database_url_problem, is_placeholder};
 use crate::verify::CheckResult;
 use crate::verify::collect::{SecretData, Snapshot};
 
 const SECRETS: &str = "config.secrets";
 const SEALED: &str = "config.sealed-secret";
-
-/// Whether a value looks like a placeholder someone forgot to replace.
-pub fn is_placeholder(value: &str) -> bool {
-    let v = value.trim().to_ascii_lowercase();
-    [
-        "changeme",
-        "change-me",
-        "change_me",
-        "replace-me",
-        "replace_me",
-        "placeholder",
-        "xxx",
-    ]
-    .iter()
-    .any(|p| v.contains(p))
-        || (v.contains('<') && v.contains('>'))
-        || v.starts_with("your-")
-        || v.starts_with("your_")
-}
-
-/// Why a DATABASE_URL is not a usable PostgreSQL URL, or `None` when it is.
-pub fn database_url_problem(value: &str) -> Option<String> {
-    let url = match url::Url::parse(value.trim()) {
-        Ok(u) => u,
-        Err(e) => return Some(format!("not a URL ({e})")),
-    };
-    let scheme = url.scheme();
-    if !(scheme == "postgres" || scheme == "postgresql" || scheme.starts_with("postgresql+")) {
-        return Some(format!("scheme is {scheme:?}, expected postgresql://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Some("no host".into());
-    }
-    if url.path().trim_start_matches('/').is_empty() {
-        return Some("no database name (postgresql://USER:PASSWORD@HOST/DBNAME)".into());
-    }
-    None
-}
 
 fn required_keys(s: &Snapshot) -> Vec<String> {
     let mut keys: Vec<String> = vec!["DATABASE_URL".into(), "BETTER_AUTH_SECRET".into()];
@@ -85,7 +48,7 @@ fn required_keys(s: &Snapshot) -> Vec<String> {
 fn set_values_hint(s: &Snapshot, keys: &[String]) -> String {
     let ns = &s.namespace;
     let (kf, hf) = (&s.kubectl_flags, &s.helm_flags);
-    let file = crate::secrets::files::DEFAULT_SEALED_FILE;
+    let file = crate::chart::DEFAULT_SEALED_FILE;
     match s.secrets_mode() {
         Some(SecretsMode::Sealed) if !keys.is_empty() => {
             let seal: Vec<String> = keys
@@ -247,7 +210,7 @@ fn synced_verdict(s: &Snapshot, obj: &DynamicObject) -> CheckResult {
     let name = &s.secret_name;
     let ns = &s.namespace;
     let hf = &s.helm_flags;
-    let file = crate::secrets::files::DEFAULT_SEALED_FILE;
+    let file = crate::chart::DEFAULT_SEALED_FILE;
     let synced = obj
         .data
         .pointer("/status/conditions")
