@@ -289,6 +289,22 @@ fn xml_escape(s: &str) -> String {
     out
 }
 
+/// A test case's text: the hint and the detail lines.
+fn case_body(c: &CheckResult) -> String {
+    let mut b = c
+        .hint
+        .as_ref()
+        .map(|h| format!("hint: {h}"))
+        .unwrap_or_default();
+    for d in &c.details {
+        if !b.is_empty() {
+            b.push('\n');
+        }
+        b.push_str(d);
+    }
+    b
+}
+
 /// JUnit XML: one `<testcase>` per check (classname = group); fail → `<failure>`, skip →
 /// `<skipped>`, warn → `<failure>` with `--strict`, else passing with the warning in
 /// `<system-out>`.
@@ -326,20 +342,7 @@ pub fn junit(report: &Report) -> String {
             xml_escape(c.group),
             xml_escape(c.id)
         );
-        let body = {
-            let mut b = c
-                .hint
-                .as_ref()
-                .map(|h| format!("hint: {h}"))
-                .unwrap_or_default();
-            for d in &c.details {
-                if !b.is_empty() {
-                    b.push('\n');
-                }
-                b.push_str(d);
-            }
-            b
-        };
+        let body = case_body(c);
         let blocking = c.status == Status::Fail || (report.strict && c.status == Status::Warn);
         if blocking {
             let _ = writeln!(

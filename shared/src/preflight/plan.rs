@@ -121,24 +121,28 @@ impl ComponentPlan {
     }
 }
 
+/// `secrets.sealed`, as the chart renders it into a SealedSecret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedPlan {
+    /// The SealedSecret / Secret name the release renders.
+    pub secret_name: String,
+    /// `secrets.sealed.scope`.
+    pub scope: Scope,
+    /// `secrets.sealed.namespace` (recorded by `helm todo-secrets`).
+    pub sealed_namespace: String,
+    /// `secrets.sealed.secretName`.
+    pub sealed_name: String,
+    /// `secrets.sealed.certificateFingerprint`.
+    pub fingerprint: String,
+    /// The keys of `encryptedData` with a non-empty value.
+    pub keys: Vec<String>,
+}
+
 /// Where the pods' secrets come from, with what the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretsPlan {
     /// A SealedSecret from `secrets.sealed`.
-    Sealed {
-        /// The SealedSecret / Secret name the release renders.
-        secret_name: String,
-        /// `secrets.sealed.scope`.
-        scope: Scope,
-        /// `secrets.sealed.namespace` (recorded by `helm todo-secrets`).
-        sealed_namespace: String,
-        /// `secrets.sealed.secretName`.
-        sealed_name: String,
-        /// `secrets.sealed.certificateFingerprint`.
-        fingerprint: String,
-        /// The keys of `encryptedData` with a non-empty value.
-        keys: Vec<String>,
-    },
+    Sealed(SealedPlan),
     /// A Secret the user created.
     Existing {
         /// `secrets.existingSecret` (empty: the chart refuses to render).
@@ -264,13 +268,9 @@ fn resources(v: &Value, path: &str) -> Resources {
     }
 }
 
-fn component_plan(
-    v: &Value,
-    c: Component,
-    fullname: &str,
-    app_version: &str,
-    failures: &mut Vec<String>,
-) -> ComponentPlan {
+/// `todo-chatbot.image`: `repository:tag[@digest]`, the tag defaulting to the chart's
+/// appVersion; a `latest` tag is a render failure.
+fn image_ref(v: &Value, c: Component, app_version: &str, failures: &mut Vec<String>) -> String {
     let p = |k: &str| format!("{}.{k}", c.name());
     let repository = string(v, &p("image.repository"));
     let tag = match string(v, &p("image.tag")) {
@@ -285,11 +285,22 @@ fn component_plan(
         ));
     }
     let digest = string(v, &p("image.digest"));
-    let image = if digest.is_empty() {
+    if digest.is_empty() {
         format!("{repository}:{tag}")
     } else {
         format!("{repository}:{tag}@{digest}")
-    };
+    }
+}
+
+fn component_plan(
+    v: &Value,
+    c: Component,
+    fullname: &str,
+    app_version: &str,
+    failures: &mut Vec<String>,
+) -> ComponentPlan {
+    let p = |k: &str| format!("{}.{k}", c.name());
+    let image = image_ref(v, c, app_version, failures);
     let autoscaling = truthy(v, &p("autoscaling.enabled")).then(|| Autoscaling {
         min: int(v, &p("autoscaling.minReplicas"), 1),
         max: int(v, &p("autoscaling.maxReplicas"), 1),
@@ -380,14 +391,14 @@ fn secrets_plan(v: &Value, fullname: &str, failures: &mut Vec<String>) -> Secret
             let scope = string(v, "secrets.sealed.scope")
                 .parse()
                 .unwrap_or(Scope::Strict);
-            SecretsPlan::Sealed {
+            SecretsPlan::Sealed(SealedPlan {
                 secret_name: rendered_name,
                 scope,
                 sealed_namespace: string(v, "secrets.sealed.namespace"),
                 sealed_name: string(v, "secrets.sealed.secretName"),
                 fingerprint: string(v, "secrets.sealed.certificateFingerprint").to_lowercase(),
                 keys: keys_with_values(v, "secrets.sealed.encryptedData"),
-            }
+            })
         }
     }
 }
@@ -422,7 +433,7 @@ impl Plan {
             // Helm stores the release record as a Secret in the namespace.
             Kind::new("", "secrets"),
         ];
-        if matches!(secrets, SecretsPlan::Sealed { .. }) {
+        if matches!(secrets, SecretsPlan::Sealed(_)) {
             kinds.push(Kind::new("bitnami.com", "sealedsecrets"));
         }
         if truthy(values, "serviceAccount.create") {
@@ -477,7 +488,7 @@ impl Plan {
             })
             .collect();
         let (mode, secret) = match &self.secrets {
-            SecretsPlan::Sealed { secret_name, .. } => ("sealed", secret_name.as_str()),
+            SecretsPlan::Sealed(s) => ("sealed", s.secret_name.as_str()),
             SecretsPlan::Existing { name } => ("existingSecret", name.as_str()),
             SecretsPlan::Inline { secret_name, .. } => ("inline", secret_name.as_str()),
         };
@@ -544,7 +555,7 @@ mod tests {
         assert_eq!(plan.component(Component::Frontend).node_port, Some(30080));
         assert!(matches!(
             &plan.secrets,
-            SecretsPlan::Sealed { secret_name, keys, .. } if secret_name == "todo-todo-chatbot-secrets" && keys.is_empty()
+            SecretsPlan::Sealed(s) if s.secret_name == "todo-todo-chatbot-secrets" && s.keys.is_empty()
         ));
         let kinds: Vec<String> = plan.kinds.iter().map(Kind::shown).collect();
         assert_eq!(

@@ -225,6 +225,18 @@ async fn review(cluster: &Cluster, kind: Kind, verb: &'static str) -> Access {
     }
 }
 
+/// One paged list of `K` across the cluster (every namespace for namespaced kinds).
+async fn list_cluster<K>(cluster: &Cluster, what: &str, lp: ListParams) -> Read<Vec<K>>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::all(cluster.client.clone());
+    list_all(&api, lp)
+        .await
+        .map_err(|e| unread(cluster, "list", what, None, e))
+}
+
 /// Make every read at once. An error only when the API server does not answer `/version`.
 pub async fn observe(
     cluster: &Cluster,
@@ -243,28 +255,13 @@ pub async fn observe(
             .await
             .map_err(|e| unread(cluster, "get", "namespaces", None, e))
     };
-    let nodes = async {
-        let api: Api<Node> = Api::all(cluster.client.clone());
-        list_all(&api, ListParams::default())
-            .await
-            .map_err(|e| unread(cluster, "list", "nodes", None, e))
-    };
-    let pods = async {
-        let api: Api<Pod> = Api::all(cluster.client.clone());
-        let lp = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
-        list_all(&api, lp)
-            .await
-            .map_err(|e| unread(cluster, "list", "pods", None, e))
-    };
-    let services = async {
-        let api: Api<Service> = Api::all(cluster.client.clone());
-        list_all(&api, ListParams::default())
-            .await
-            .map_err(|e| unread(cluster, "list", "services", None, e))
-    };
+    let running = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
+    let nodes = list_cluster::<Node>(cluster, "nodes", ListParams::default());
+    let pods = list_cluster::<Pod>(cluster, "pods", running);
+    let services = list_cluster::<Service>(cluster, "services", ListParams::default());
     let sealed = async {
         match plan.secrets {
-            SecretsPlan::Sealed { .. } => Some(sealed_side(cluster, controller).await),
+            SecretsPlan::Sealed(_) => Some(sealed_side(cluster, controller).await),
             _ => None,
         }
     };

@@ -334,6 +334,9 @@ impl Parser {
         result
     }
 
+    /// [`Parser::list_item`] without the depth guard: one arm per character after the index
+    /// (`=`, `[`, `.`), the states of Helm's list parser. The arms share the list being built
+    /// and hand it back on error, so they read best together (85 lines).
     fn list_item_inner(
         &mut self,
         mut list: Vec<Value>,

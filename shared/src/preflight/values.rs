@@ -243,13 +243,23 @@ struct LoadedChart {
     schema: Option<Value>,
 }
 
-fn load_chart(source: &ChartSource) -> Result<LoadedChart, ValuesError> {
+/// A chart's texts: (origin, Chart.yaml), (origin, values.yaml: empty when absent), the
+/// schema when present, and the directory (`None` for the built-in copy).
+type ChartTexts<'a> = (
+    (Origin, String),
+    (Origin, String),
+    Option<String>,
+    Option<&'a PathBuf>,
+);
+
+/// Read the chart's files (or take the built-in copy), each capped at [`CHART_FILE_LIMIT`].
+fn chart_texts(source: &ChartSource) -> Result<ChartTexts<'_>, ValuesError> {
     let read = |path: &Path| {
         read_file(path, "a chart file", CHART_FILE_LIMIT)
             .map(|t| t.to_string())
             .map_err(|source| ValuesError::ChartRead { source })
     };
-    let (chart_yaml, values_yaml, schema, dir) = match source {
+    Ok(match source {
         ChartSource::Embedded => (
             (
                 Origin::File(PathBuf::from("Chart.yaml")),
@@ -286,7 +296,11 @@ fn load_chart(source: &ChartSource) -> Result<LoadedChart, ValuesError> {
                 Some(dir),
             )
         }
-    };
+    })
+}
+
+fn load_chart(source: &ChartSource) -> Result<LoadedChart, ValuesError> {
+    let (chart_yaml, values_yaml, schema, dir) = chart_texts(source)?;
     let meta_doc = yaml(&chart_yaml.0, &chart_yaml.1)
         .map_err(|source| ValuesError::ChartInvalid { source })?;
     let field = |name: &str| -> Option<String> {

@@ -44,17 +44,13 @@ pub(super) fn unplaced(
     left
 }
 
-pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
-    let id = "capacity.requests";
-    let (nodes, pods) = match (&ctx.obs.nodes, &ctx.obs.pods) {
-        (Ok(n), Ok(p)) => (n, p),
-        (Err(u), _) => return unread_result(id, "read the nodes", u),
-        (_, Err(u)) => return unread_result(id, "list the cluster's pods", u),
-    };
+/// One pod to place: its component, requests and the nodes it may use.
+type Wanted = (Component, Resources, Vec<String>);
+
+/// The cluster's pods minus the release's own when upgrading (those are replaced).
+fn not_replaced(ctx: &Context<'_>, pods: &[Pod]) -> Vec<Pod> {
     let upgrade = ctx.upgrade();
-    // On upgrade the release's own pods are replaced: count the new ones instead.
-    let others: Vec<Pod> = pods
-        .iter()
+    pods.iter()
         .filter(|p| {
             !(upgrade
                 && p.metadata.namespace.as_deref() == Some(ctx.ns())
@@ -64,20 +60,25 @@ pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
                 }))
         })
         .cloned()
-        .collect();
-    let rooms: Vec<NodeRoom> = quantity::node_rooms(nodes, &others);
-    let mut free: Vec<(String, Resources)> =
-        rooms.iter().map(|r| (r.node.clone(), r.free())).collect();
-    let mut wanted: Vec<(Component, Resources, Vec<String>)> = Vec::new();
-    let mut never: Vec<String> = Vec::new();
-    let mut counts = Vec::new();
+        .collect()
+}
+
+/// Every pod the install (or upgrade, with its surge) runs at its peak, or why some can
+/// never be scheduled at all.
+fn demand(
+    ctx: &Context<'_>,
+    nodes: &[k8s_openapi::api::core::v1::Node],
+    rooms: &[NodeRoom],
+) -> Result<Vec<Wanted>, Vec<String>> {
+    let upgrade = ctx.upgrade();
+    let mut wanted = Vec::new();
+    let mut never = Vec::new();
     for c in &ctx.plan.components {
         let allowed: Vec<String> = candidate_nodes(nodes, c)
             .iter()
             .filter_map(|n| n.metadata.name.clone())
             .collect();
         let n = c.replicas.max(0) + if upgrade { c.surge() } else { 0 };
-        counts.push(format!("{} {}", c.replicas.max(0), c.component.name()));
         if allowed.is_empty() && n > 0 {
             never.push(format!(
                 "no schedulable node matches the {} pods' nodeSelector and tolerations",
@@ -108,42 +109,74 @@ pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
             wanted.push((c.component, c.requests, allowed.clone()));
         }
     }
-    let surge = if upgrade {
-        " (+ the rolling update's surge)"
+    if never.is_empty() {
+        wanted
+            .sort_by(|a, b| (b.1.cpu + b.1.memory / 1e9).total_cmp(&(a.1.cpu + a.1.memory / 1e9)));
+        Ok(wanted)
     } else {
-        ""
-    };
-    let key_hint = "lower <component>.resources.requests or replicaCount, or add nodes";
-    if !never.is_empty() {
-        return CheckResult::fail(
-            id,
-            format!("pods that can never be scheduled: {}", never.join("; ")),
-            key_hint,
-        );
+        Err(never)
     }
-    wanted.sort_by(|a, b| (b.1.cpu + b.1.memory / 1e9).total_cmp(&(a.1.cpu + a.1.memory / 1e9)));
-    let left = unplaced(&mut free, &wanted);
-    let total = wanted.len();
-    let free_sum = rooms.iter().fold(Resources::default(), |a, r| {
+}
+
+/// `free X CPU, Y memory on N nodes`.
+fn free_text(rooms: &[NodeRoom]) -> String {
+    let free = rooms.iter().fold(Resources::default(), |a, r| {
         let f = r.free();
         Resources {
             cpu: a.cpu + f.cpu.max(0.0),
             memory: a.memory + f.memory.max(0.0),
         }
     });
-    let free_text = format!(
+    format!(
         "free {} CPU, {} memory on {} node{}",
-        quantity::format_cpu(free_sum.cpu),
-        quantity::format_memory(free_sum.memory),
+        quantity::format_cpu(free.cpu),
+        quantity::format_memory(free.memory),
         rooms.len(),
         if rooms.len() == 1 { "" } else { "s" }
-    );
+    )
+}
+
+pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
+    let id = "capacity.requests";
+    let (nodes, pods) = match (&ctx.obs.nodes, &ctx.obs.pods) {
+        (Ok(n), Ok(p)) => (n, p),
+        (Err(u), _) => return unread_result(id, "read the nodes", u),
+        (_, Err(u)) => return unread_result(id, "list the cluster's pods", u),
+    };
+    let rooms: Vec<NodeRoom> = quantity::node_rooms(nodes, &not_replaced(ctx, pods));
+    let key_hint = "lower <component>.resources.requests or replicaCount, or add nodes";
+    let wanted = match demand(ctx, nodes, &rooms) {
+        Ok(w) => w,
+        Err(never) => {
+            return CheckResult::fail(
+                id,
+                format!("pods that can never be scheduled: {}", never.join("; ")),
+                key_hint,
+            );
+        }
+    };
+    let mut free: Vec<(String, Resources)> =
+        rooms.iter().map(|r| (r.node.clone(), r.free())).collect();
+    let left = unplaced(&mut free, &wanted);
+    let total = wanted.len();
+    let surge = if ctx.upgrade() {
+        " (+ the rolling update's surge)"
+    } else {
+        ""
+    };
     if left.is_empty() {
+        let counts: Vec<String> = ctx
+            .plan
+            .components
+            .iter()
+            .map(|c| format!("{} {}", c.replicas.max(0), c.component.name()))
+            .collect();
         return CheckResult::pass(
             id,
             format!(
-                "room for all {total} pods ({}){surge}: {free_text}",
-                counts.join(", ")
+                "room for all {total} pods ({}){surge}: {}",
+                counts.join(", "),
+                free_text(&rooms)
             ),
         );
     }
@@ -155,9 +188,10 @@ pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
     CheckResult::fail(
         id,
         format!(
-            "{} of {total} pods{surge} would stay Pending (FailedScheduling: Insufficient cpu/memory): {}; {free_text}",
+            "{} of {total} pods{surge} would stay Pending (FailedScheduling: Insufficient cpu/memory): {}; {}",
             left.len(),
-            which.join(", ")
+            which.join(", "),
+            free_text(&rooms)
         ),
         key_hint,
     )

@@ -4,7 +4,7 @@
 use secrecy::ExposeSecret;
 
 use super::{Context, unread_result};
-use crate::preflight::plan::SecretsPlan;
+use crate::preflight::plan::{SealedPlan, SecretsPlan};
 use crate::redact::printable;
 use crate::secret_rules::{database_url_problem, is_placeholder};
 use crate::verify::CheckResult;
@@ -114,110 +114,131 @@ pub(super) fn secrets(ctx: &Context<'_>) -> CheckResult {
         )
         .caused_by(&["values.valid"]),
         SecretsPlan::Existing { name } => existing(ctx, name, &required),
-        SecretsPlan::Sealed {
-            secret_name,
-            scope,
-            sealed_namespace,
-            sealed_name,
-            fingerprint,
-            keys,
-        } => {
-            if keys.is_empty() {
-                return CheckResult::fail(
-                    id,
-                    "secrets.mode=sealed but no sealed values (secrets.sealed.encryptedData is empty; the chart refuses to render)",
-                    format!("seal them: `{init}`, then preflight and install with -f that file"),
-                );
-            }
-            if let Err(misfit) =
-                scope.admits(Some(sealed_namespace), sealed_name, ctx.ns(), secret_name)
-            {
-                return CheckResult::fail(
-                    id,
-                    format!(
-                        "the sealed values cannot be unsealed here: {misfit} (the chart refuses to render)"
-                    ),
-                    format!(
-                        "install into the namespace they were sealed for, or seal them for this one: `{init}`"
-                    ),
-                );
-            }
-            let missing = missing_keys(&required, keys);
-            if !missing.is_empty() {
-                let seal: Vec<String> = missing
-                    .iter()
-                    .map(|k| {
-                        format!(
-                            "`helm todo-secrets seal {k} -n {} -f {}{}`",
-                            ctx.ns(),
-                            ctx.values_file,
-                            ctx.helm_flags
-                        )
-                    })
-                    .collect();
-                return CheckResult::fail(
-                    id,
-                    format!(
-                        "secrets.sealed.encryptedData lacks {} (llm.provider={})",
-                        missing.join(", "),
-                        plan.provider.as_str()
-                    ),
-                    format!("seal them: {}", seal.join(", ")),
-                );
-            }
-            let Some(side) = &ctx.obs.sealed else {
-                return CheckResult::skip(id, "the controller was not asked");
-            };
-            let current = match &side.fingerprint {
-                Ok(fp) => fp,
-                Err(_) => {
-                    return CheckResult::fail(
-                        id,
-                        "cannot tell whether the controller can unseal the values",
-                        "see config.controller",
-                    )
-                    .caused_by(&["config.controller"]);
-                }
-            };
-            if fingerprint.is_empty() {
-                return CheckResult::warn(
-                    id,
-                    format!(
-                        "{} sealed values for {scope} scope; no certificate fingerprint recorded, so whether this controller can unseal them is unknown",
-                        keys.len()
-                    ),
-                    format!(
-                        "re-seal with `{init}` (it records the fingerprint), or check after install with `kubectl todo verify`"
-                    ),
-                );
-            }
-            if fingerprint != current {
-                return CheckResult::fail(
-                    id,
-                    format!(
-                        "the values were sealed with certificate {}, but controller {} serves {}: sealed for another controller (or a key it no longer holds), they would not unseal",
-                        crate::seal::short(fingerprint),
-                        ctx.controller,
-                        crate::seal::short(current)
-                    ),
-                    format!(
-                        "re-seal them for this cluster: `{init}` (or `helm todo-secrets rotate -f {}` if the controller still holds the old key)",
-                        ctx.values_file
-                    ),
-                );
-            }
-            CheckResult::pass(
-                id,
-                format!(
-                    "{} sealed values ({}) for {scope} scope, namespace {}, Secret {}, with the controller's current certificate",
-                    keys.len(),
-                    keys.join(", "),
-                    ctx.ns(),
-                    secret_name
-                ),
-            )
-        }
+        SecretsPlan::Sealed(sealed) => sealed_values(ctx, sealed, &required, &init),
     }
+}
+
+/// Sealed mode: the values fit this release (keys, scope), then the controller's certificate.
+fn sealed_values(
+    ctx: &Context<'_>,
+    sealed: &SealedPlan,
+    required: &[&'static str],
+    init: &str,
+) -> CheckResult {
+    let id = "config.secrets";
+    let SealedPlan {
+        secret_name,
+        scope,
+        sealed_namespace,
+        sealed_name,
+        keys,
+        ..
+    } = sealed;
+    if keys.is_empty() {
+        return CheckResult::fail(
+            id,
+            "secrets.mode=sealed but no sealed values (secrets.sealed.encryptedData is empty; the chart refuses to render)",
+            format!("seal them: `{init}`, then preflight and install with -f that file"),
+        );
+    }
+    if let Err(misfit) = scope.admits(Some(sealed_namespace), sealed_name, ctx.ns(), secret_name) {
+        return CheckResult::fail(
+            id,
+            format!(
+                "the sealed values cannot be unsealed here: {misfit} (the chart refuses to render)"
+            ),
+            format!(
+                "install into the namespace they were sealed for, or seal them for this one: `{init}`"
+            ),
+        );
+    }
+    let missing = missing_keys(required, keys);
+    if !missing.is_empty() {
+        let seal: Vec<String> = missing
+            .iter()
+            .map(|k| {
+                format!(
+                    "`helm todo-secrets seal {k} -n {} -f {}{}`",
+                    ctx.ns(),
+                    ctx.values_file,
+                    ctx.helm_flags
+                )
+            })
+            .collect();
+        return CheckResult::fail(
+            id,
+            format!(
+                "secrets.sealed.encryptedData lacks {} (llm.provider={})",
+                missing.join(", "),
+                ctx.plan.provider.as_str()
+            ),
+            format!("seal them: {}", seal.join(", ")),
+        );
+    }
+    sealed_certificate(ctx, sealed, init)
+}
+
+/// Sealed mode: the recorded certificate fingerprint is the controller's current one.
+fn sealed_certificate(ctx: &Context<'_>, sealed: &SealedPlan, init: &str) -> CheckResult {
+    let id = "config.secrets";
+    let SealedPlan {
+        secret_name,
+        scope,
+        fingerprint,
+        keys,
+        ..
+    } = sealed;
+    let Some(side) = &ctx.obs.sealed else {
+        return CheckResult::skip(id, "the controller was not asked");
+    };
+    let current = match &side.fingerprint {
+        Ok(fp) => fp,
+        Err(_) => {
+            return CheckResult::fail(
+                id,
+                "cannot tell whether the controller can unseal the values",
+                "see config.controller",
+            )
+            .caused_by(&["config.controller"]);
+        }
+    };
+    if fingerprint.is_empty() {
+        return CheckResult::warn(
+            id,
+            format!(
+                "{} sealed values for {scope} scope; no certificate fingerprint recorded, so whether this controller can unseal them is unknown",
+                keys.len()
+            ),
+            format!(
+                "re-seal with `{init}` (it records the fingerprint), or check after install with `kubectl todo verify`"
+            ),
+        );
+    }
+    if fingerprint != current {
+        return CheckResult::fail(
+            id,
+            format!(
+                "the values were sealed with certificate {}, but controller {} serves {}: sealed for another controller (or a key it no longer holds), they would not unseal",
+                crate::seal::short(fingerprint),
+                ctx.controller,
+                crate::seal::short(current)
+            ),
+            format!(
+                "re-seal them for this cluster: `{init}` (or `helm todo-secrets rotate -f {}` if the controller still holds the old key)",
+                ctx.values_file
+            ),
+        );
+    }
+    CheckResult::pass(
+        id,
+        format!(
+            "{} sealed values ({}) for {scope} scope, namespace {}, Secret {}, with the controller's current certificate",
+            keys.len(),
+            keys.join(", "),
+            ctx.ns(),
+            secret_name
+        ),
+    )
 }
 
 fn existing(ctx: &Context<'_>, name: &str, required: &[&'static str]) -> CheckResult {

@@ -78,11 +78,7 @@ fn node_images(n: &Node) -> Vec<String> {
 }
 
 pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {
-    let id = if comp == Component::Backend {
-        "backend.image"
-    } else {
-        "frontend.image"
-    };
+    let id = per_component(comp, "backend.image", "frontend.image");
     let c = ctx.plan.component(comp);
     let shown = printable(&c.image);
     let key = format!("{}.image", comp.name());
@@ -103,27 +99,8 @@ pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {
         Ok(n) => n,
         Err(u) => return unread_result(id, "read the nodes' images", u),
     };
-    let local_policy = matches!(policy, "Never" | "IfNotPresent");
-    if !ctx.platform.is_local() || !local_policy {
-        let held = nodes.iter().any(|n| reference.held_in(&node_images(n)));
-        if policy == "Always" && ctx.platform.is_local() && held {
-            return CheckResult::warn(
-                id,
-                format!(
-                    "{shown} is on the node, but pullPolicy Always pulls it from its registry at every start (the loaded copy is not used)"
-                ),
-                format!(
-                    "set {key}.pullPolicy=IfNotPresent to run the image loaded into {}",
-                    ctx.platform.name()
-                ),
-            );
-        }
-        return CheckResult::pass(
-            id,
-            format!(
-                "{shown} is a well-formed reference, pulled by the nodes (pullPolicy {policy})"
-            ),
-        );
+    if !ctx.platform.is_local() || !matches!(policy, "Never" | "IfNotPresent") {
+        return pulled(ctx, id, &reference, nodes, &key, policy);
     }
     let candidates = candidate_nodes(nodes, c);
     if candidates.is_empty() {
@@ -145,21 +122,7 @@ pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {
         };
         return CheckResult::pass(id, format!("{shown} is on {on} (pullPolicy {policy})"));
     }
-    let all_names: Vec<String> = candidates.iter().flat_map(|n| node_images(n)).collect();
-    let others = reference.other_tags(&all_names);
-    let fix = if others.is_empty() {
-        ctx.platform.image_load_hint(&reference.familiar())
-    } else {
-        format!(
-            "the node has {}: set {key}.tag to one of them, or {}",
-            others
-                .iter()
-                .map(|o| printable(o))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ctx.platform.image_load_hint(&reference.familiar())
-        )
-    };
+    let fix = load_fix(ctx, &reference, &candidates, &key);
     let outcome = if policy == "Never" {
         "ErrImageNeverPull"
     } else {
@@ -192,15 +155,87 @@ pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {
     }
 }
 
+/// Images the nodes pull (a remote cluster, or pullPolicy Always): the reference is well
+/// formed (checked already); on a local cluster, Always ignores a loaded copy.
+fn pulled(
+    ctx: &Context<'_>,
+    id: &'static str,
+    reference: &ImageRef,
+    nodes: &[Node],
+    key: &str,
+    policy: &str,
+) -> CheckResult {
+    let shown = printable(&reference.familiar());
+    let held = nodes.iter().any(|n| reference.held_in(&node_images(n)));
+    if policy == "Always" && ctx.platform.is_local() && held {
+        return CheckResult::warn(
+            id,
+            format!(
+                "{shown} is on the node, but pullPolicy Always pulls it from its registry at every start (the loaded copy is not used)"
+            ),
+            format!(
+                "set {key}.pullPolicy=IfNotPresent to run the image loaded into {}",
+                ctx.platform.name()
+            ),
+        );
+    }
+    CheckResult::pass(
+        id,
+        format!("{shown} is a well-formed reference, pulled by the nodes (pullPolicy {policy})"),
+    )
+}
+
+/// The fix for an image missing from the nodes: a tag they have, or the platform's load
+/// command.
+fn load_fix(ctx: &Context<'_>, reference: &ImageRef, candidates: &[&Node], key: &str) -> String {
+    let all_names: Vec<String> = candidates.iter().flat_map(|n| node_images(n)).collect();
+    let others = reference.other_tags(&all_names);
+    let load = ctx.platform.image_load_hint(&reference.familiar());
+    if others.is_empty() {
+        return load;
+    }
+    format!(
+        "the node has {}: set {key}.tag to one of them, or {load}",
+        others
+            .iter()
+            .map(|o| printable(o))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// `namespace/name`, and the todo-chatbot release that owns the Service, if one does.
+fn service_owner(s: &k8s_openapi::api::core::v1::Service) -> String {
+    let labels = s.metadata.labels.as_ref();
+    let release = labels
+        .filter(|l| l.get(LABEL_NAME).map(String::as_str) == Some(CHART_NAME))
+        .map(|l| {
+            format!(
+                " (release {})",
+                printable(l.get(LABEL_INSTANCE).map_or("?", String::as_str))
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{}/{}{release}",
+        printable(s.metadata.namespace.as_deref().unwrap_or("?")),
+        printable(s.metadata.name.as_deref().unwrap_or("?"))
+    )
+}
+
+/// The check ID of a component's aspect.
+fn per_component(comp: Component, backend: &'static str, frontend: &'static str) -> &'static str {
+    match comp {
+        Component::Backend => backend,
+        Component::Frontend => frontend,
+    }
+}
+
 /// The default NodePort range of the API server (`--service-node-port-range`).
 const NODE_PORT_RANGE: std::ops::RangeInclusive<i64> = 30000..=32767;
 
 pub(super) fn node_port(ctx: &Context<'_>, comp: Component) -> CheckResult {
-    let id = if comp == Component::Backend {
-        "backend.nodeport"
-    } else {
-        "frontend.nodeport"
-    };
+    let id = per_component(comp, "backend.nodeport", "frontend.nodeport");
     let c = ctx.plan.component(comp);
     let key = format!("{}.service", comp.name());
     let Some(port) = c.node_port else {
@@ -249,35 +284,11 @@ pub(super) fn node_port(ctx: &Context<'_>, comp: Component) -> CheckResult {
     });
     match taken {
         Some(s) => {
-            let who = format!(
-                "{}/{}",
-                printable(s.metadata.namespace.as_deref().unwrap_or("?")),
-                printable(s.metadata.name.as_deref().unwrap_or("?"))
-            );
-            let mine = s
-                .metadata
-                .labels
-                .as_ref()
-                .is_some_and(|l| l.get(LABEL_NAME).map(String::as_str) == Some(CHART_NAME));
-            let whose = if mine {
-                format!(
-                    " (release {})",
-                    printable(
-                        s.metadata
-                            .labels
-                            .as_ref()
-                            .and_then(|l| l.get(LABEL_INSTANCE))
-                            .map(String::as_str)
-                            .unwrap_or("?")
-                    )
-                )
-            } else {
-                String::new()
-            };
+            let who = service_owner(s);
             CheckResult::fail(
                 id,
                 format!(
-                    "NodePort {port} is taken by Service {who}{whose}: the install would fail with \"provided port is already allocated\""
+                    "NodePort {port} is taken by Service {who}: the install would fail with \"provided port is already allocated\""
                 ),
                 format!(
                     "set {key}.nodePort to a free port, or {key}.type=ClusterIP (reach it with `kubectl port-forward`)"
