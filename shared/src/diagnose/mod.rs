@@ -14,6 +14,7 @@ use regex::Regex;
 
 use crate::image::ImageRef;
 use crate::platform::Platform;
+use crate::quantity::Resources;
 
 /// One problem of one container (or of the pod, for scheduling).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -162,6 +163,9 @@ pub struct HintContext<'a> {
     pub node_images: &'a [String],
     /// The chart's full name for the release (Deployments are `<fullname>-<component>`).
     pub fullname: Option<&'a str>,
+    /// Each schedulable node's allocatable CPU and memory (empty when the nodes were not
+    /// read), to tell a pod that waits for room from one no node can ever hold.
+    pub allocatable: &'a [Resources],
 }
 
 impl<'a> HintContext<'a> {
@@ -172,8 +176,53 @@ impl<'a> HintContext<'a> {
             kubectl_flags: "",
             node_images: &[],
             fullname: None,
+            allocatable: &[],
         }
     }
+}
+
+/// Why `pod` can never be scheduled: its requests exceed every node's allocatable (`None`
+/// when some node could hold it, or the nodes are unknown). Room taken by other pods is not
+/// permanent; a node too small is.
+pub fn too_large(pod: &Pod, allocatable: &[Resources]) -> Option<String> {
+    let spec = pod.spec.as_ref()?;
+    if allocatable.is_empty() {
+        return None;
+    }
+    let need = crate::quantity::pod_requests(spec);
+    let fits = |a: &Resources| need.cpu <= a.cpu + 1e-9 && need.memory <= a.memory + 1e-9;
+    if allocatable.iter().any(fits) {
+        return None;
+    }
+    let largest = allocatable
+        .iter()
+        .fold(Resources::default(), |a, b| Resources {
+            cpu: a.cpu.max(b.cpu),
+            memory: a.memory.max(b.memory),
+        });
+    Some(format!(
+        "the pod requests {} CPU and {} memory, more than any node's allocatable (at most {} CPU, {} memory)",
+        crate::quantity::format_cpu(need.cpu),
+        crate::quantity::format_memory(need.memory),
+        crate::quantity::format_cpu(largest.cpu),
+        crate::quantity::format_memory(largest.memory)
+    ))
+}
+
+/// Whether waiting cannot fix `problem` of `pod`: [`PodProblem::is_permanent`], or a pod no
+/// node can ever hold ([`too_large`]).
+pub fn cannot_heal(
+    problem: &PodProblem,
+    pods: &[Pod],
+    allocatable: &[Resources],
+    policy: &FailFast,
+) -> bool {
+    problem.is_permanent(policy)
+        || (problem.reason == "Unschedulable"
+            && pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(problem.pod.as_str()))
+                .is_some_and(|p| too_large(p, allocatable).is_some()))
 }
 
 /// The problems of these pods, with hints for `platform`.
@@ -192,12 +241,22 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
                 && c.status == "False"
                 && c.reason.as_deref() == Some("Unschedulable")
         }) {
+            let (message, hint) = match too_large(pod, ctx.allocatable) {
+                Some(why) => (
+                    format!("{why}: no node can ever run it"),
+                    "lower <component>.resources.requests to fit a node, or add a larger node".to_owned(),
+                ),
+                None => (
+                    one_line(cond.message.as_deref().unwrap_or("no node can run the pod")),
+                    "no node has room: lower <component>.resources.requests, scale down other workloads, or add capacity (`kubectl describe nodes` shows what is allocated)".to_owned(),
+                ),
+            };
             out.push(PodProblem {
                 pod: name.clone(),
                 container: String::new(),
                 reason: "Unschedulable".into(),
-                message: one_line(cond.message.as_deref().unwrap_or("no node can run the pod")),
-                hint: "no node has room: lower <component>.resources.requests, scale down other workloads, or add capacity (`kubectl describe nodes` shows what is allocated)".into(),
+                message,
+                hint,
                 log_tail: Vec::new(),
                 restarts: 0,
                 init: false,

@@ -111,6 +111,7 @@ fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
         kubectl_flags: " --context dev",
         node_images: &images,
         fullname: Some("todo-todo-chatbot"),
+        allocatable: &[],
     };
     let p = &pod_problems_in(std::slice::from_ref(&pod), &ctx)[0];
     assert!(
@@ -238,6 +239,65 @@ fn unschedulable_pod_is_reported() {
         ("Unschedulable", "")
     );
     assert!(p.message.contains("Insufficient memory"));
+}
+
+#[test]
+fn a_pod_larger_than_every_node_cannot_heal_one_that_waits_for_room_can() {
+    use crate::quantity::Resources;
+    let mut pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
+    pod.status.as_mut().unwrap().container_statuses = None;
+    pod.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
+        type_: "PodScheduled".into(),
+        status: "False".into(),
+        reason: Some("Unschedulable".into()),
+        message: Some("0/2 nodes are available: 2 Insufficient cpu.".into()),
+        ..Default::default()
+    }]);
+    let c = &mut pod.spec.as_mut().unwrap().containers[0];
+    c.resources = Some(k8s_openapi::api::core::v1::ResourceRequirements {
+        requests: Some(
+            [(
+                "cpu".to_owned(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity("3".into()),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    });
+    let small = [
+        Resources {
+            cpu: 2.0,
+            memory: 4e9,
+        },
+        Resources {
+            cpu: 1.0,
+            memory: 8e9,
+        },
+    ];
+    let platform = crate::platform::Platform::Other;
+    let ctx = HintContext {
+        allocatable: &small,
+        ..HintContext::platform(&platform)
+    };
+    let pods = [pod];
+    let p = &pod_problems_in(&pods, &ctx)[0];
+    assert!(
+        p.message
+            .contains("more than any node's allocatable (at most 2 CPU"),
+        "{}",
+        p.message
+    );
+    assert!(p.hint.contains("add a larger node"), "{}", p.hint);
+    let policy = FailFast::default();
+    assert!(cannot_heal(p, &pods, &small, &policy));
+    // A node that could hold it: the pod waits for room, which can free up.
+    let big = [Resources {
+        cpu: 4.0,
+        memory: 8e9,
+    }];
+    assert!(!cannot_heal(p, &pods, &big, &policy));
+    // Nodes unknown: never called permanent.
+    assert!(!cannot_heal(p, &pods, &[], &policy));
 }
 
 fn problem(reason: &str, message: &str, restarts: i32) -> PodProblem {

@@ -408,7 +408,7 @@ async fn evaluate(
 fn permanent_problem(snap: &collect::Snapshot, policy: &FailFast) -> Option<String> {
     diagnose::pod_problems(&snap.pods)
         .into_iter()
-        .find(|p| p.is_permanent(policy))
+        .find(|p| diagnose::cannot_heal(p, &snap.pods, &snap.allocatable, policy))
         .map(|p| crate::redact::printable(&format!("{}: {}", p.who(), p.shown_reason())))
 }
 

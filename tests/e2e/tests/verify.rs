@@ -834,3 +834,30 @@ fn verify_gives_each_platform_its_own_image_command() {
         assert!(t.contains(want), "{platform}: {t}");
     }
 }
+
+#[test]
+fn verify_wait_stops_when_no_node_can_ever_hold_the_pod() {
+    // Requests larger than the node's allocatable (2 CPU): Unschedulable for good, unlike a
+    // pod that waits for room other pods may free.
+    let env = installed(
+        "",
+        "backend:\n  resources:\n    requests:\n      cpu: \"8\"\n    limits:\n      cpu: \"8\"\n",
+        false,
+    );
+    let r = verify(&env, &["--wait", "--timeout", "120s", "-o", "json"]).expect_code(1);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["timedOut"], false, "{}", r.stdout);
+    assert!(
+        v["permanent"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("Unschedulable"),
+        "{}",
+        r.stdout
+    );
+    let pods = text(check(&v, "backend.pods"));
+    assert!(
+        pods.contains("more than any node's allocatable") && pods.contains("add a larger node"),
+        "{pods}"
+    );
+}

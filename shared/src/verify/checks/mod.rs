@@ -320,6 +320,7 @@ pub(crate) mod fixture {
             server: "https://127.0.0.1:6443".into(),
             kubectl_flags: String::new(),
             helm_flags: String::new(),
+            allocatable: Vec::new(),
             platform: crate::platform::Platform::Minikube {
                 profile: "minikube".into(),
             },

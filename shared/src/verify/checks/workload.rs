@@ -146,6 +146,7 @@ fn diagnosed(s: &Snapshot, pods: &[Pod]) -> Vec<PodProblem> {
         kubectl_flags: &s.kubectl_flags,
         node_images: &s.node_images,
         fullname: Some(&s.fullname),
+        allocatable: &s.allocatable,
     };
     let mut problems = pod_problems_in(pods, &ctx);
     for p in &mut problems {

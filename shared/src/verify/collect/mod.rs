@@ -81,6 +81,8 @@ pub struct Snapshot {
     /// The platform (minikube, kind, k3d, ...), from the nodes when they say, else from the
     /// kubeconfig.
     pub platform: Platform,
+    /// Each schedulable node's allocatable CPU and memory (empty when nodes are unreadable).
+    pub allocatable: Vec<crate::quantity::Resources>,
     /// Every image reference the nodes hold (`node.status.images[].names`).
     pub node_images: Vec<String>,
     /// The server's git version, e.g. v1.33.1.
@@ -215,6 +217,10 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
         kubectl_flags: cluster.context_flags(),
         helm_flags: cluster.helm_flags(),
         platform: Platform::detect(&cluster.facts, &optional.nodes),
+        allocatable: crate::quantity::node_rooms(&optional.nodes, &[])
+            .into_iter()
+            .map(|r| r.allocatable)
+            .collect(),
         node_images: optional
             .nodes
             .iter()
@@ -293,9 +299,19 @@ pub fn slim_pod(pod: &mut Pod) {
             |c: &k8s_openapi::api::core::v1::Container| k8s_openapi::api::core::v1::Container {
                 name: c.name.clone(),
                 image: c.image.clone(),
+                // The requests (and a sidecar's restart policy) tell a pod no node can hold.
+                resources: c.resources.as_ref().map(|r| {
+                    k8s_openapi::api::core::v1::ResourceRequirements {
+                        requests: r.requests.clone(),
+                        ..Default::default()
+                    }
+                }),
+                restart_policy: c.restart_policy.clone(),
                 ..Default::default()
             };
+        let overhead = spec.overhead.take();
         *spec = k8s_openapi::api::core::v1::PodSpec {
+            overhead,
             containers: spec.containers.iter().map(keep).collect(),
             init_containers: spec
                 .init_containers
