@@ -39,6 +39,7 @@ pub async fn find(cluster: &Cluster, name: Option<&str>) -> Result<Release, Rele
             namespace,
             name: wanted,
             candidates,
+            helm_flags: cluster.helm_flags(),
         }),
         other => other,
     }

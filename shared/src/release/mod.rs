@@ -129,6 +129,9 @@ pub enum ReleaseError {
         /// todo-chatbot releases (of that name, when one was asked for) in namespaces the
         /// user may read, as (namespace, release).
         elsewhere: Vec<(String, String)>,
+        /// The user's `--kubeconfig`/`--kube-context`, repeated in the hint's Helm commands
+        /// (empty or starting with a space; filled in where the cluster is known).
+        helm_flags: String,
     },
     /// Several todo-chatbot releases and no `--release`.
     #[error("{} releases of chart todo-chatbot in namespace {namespace:?}: {}", .candidates.len(), .candidates.join(", "))]
@@ -165,6 +168,8 @@ pub enum ReleaseError {
         /// The refusal (boxed: the variant stays small).
         #[source]
         source: Box<ClusterError>,
+        /// The user's `--kubeconfig`/`--kube-context` for the hint's Helm command.
+        helm_flags: String,
     },
     /// The release Secrets could not be read.
     #[error(transparent)]
@@ -201,13 +206,27 @@ impl UserError for ReleaseError {
                     crate::cluster::shell_word(ns)
                 )
             }
-            ReleaseError::NotFound { namespace, .. } => format!(
-                "check the namespace (`-n`) and the name (`helm list -n {namespace}`), or install it: `helm install todo {} -n {namespace}`",
-                chart::DEFAULT_CHART_DIR
-            ),
-            ReleaseError::Unlisted { namespace, .. } => format!(
-                "pass the release name with --release NAME (`helm list -n {namespace}` as a user who may), or ask for `list secrets` in {namespace}"
-            ),
+            ReleaseError::NotFound {
+                namespace,
+                helm_flags,
+                ..
+            } => {
+                let ns = crate::cluster::shell_word(namespace);
+                format!(
+                    "check the namespace (`-n`) and the name (`helm list -n {ns}{helm_flags}`), or check first and install it: `kubectl todo preflight -n {ns}` then `helm install todo {} -n {ns}{helm_flags}`",
+                    chart::DEFAULT_CHART_DIR
+                )
+            }
+            ReleaseError::Unlisted {
+                namespace,
+                helm_flags,
+                ..
+            } => {
+                let ns = crate::cluster::shell_word(namespace);
+                format!(
+                    "pass the release name with --release NAME (`helm list -n {ns}{helm_flags}` as a user who may), or ask for `list secrets` in {ns}"
+                )
+            }
             ReleaseError::Ambiguous { candidates, .. } => format!(
                 "choose one with --release {}",
                 candidates.first().map(String::as_str).unwrap_or("NAME")
@@ -358,6 +377,7 @@ pub fn pick(
                 name: Some(wanted.to_owned()),
                 candidates: latest.keys().map(|k| k.to_string()).collect(),
                 elsewhere: Vec::new(),
+                helm_flags: String::new(),
             }),
         };
     }
@@ -376,6 +396,7 @@ pub fn pick(
             name: None,
             candidates: others,
             elsewhere: Vec::new(),
+            helm_flags: String::new(),
         }),
         1 => Ok(ours.remove(0)),
         _ => Err(ReleaseError::Ambiguous {
@@ -437,6 +458,7 @@ pub fn choose(
             name: None,
             candidates: Vec::new(),
             elsewhere: Vec::new(),
+            helm_flags: String::new(),
         }),
         (None, many) => Err(ReleaseError::Ambiguous {
             namespace: namespace.to_owned(),

@@ -50,6 +50,7 @@ pub(super) async fn release(
                 let unlisted = |source| ReleaseError::Unlisted {
                     namespace: ns.to_owned(),
                     source: Box::new(source),
+                    helm_flags: cluster.helm_flags(),
                 };
                 let Ok(deployments) = retry(|| api.list(&lp)).await else {
                     return Err(unlisted(e).into());
