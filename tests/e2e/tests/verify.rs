@@ -861,3 +861,55 @@ fn verify_wait_stops_when_no_node_can_ever_hold_the_pod() {
         "{pods}"
     );
 }
+
+#[test]
+fn verify_shows_a_failing_migration_init_container_with_its_log() {
+    // A migration init container added to the backend (as a post-renderer or kustomize
+    // overlay would) that cannot reach the database: the pod never starts, and verify says
+    // which container, that it is an init container, and why, from its log.
+    let env = installed(
+        "apps:\n  - container: migrate\n    kind: crashloop\n    exitCode: 1\n    logs:\n      - \"INFO  [alembic.runtime.migration] Running upgrade -> 0001\"\n      - \"sqlalchemy.exc.OperationalError: could not connect to server: Connection refused\"\n",
+        "",
+        false,
+    );
+    let patch = r#"[{"op":"add","path":"/spec/template/spec/initContainers","value":[{"name":"migrate","image":"todo-chatbot-backend:1.0.0","command":["alembic","upgrade","head"]}]}]"#;
+    run(env.kubectl().args([
+        "patch",
+        "deployment",
+        "todo-todo-chatbot-backend",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        patch,
+    ]))
+    .expect_code(0);
+    let v = until_fails_with(&env, "backend.pods", "Init:CrashLoopBackOff");
+    let t = text(check(&v, "backend.pods"));
+    assert!(t.contains("/migrate (init container)"), "{t}");
+    assert!(t.contains("could not connect to server"), "{t}");
+    // The wait ends at --max-restarts, naming the init container.
+    let r = verify(
+        &env,
+        &[
+            "--wait",
+            "--timeout",
+            "120s",
+            "--max-restarts",
+            "1",
+            "-o",
+            "json",
+        ],
+    )
+    .expect_code(1);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["timedOut"], false, "{}", r.stdout);
+    assert!(
+        v["permanent"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("Init:CrashLoopBackOff"),
+        "{}",
+        r.stdout
+    );
+}
