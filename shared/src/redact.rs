@@ -17,7 +17,7 @@ static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
 #[allow(clippy::expect_used)] // a constant pattern, tested below
 static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key)[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}]+)"#,
+        r#"(?i)([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|key)[A-Za-z0-9_.\-]*["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s]+)"#,
     )
     .expect("constant regex")
 });
@@ -77,6 +77,23 @@ pub fn sanitize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unquoted_value_is_hidden_up_to_the_next_space_whatever_its_punctuation() {
+        for value in [
+            "ab,cd",
+            "ab;cd",
+            "ab&cd",
+            "ab\"cd",
+            "ab'cd",
+            "ab}cd",
+            "a,b;c&d}e",
+        ] {
+            let line = format!("connecting with DB_PASSWORD={value} to db");
+            let out = redact(&line);
+            assert_eq!(out, "connecting with DB_PASSWORD=*** to db", "{line}");
+        }
+    }
 
     #[test]
     fn redact_removes_url_passwords() {
