@@ -84,6 +84,38 @@ fn quoted(name: &str) -> String {
     )
 }
 
+impl From<NameError> for crate::error::UsageError {
+    /// A name given on the command line: a usage error with the rule as the hint.
+    fn from(e: NameError) -> Self {
+        let hint = match e.kind {
+            NameKind::Release => {
+                "a Helm release name: lowercase letters, digits, `-` and `.`, at most 53 (e.g. --release todo)"
+            }
+            NameKind::Namespace => {
+                "a namespace name: lowercase letters, digits and `-`, at most 63 (e.g. -n todo)"
+            }
+            NameKind::Service => "a Service name: lowercase letters, digits and `-`, at most 63",
+            NameKind::Secret => {
+                "a Secret name: lowercase letters, digits, `-` and `.`, at most 253"
+            }
+        };
+        crate::error::UsageError::new(e.to_string(), hint)
+    }
+}
+
+/// Check the names given on the command line before they reach a request, a hint or a
+/// report: the namespace, and the release when one was given.
+pub fn check_target(
+    namespace: &str,
+    release: Option<&str>,
+) -> Result<(), crate::error::UsageError> {
+    check(NameKind::Namespace, namespace)?;
+    if let Some(r) = release {
+        check(NameKind::Release, r)?;
+    }
+    Ok(())
+}
+
 /// Check `name` against the rule of `kind`.
 pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
     problem(kind, name).map_or(Ok(()), |problem| {

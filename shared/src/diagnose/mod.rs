@@ -243,7 +243,10 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
         }) {
             let (message, hint) = match too_large(pod, ctx.allocatable) {
                 Some(why) => (
-                    format!("{why}: no node can ever run it"),
+                    format!(
+                        "{why}: no node can ever run it (scheduler: {})",
+                        one_line(cond.message.as_deref().unwrap_or("Unschedulable"))
+                    ),
                     "lower <component>.resources.requests to fit a node, or add a larger node".to_owned(),
                 ),
                 None => (

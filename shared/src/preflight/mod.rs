@@ -112,6 +112,7 @@ fn stale(source: ClusterError, platform: &Platform) -> PreflightError {
 /// Run preflight: compute the values, read the cluster once, check.
 pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, PreflightError> {
     let started = Instant::now();
+    crate::names::check_target(&cluster.namespace, opts.release.as_deref())?;
     let computed = values::compute(&opts.values)?;
     let release = opts
         .release

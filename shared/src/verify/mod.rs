@@ -421,6 +421,7 @@ fn permanent_problem(snap: &collect::Snapshot, policy: &FailFast) -> Option<Stri
 /// the core reads, release not found or ambiguous, and `--only`/`--skip` naming no check.
 pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result<Report> {
     let selection = Selection::new(&opts.only, &opts.skip)?;
+    crate::names::check_target(&cluster.namespace, opts.release.as_deref())?;
     let started = Instant::now();
     let deadline = started + opts.timeout;
     let first = tokio::time::timeout_at(

@@ -305,3 +305,56 @@ fn a_failed_write_to_stdout_is_an_error_never_exit_0() {
     }
     let _ = std::io::stderr().flush();
 }
+
+/// On the sandbox: a report that cannot be written is exit 2, not 0 with the report lost; a
+/// name with terminal escapes comes back without them.
+#[test]
+fn reports_to_a_full_disk_fail_and_escapes_in_names_are_stripped() {
+    let env = todo_e2e::harness::TestEnv::start("");
+    if !env.is_sandbox() {
+        return;
+    }
+    for args in [
+        vec![
+            "todo",
+            "verify",
+            "-n",
+            "default",
+            "--release",
+            "x",
+            "-o",
+            "json",
+        ],
+        vec!["todo", "preflight", "-n", "todo", "-o", "json"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = env.kubectl().args(&args).stdout(full).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?} to /dev/full: {err}");
+    }
+    let name = format!("\u{1b}[2J\u{1b}]0;pwned\u{7}{SENTINEL}");
+    for sub in ["preflight", "verify"] {
+        let o = todo_e2e::harness::run(env.kubectl().args([
+            "todo",
+            sub,
+            "-n",
+            "todo",
+            "--release",
+            &name,
+        ]));
+        let all = format!("{}{}", o.stdout, o.stderr);
+        assert_eq!(o.code, 2, "{sub}: {all}");
+        assert!(
+            all.contains("is not a valid Helm release name"),
+            "{sub}: {all}"
+        );
+        assert!(
+            !all.chars().any(|c| c == '\x1b' || c == '\x07'),
+            "{sub}: raw escapes: {all:?}"
+        );
+    }
+}

@@ -419,16 +419,14 @@ fn a_user_who_may_not_create_is_told_before_helm_says_403() {
 }
 
 #[test]
-fn an_invalid_release_name_fails() {
+fn an_invalid_release_or_namespace_is_a_usage_error() {
     let env = TestEnv::start("");
-    let v = failing(
-        with_values(&env, "{}\n", &["--release", "Bad_Name"]),
-        "release.name",
-    );
-    assert!(
-        text(check(&v, "release.name")).contains("release name"),
-        "{v:#}"
-    );
+    for args in [["--release", "Bad_Name"], ["-n", "Bad_NS"]] {
+        let r = run(env.kubectl().args(["todo", "preflight"]).args(args));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("is not a valid"), "{}", r.stderr);
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    }
 }
 
 #[test]
