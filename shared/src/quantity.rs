@@ -235,18 +235,21 @@ impl NodeRoom {
     }
 }
 
+/// Whether a node is cordoned (`spec.unschedulable`): the scheduler places nothing new there.
+pub fn cordoned(node: &Node) -> bool {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false)
+}
+
 /// Work out each schedulable node's free room from the nodes and all pods of the cluster.
 /// Unschedulable (cordoned) nodes are left out; finished pods (Succeeded, Failed) and pods
 /// not bound to a node request nothing.
 pub fn node_rooms(nodes: &[Node], pods: &[Pod]) -> Vec<NodeRoom> {
     nodes
         .iter()
-        .filter(|n| {
-            !n.spec
-                .as_ref()
-                .and_then(|s| s.unschedulable)
-                .unwrap_or(false)
-        })
+        .filter(|n| !cordoned(n))
         .map(|n| {
             let name = n.metadata.name.clone().unwrap_or_default();
             let allocatable = Resources::from_map(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,6 +20,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "tools"))
+from helm import deep_merge  # noqa: E402  (the repository's Helm shim: -f/--set layering)
+
 CHART = REPO / "charts" / "todo-chatbot"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "debug"
 NAMESPACE = "todo"
@@ -77,16 +81,6 @@ def sandbox() -> Iterator[dict[str, str]]:
 def chart() -> Iterator[helm.Chart]:
     with helm.Chart.load(str(CHART)) as loaded:
         yield loaded
-
-
-def deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for k, v in b.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 def helm_facts(chart: helm.Chart, release: str, files: list[str], sets: list[str],

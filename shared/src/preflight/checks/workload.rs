@@ -36,12 +36,7 @@ pub(super) fn tolerated(taint: &Taint, tolerations: &[Toleration]) -> bool {
 pub(super) fn candidate_nodes<'a>(nodes: &'a [Node], c: &ComponentPlan) -> Vec<&'a Node> {
     nodes
         .iter()
-        .filter(|n| {
-            !n.spec
-                .as_ref()
-                .and_then(|s| s.unschedulable)
-                .unwrap_or(false)
-        })
+        .filter(|n| !crate::quantity::cordoned(n))
         .filter(|n| {
             n.status
                 .as_ref()
