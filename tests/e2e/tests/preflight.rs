@@ -171,6 +171,28 @@ fn values_the_chart_refuses_fail_before_rendering() {
         text(check(&v, "values.valid")).contains("frontend.image.tag"),
         "{v:#}"
     );
+    // --set parsed as Helm parses it, then the chart's schema: by path, never the value.
+    let v = failing(
+        with_values(
+            &env,
+            "{}\n",
+            &[
+                "--set",
+                "backend.replicaCount=many,secrets.mode=vault-S3CRET",
+            ],
+        ),
+        "values.valid",
+    );
+    let t = text(check(&v, "values.valid"));
+    assert!(
+        t.contains("backend.replicaCount: must be an integer"),
+        "{t}"
+    );
+    assert!(
+        t.contains("secrets.mode: must be one of sealed, existingSecret, inline"),
+        "{t}"
+    );
+    assert!(!t.contains("S3CRET") && !t.contains("many"), "{t}");
 }
 
 #[test]
