@@ -515,3 +515,31 @@ fn preflight_makes_the_same_requests_whatever_the_replicas_and_the_cluster_s_siz
     assert_eq!(small, large);
     assert!(small < 30, "{small} requests");
 }
+
+#[test]
+fn a_release_name_taken_by_another_chart_fails() {
+    let env = TestEnv::start("");
+    env.create_namespace(NS);
+    let chart = env.tmp().join("other-chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: wordpress\nversion: 1.2.3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-wp\ndata: {}\n",
+    )
+    .unwrap();
+    run(env
+        .helm()
+        .args(["install", "todo"])
+        .arg(&chart)
+        .args(["-n", NS]))
+    .expect_code(0);
+    let v = failing(with_values(&env, "{}\n", &[]), "release.name");
+    let t = text(check(&v, "release.name"));
+    assert!(t.contains("wordpress-1.2.3, another chart"), "{t}");
+    assert!(t.contains("--release"), "{t}");
+}
