@@ -333,6 +333,91 @@ fn scale_dry_run_changes_nothing() {
 }
 
 #[test]
+fn scale_dry_run_takes_kubectls_strategies() {
+    let env = installed("", "");
+    for (flag, strategy) in [
+        ("--dry-run=client", "client"),
+        ("--dry-run=server", "server"),
+        ("--dry-run", "server"),
+    ] {
+        let out = scale(&env, &["backend", "4", flag, "-o", "json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(out["targets"][0]["outcome"], "dry-run", "{flag}: {out}");
+        assert_eq!(out["dryRunStrategy"], strategy, "{flag}: {out}");
+        assert_eq!(out["dryRun"], true, "{flag}");
+    }
+    let none = scale(&env, &["backend", "1", "--dry-run=none", "-o", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(none["dryRun"], false, "{none}");
+    assert_eq!(spec_replicas(&env, BACKEND), 1);
+    let bad = scale(&env, &["backend", "4", "--dry-run=maybe"]).expect_code(2);
+    assert!(bad.stderr.contains("client"), "{}", bad.stderr);
+    if env.is_sandbox() {
+        // server sends the scale (dryRun=All): RBAC answers; client only reads.
+        let viewer = ["--context", "todo-sandbox-viewer"];
+        let r = scale(
+            &env,
+            &[&["backend", "4", "--dry-run=server"][..], &viewer].concat(),
+        )
+        .expect_code(2);
+        assert!(
+            r.stderr.to_lowercase().contains("forbidden"),
+            "{}",
+            r.stderr
+        );
+        scale(
+            &env,
+            &[&["backend", "4", "--dry-run=client"][..], &viewer].concat(),
+        )
+        .expect_code(0);
+    }
+}
+
+#[test]
+fn scale_persist_keeps_the_other_components_live_count_unless_reset_others() {
+    let env = installed("", "");
+    scale(&env, &["frontend", "3"]).expect_code(0);
+    let out = scale(&env, &["backend", "2", "--persist", "-o", "json"])
+        .expect_code(0)
+        .json();
+    let other = &out["persistOthers"][0];
+    assert_eq!(other["component"], "frontend", "{out}");
+    assert_eq!(other["live"], 3, "{out}");
+    assert_eq!(other["release"], 1, "{out}");
+    assert_eq!(other["kept"], true, "{out}");
+    assert!(
+        out["persisted"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--set frontend.replicaCount=3"),
+        "{out}"
+    );
+    assert_eq!(
+        spec_replicas(&env, FRONTEND),
+        3,
+        "the upgrade kept the live count"
+    );
+    assert_eq!(spec_replicas(&env, BACKEND), 2);
+    // The release now records 3: a live 2 is reset to it with --reset-others.
+    scale(&env, &["frontend", "2"]).expect_code(0);
+    let text = scale(&env, &["backend", "1", "--persist", "--reset-others"]).expect_code(0);
+    assert!(
+        text.stdout.contains("the upgrade resets it to 3"),
+        "{}\n{}",
+        text.stdout,
+        text.stderr
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 3);
+    // In step with the release: nothing listed.
+    let same = scale(&env, &["backend", "2", "--persist", "-o", "json"])
+        .expect_code(0)
+        .json();
+    assert!(same.get("persistOthers").is_none(), "{same}");
+}
+
+#[test]
 fn scale_warns_when_the_node_cannot_hold_the_replicas() {
     // 1 CPU node; each backend pod requests 100m, so 30 replicas cannot fit.
     let env = installed("node: {cpu: \"1\"}\n", "");
