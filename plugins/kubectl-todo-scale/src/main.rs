@@ -15,6 +15,8 @@ use todo_kube::scale::{self, DryRun, ScaleError, ScaleRequest, render, target};
 use todo_kube::term::ConsoleUi;
 
 const PROGRAM: &str = "kubectl todo scale";
+/// What a declined scale-to-0 says (exit 0: the person chose).
+const DECLINED: &str = "scale to 0 cancelled: nothing changed\n";
 
 /// Scale the todo-chatbot frontend, backend (or any Deployment) and watch the rollout to
 /// the end.
@@ -140,7 +142,11 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
     let cluster = Cluster::connect(&cli.kube).await?;
     deadline.doing(format!("the API server at {}", cluster.server));
     let ui = ConsoleUi::new();
-    let summary = scale::run(&cluster, &request, &ui).await?;
+    let summary = match scale::run(&cluster, &request, &ui).await {
+        // A "no" at the scale-to-0 question is an answer, not an error.
+        Err(ScaleError::Declined) => return Ok(cli::Output::ok(DECLINED)),
+        other => other?,
+    };
     let text = match cli.output {
         Output::Table => render::text(&summary),
         Output::Json => render::json(&summary),

@@ -307,6 +307,63 @@ fn scale_to_zero_needs_yes_without_a_terminal() {
     assert_eq!(spec_replicas(&env, FRONTEND), 0);
 }
 
+/// `kubectl-todo-scale ARGS` on a pseudo-terminal (util-linux `script`), answering `key`
+/// once the question is up; `None` without `script`.
+fn scale_on_a_terminal(env: &TestEnv, args: &str, key: &[u8]) -> Option<(i32, String)> {
+    use std::io::Write as _;
+    let script = std::process::Command::new("script")
+        .arg("--version")
+        .output();
+    if !script.is_ok_and(|o| o.status.success()) {
+        return None;
+    }
+    let bin = todo_e2e::harness::bin_dir().join("kubectl-todo-scale");
+    let line = format!("{} -n {NS} {args}", bin.display());
+    let mut child = env
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(key).unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    Some((out.status.code().unwrap_or(-1), text))
+}
+
+#[test]
+fn scale_to_zero_declined_at_the_terminal_is_not_an_error() {
+    let env = installed("", "");
+    let Some((code, text)) = scale_on_a_terminal(&env, "frontend 0", b"n") else {
+        return;
+    };
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("scale to 0 cancelled: nothing changed"),
+        "{text}"
+    );
+    assert!(!text.contains("error"), "{text}");
+    assert_eq!(
+        text.matches("to 0 replicas").count(),
+        1,
+        "warned once: {text}"
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 1);
+    let (code, text) = scale_on_a_terminal(&env, "frontend 0 --no-wait", b"y").unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        text.matches("to 0 replicas").count(),
+        1,
+        "warned once: {text}"
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 0);
+}
+
 #[test]
 fn scale_rejects_bad_counts_and_targets_as_usage_errors() {
     let env = TestEnv::start("");
