@@ -79,11 +79,20 @@ pub fn usage_error(program: &str, rendered: &str) -> crate::error::UsageError {
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
-    let first = lines
+    let mut first = lines
         .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_owned();
+    let mut lines = lines.peekable();
+    // "the following required arguments were not provided:" and the indented list after it.
+    if first.ends_with(':') {
+        let mut listed = Vec::new();
+        while let Some(l) = lines.next_if(|l| l.starts_with("  ")) {
+            listed.push(l.trim());
+        }
+        first = format!("{} {}", first, listed.join(", "));
+    }
     let mut hint = String::new();
     for l in lines.map(str::trim_start) {
         if let Some(t) = l.strip_prefix("tip: ") {
