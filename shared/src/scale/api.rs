@@ -30,10 +30,10 @@ pub(super) async fn resolve(
             let d = deployments
                 .iter()
                 .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
-                .ok_or_else(|| ClusterError::NotFound {
-                    resource: "deployments".into(),
+                .ok_or_else(|| ScaleError::NoSuchTarget {
                     name: name.clone(),
-                    namespace: Some(ns.to_owned()),
+                    namespace: ns.to_owned(),
+                    suggestion: target::suggest(name, &deployments),
                 })?;
             Ok(vec![of(d)])
         }

@@ -58,6 +58,18 @@ pub enum ScaleError {
     /// TARGET is not `frontend`, `backend`, `all` or a Deployment name.
     #[error("invalid target {0:?}: expected frontend, backend, all or a Deployment name")]
     InvalidTarget(String),
+    /// TARGET names no component and no Deployment of the namespace.
+    #[error(
+        "{name:?} is neither frontend, backend, all nor a Deployment in namespace {namespace:?}"
+    )]
+    NoSuchTarget {
+        /// What was typed.
+        name: String,
+        /// The namespace.
+        namespace: String,
+        /// The component or Deployment name within two edits, for "did you mean".
+        suggestion: Option<String>,
+    },
     /// N is not a whole number from 0 up.
     #[error("invalid replica count: {0}")]
     InvalidReplicas(String),
@@ -153,6 +165,12 @@ impl UserError for ScaleError {
             ScaleError::InvalidReplicas(_) | ScaleError::MissingReplicas => {
                 "give the replica count as a whole number from 0 up: `kubectl todo scale backend 3` or `--replicas 3`".into()
             }
+            ScaleError::NoSuchTarget { suggestion: Some(s), .. } => {
+                format!("did you mean `kubectl todo scale {s} N`?")
+            }
+            ScaleError::NoSuchTarget { namespace, .. } => format!(
+                "scale frontend, backend or all, or list the Deployments with `kubectl get deployments -n {namespace}`"
+            ),
             ScaleError::ZeroNeedsYes { .. } => "add --yes if you mean it (scale back up later with `kubectl todo scale ... N`)".into(),
             ScaleError::Declined => return None,
             ScaleError::ComponentNotFound { namespace, .. } => {
