@@ -155,6 +155,8 @@ impl ConsoleUi {
             RolloutState::Complete => "rolled out".to_owned(),
             RolloutState::Waiting(m) | RolloutState::Failed(m) => m.clone(),
         };
+        // Scaling down, old pods stay ready while they terminate: never `3/2 ready`.
+        let ready = replicas.ready.min(replicas.desired).max(0);
         if self.terminal {
             let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
             let bar = bars.entry(deployment.to_owned()).or_insert_with(|| {
@@ -167,21 +169,17 @@ impl ConsoleUi {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
                 bar.set_style(style);
-                bar.set_prefix(format!("deployment/{deployment}"));
+                bar.set_prefix(format!("deployment.apps/{deployment}"));
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
                 bar
             });
             bar.set_length(replicas.desired.max(0) as u64);
-            bar.set_position(replicas.ready.max(0) as u64);
+            bar.set_position(ready as u64);
             bar.set_message(status);
         } else {
             let text = format!(
-                "deployment/{deployment}: {}/{} ready, {} available, {} updated, {} total: {status}",
-                replicas.ready,
-                replicas.desired,
-                replicas.available,
-                replicas.updated,
-                replicas.current
+                "deployment.apps/{deployment}: {}/{} ready, {} available, {} updated, {} total: {status}",
+                ready, replicas.desired, replicas.available, replicas.updated, replicas.current
             );
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.get(deployment) != Some(&text) {

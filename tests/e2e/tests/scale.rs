@@ -570,8 +570,44 @@ fn scale_ctrl_c_stops_waiting_and_says_where_the_rollout_stands() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("stopped waiting"), "{stdout}");
+    assert_eq!(stdout.matches("stopped waiting").count(), 1, "{stdout}");
     assert!(stdout.contains("kubectl rollout status"), "{stdout}");
+}
+
+#[test]
+fn scale_ctrl_c_on_a_terminal_says_stopped_waiting_once() {
+    let env = TestEnv::start("timings: {readyMs: 60000}\n");
+    env.install_chart(RELEASE, NS, "", Duration::ZERO)
+        .expect_code(0);
+    let Some((code, text)) = scale_on_a_terminal(&env, "backend 2 --timeout 60s", b"\x03") else {
+        return;
+    };
+    assert_eq!(code, 130, "{text}");
+    assert_eq!(text.matches("stopped waiting").count(), 1, "{text}");
+    assert!(!text.contains("error"), "{text}");
+}
+
+#[test]
+fn scale_down_progress_never_reads_more_ready_than_desired() {
+    let env = installed("", "");
+    scale(&env, &["backend", "3"]).expect_code(0);
+    let r = scale(&env, &["backend", "1"]).expect_code(0);
+    let progress: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" ready, "))
+        .collect();
+    assert!(!progress.is_empty(), "{}", r.stderr);
+    for line in progress {
+        let counts = line.split(": ").nth(1).unwrap_or_default();
+        let (ready, rest) = counts.split_once('/').unwrap_or(("0", "0"));
+        let desired = rest.split(' ').next().unwrap_or("0");
+        assert!(
+            ready.parse::<i32>().unwrap() <= desired.parse::<i32>().unwrap(),
+            "{line}"
+        );
+    }
+    assert!(r.stdout.contains("scaled 3 → 1"), "{}", r.stdout);
 }
 
 #[test]
