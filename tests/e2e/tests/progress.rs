@@ -3,8 +3,10 @@
 //! piped, a line is printed only when more than its timer changed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::process::Stdio;
 use std::time::Duration;
+
+#[path = "common/terminal.rs"]
+mod terminal;
 
 use todo_e2e::harness::{TestEnv, bin_dir, run};
 
@@ -82,11 +84,7 @@ fn piped_progress_prints_only_changes() {
 
 #[test]
 fn terminal_progress_fits_80_and_160_columns_and_ticks() {
-    if !std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    if !terminal::available() {
         return;
     }
     for columns in [80, 160] {
@@ -96,19 +94,8 @@ fn terminal_progress_fits_80_and_160_columns_and_ticks() {
             "stty cols {columns} rows 40; exec {} -n {NS} --wait --timeout 60s",
             bin.display()
         );
-        let mut child = env
-            .command("script")
-            .args(["-qec", &line, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let out = child.wait_with_output().unwrap();
-        drop(stdin);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert_eq!(out.status.code(), Some(0), "{text}");
+        let (code, text) = terminal::run(&env, &line, Duration::ZERO, b"");
+        assert_eq!(code, 0, "{text}");
         let status: Vec<String> = rows(&text)
             .into_iter()
             .filter(|r| r.contains("waiting for release"))

@@ -6,6 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "common/terminal.rs"]
+mod terminal;
 use todo_e2e::harness::{Run, TestEnv, run};
 use todo_sandbox::Faults;
 use todo_sandbox::scenario::ErrorFault;
@@ -307,33 +310,16 @@ fn scale_to_zero_needs_yes_without_a_terminal() {
     assert_eq!(spec_replicas(&env, FRONTEND), 0);
 }
 
-/// `kubectl-todo-scale ARGS` on a pseudo-terminal (util-linux `script`), answering `key`
-/// once the question is up; `None` without `script`.
+/// `kubectl-todo-scale ARGS` on a pseudo-terminal, typing `key` once the question is up;
+/// `None` without util-linux `script`.
 fn scale_on_a_terminal(env: &TestEnv, args: &str, key: &[u8]) -> Option<(i32, String)> {
-    use std::io::Write as _;
-    let script = std::process::Command::new("script")
-        .arg("--version")
-        .output();
-    if !script.is_ok_and(|o| o.status.success()) {
+    if !terminal::available() {
         return None;
     }
     let bin = todo_e2e::harness::bin_dir().join("kubectl-todo-scale");
     let line = format!("{} -n {NS} {args}", bin.display());
-    let mut child = env
-        .command("script")
-        .args(["-qec", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(key).unwrap();
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
-    Some((out.status.code().unwrap_or(-1), text))
+    let (code, text) = terminal::run(env, &line, Duration::from_millis(2500), key);
+    Some((code, text.replace('\r', "")))
 }
 
 #[test]

@@ -26,12 +26,12 @@ fn binary(name: &str) -> Command {
 /// `exit CODE`, then stdout and stderr.
 fn transcript(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
-    (format!(
+    format!(
         "exit {}\n--- stdout\n{}--- stderr\n{}",
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    ))
+    )
 }
 
 /// Durations (`339ms`, `1.2s`, `"elapsedMs": 12`) vary from run to run.
