@@ -84,6 +84,46 @@ fn scale_text_output_names_the_deployment_and_elapsed_time() {
 }
 
 #[test]
+fn scale_all_times_each_deployment_and_says_nothing_changed_for_a_no_op() {
+    // New pods take 1.5 s to become ready: the backend's wait is long, the frontend's none.
+    let env = TestEnv::start("timings: {readyMs: 1500}\n");
+    env.install_chart(RELEASE, NS, "", Duration::from_secs(60))
+        .expect_code(0);
+    scale(&env, &["frontend", "2"]).expect_code(0);
+    let out = scale(&env, &["all", "2", "-o", "json"])
+        .expect_code(0)
+        .json();
+    let of = |name: &str| {
+        out["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["deployment"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (frontend, backend) = (of(FRONTEND), of(BACKEND));
+    assert_eq!(frontend["outcome"], "unchanged", "{out}");
+    assert_eq!(backend["outcome"], "complete", "{out}");
+    let (f_ms, b_ms) = (
+        frontend["elapsedMs"].as_u64().unwrap(),
+        backend["elapsedMs"].as_u64().unwrap(),
+    );
+    assert!(
+        b_ms >= 1000 && f_ms < b_ms / 2,
+        "frontend {f_ms} ms, backend {b_ms} ms"
+    );
+    let text = scale(&env, &["all", "2"]).expect_code(0);
+    assert_eq!(
+        text.stdout.matches("nothing changed").count(),
+        2,
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("2 → 2"), "{}", text.stdout);
+}
+
+#[test]
 fn scale_all_scales_frontend_and_backend() {
     let env = installed("", "");
     let out = scale(&env, &["all", "2", "-o", "json"])
