@@ -562,6 +562,6 @@ fn describe_target(target: &Target) -> String {
     match target {
         Target::Component(c) => c.name().to_owned(),
         Target::All => "frontend and backend".to_owned(),
-        Target::Deployment(n) => format!("deployment/{n}"),
+        Target::Deployment(n) => format!("deployment.apps/{n}"),
     }
 }
