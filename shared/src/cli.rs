@@ -68,25 +68,46 @@ pub fn exit_usage(program: &str, e: clap::Error) -> ! {
         let text = e.render().to_string();
         finish(write_stdout(&text).map_or_else(|code| code, |_| EXIT_OK));
     }
-    let rendered = e.render().to_string();
+    let err = usage_error(program, &e.render().to_string());
+    finish(print_error(program, &err))
+}
+
+/// A clap error's rendering as one cause and a `hint:`: clap's `tip:` and its
+/// `[possible values: …]` first, then where `--help` is.
+pub fn usage_error(program: &str, rendered: &str) -> crate::error::UsageError {
     let mut lines = rendered
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty() && !l.starts_with("For more information"));
-    let first = lines
+    let mut first = lines
         .next()
         .unwrap_or("invalid arguments")
         .trim_start_matches("error: ")
         .to_owned();
-    let tip = lines
-        .find_map(|l| l.trim_start().strip_prefix("tip: ").map(str::to_owned))
-        .map(|t| format!("{t}; "))
-        .unwrap_or_default();
-    let err = crate::error::UsageError::new(
+    let mut lines = lines.peekable();
+    // "the following required arguments were not provided:" and the indented list after it.
+    if first.ends_with(':') {
+        let mut listed = Vec::new();
+        while let Some(l) = lines.next_if(|l| l.starts_with("  ")) {
+            listed.push(l.trim());
+        }
+        first = format!("{} {}", first, listed.join(", "));
+    }
+    let mut hint = String::new();
+    for l in lines.map(str::trim_start) {
+        if let Some(t) = l.strip_prefix("tip: ") {
+            hint.push_str(&format!("{t}; "));
+        } else if let Some(v) = l
+            .strip_prefix("[possible values: ")
+            .and_then(|v| v.strip_suffix(']'))
+        {
+            hint.push_str(&format!("one of: {v}; "));
+        }
+    }
+    crate::error::UsageError::new(
         first,
-        format!("{tip}run `{program} --help` for the flags and examples"),
-    );
-    finish(print_error(program, &err))
+        format!("{hint}run `{program} --help` for the flags and examples"),
+    )
 }
 
 /// Write `text` to stdout and flush. `Err(code)` is the exit code to use when that failed: a
@@ -158,6 +179,29 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usage_error_names_the_possible_values_in_its_hint() {
+        #[derive(Debug, clap::Parser)]
+        struct Args {
+            #[arg(long, value_parser = ["none", "client", "server"])]
+            dry_run: String,
+        }
+        let e = <Args as clap::Parser>::try_parse_from(["x", "--dry-run", "maybe"])
+            .expect_err("maybe is not a strategy");
+        let err = usage_error("kubectl todo scale", &e.render().to_string());
+        assert!(
+            err.message.contains("invalid value 'maybe'"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            err.hint.as_deref(),
+            Some(
+                "one of: none, client, server; run `kubectl todo scale --help` for the flags and examples"
+            )
+        );
+    }
 
     #[test]
     fn output_carries_text_and_code() {

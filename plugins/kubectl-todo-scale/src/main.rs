@@ -11,10 +11,12 @@ use todo_kube::complete::{Candidate, Fixed};
 use todo_kube::deadline::Deadline;
 use todo_kube::diagnose::FailFastArgs;
 use todo_kube::duration::parse_duration;
-use todo_kube::scale::{self, ScaleError, ScaleRequest, render, target};
+use todo_kube::scale::{self, DryRun, ScaleError, ScaleRequest, render, target};
 use todo_kube::term::ConsoleUi;
 
 const PROGRAM: &str = "kubectl todo scale";
+/// What a declined scale-to-0 says (exit 0: the person chose).
+const DECLINED: &str = "scale to 0 cancelled: nothing changed\n";
 
 /// Scale the todo-chatbot frontend, backend (or any Deployment) and watch the rollout to
 /// the end.
@@ -23,7 +25,7 @@ const PROGRAM: &str = "kubectl todo scale";
     name = "kubectl-todo-scale",
     bin_name = "kubectl todo scale",
     version,
-    after_help = "Examples:\n  kubectl todo scale backend 3\n  kubectl todo scale all --replicas 2 -n todo\n  kubectl todo scale frontend 0 --yes\n  kubectl todo scale backend 4 --hpa\n  kubectl todo scale backend 2 --persist --chart charts/todo-chatbot\n\nExit codes: 0 done, 1 rollout failed or timed out, 2 usage or connection error, 130 interrupted (Ctrl-C)."
+    after_help = "Examples:\n  kubectl todo scale backend 3\n  kubectl todo scale all --replicas 2 -n todo\n  kubectl todo scale frontend 0 --yes\n  kubectl todo scale backend 4 --hpa\n  kubectl todo scale backend 2 --persist --chart charts/todo-chatbot\n  kubectl todo scale backend 5 --dry-run=server\n\nExit codes: 0 done, 1 rollout failed or timed out, 2 usage or connection error, 130 interrupted (Ctrl-C)."
 )]
 struct Cli {
     /// frontend, backend, all (both), or a Deployment name (deployment/NAME).
@@ -48,9 +50,15 @@ struct Cli {
     #[arg(long)]
     hpa: bool,
     /// Also record the count in the Helm release (helm upgrade --reuse-values --set
-    /// <component>.replicaCount=N, through $HELM_BIN or helm on PATH).
+    /// <component>.replicaCount=N, through $HELM_BIN or helm on PATH). The other
+    /// component's live count is kept when it differs from the release's (asked on a
+    /// terminal).
     #[arg(long)]
     persist: bool,
+    /// With --persist: let the upgrade reset the other components to the release's counts
+    /// instead of keeping their live counts.
+    #[arg(long, requires = "persist")]
+    reset_others: bool,
     /// The chart for --persist's helm upgrade (default: $TODO_CHART, then ./charts/todo-chatbot).
     #[arg(long, value_name = "REF", env = "TODO_CHART")]
     chart: Option<String>,
@@ -62,9 +70,19 @@ struct Cli {
     no_wait: bool,
     #[command(flatten)]
     fail_fast: FailFastArgs,
-    /// Show what would change and change nothing (server-side dry run).
-    #[arg(long)]
-    dry_run: bool,
+    /// Show what would change and change nothing: `client` sends no change, `server` sends
+    /// each change with dryRun=All so admission, quota and RBAC answer (bare --dry-run:
+    /// server).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STRATEGY",
+        default_value = "none",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "server"
+    )]
+    dry_run: DryRun,
     /// Output format of the summary.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     output: Output,
@@ -117,13 +135,18 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
         wait: !cli.no_wait,
         fail_fast: cli.fail_fast.policy(),
         dry_run: cli.dry_run,
+        reset_others: cli.reset_others,
         kube: cli.kube.clone(),
     };
     deadline.doing("the kubeconfig's credentials (an exec credential plugin) or the API server");
     let cluster = Cluster::connect(&cli.kube).await?;
     deadline.doing(format!("the API server at {}", cluster.server));
     let ui = ConsoleUi::new();
-    let summary = scale::run(&cluster, &request, &ui).await?;
+    let summary = match scale::run(&cluster, &request, &ui).await {
+        // A "no" at the scale-to-0 question is an answer, not an error.
+        Err(ScaleError::Declined) => return Ok(cli::Output::ok(DECLINED)),
+        other => other?,
+    };
     let text = match cli.output {
         Output::Table => render::text(&summary),
         Output::Json => render::json(&summary),

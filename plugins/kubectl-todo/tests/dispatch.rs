@@ -232,3 +232,31 @@ fn which_kubectl() -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// `kubectl todo completion bash | head`: a closed pipe ends the write quietly (exit 141),
+/// never with a panic, whether the reader is gone before the write (the sleep) or races it.
+#[test]
+fn completion_piped_into_head_never_panics() {
+    let s = store();
+    let dispatcher = s.bin.join("kubectl-todo");
+    for shell in ["bash", "zsh", "fish"] {
+        for pipeline in [
+            format!(
+                "(sleep 0.1; '{}' completion {shell}; echo \"exit $?\" >&2) | true",
+                dispatcher.display()
+            ),
+            format!(
+                "'{}' completion {shell} | head -c 1 >/dev/null",
+                dispatcher.display()
+            ),
+        ] {
+            let out = output(Command::new("sh").args(["-c", &pipeline]));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!stderr.contains("panicked"), "{shell}: {stderr}");
+            assert!(
+                stderr.is_empty() || stderr == "exit 141\n",
+                "{shell}: {pipeline}: {stderr}"
+            );
+        }
+    }
+}

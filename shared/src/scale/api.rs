@@ -30,10 +30,10 @@ pub(super) async fn resolve(
             let d = deployments
                 .iter()
                 .find(|d| d.metadata.name.as_deref() == Some(name.as_str()))
-                .ok_or_else(|| ClusterError::NotFound {
-                    resource: "deployments".into(),
+                .ok_or_else(|| ScaleError::NoSuchTarget {
                     name: name.clone(),
-                    namespace: Some(ns.to_owned()),
+                    namespace: ns.to_owned(),
+                    suggestion: target::suggest(name, &deployments),
                 })?;
             Ok(vec![of(d)])
         }
@@ -116,11 +116,16 @@ pub(super) async fn read_capacity(cluster: &Cluster) -> Result<Vec<quantity::Nod
     Ok(quantity::node_rooms(&nodes.items, &pods.items))
 }
 
-pub(super) fn prepare_persist(
+/// `--persist`, prepared before any change (so a missing helm or chart fails first): the
+/// helm binary, the `helm upgrade` arguments and the other components the upgrade would
+/// move, each kept live (an extra `--set`) unless `--reset-others` or a "no" at the prompt.
+pub(super) async fn prepare_persist(
+    cluster: &Cluster,
     req: &ScaleRequest,
     resolved: &[Resolved],
-    ns: &str,
-) -> Result<(std::path::PathBuf, Vec<String>), ScaleError> {
+    ui: &dyn Ui,
+) -> Result<PersistCall, ScaleError> {
+    let ns = cluster.namespace.as_str();
     let mut counts = Vec::new();
     let mut release = None;
     for r in resolved {
@@ -143,24 +148,104 @@ pub(super) fn prepare_persist(
     let env_chart = std::env::var("TODO_CHART").ok();
     let chart = persist::chart_ref(req.chart.as_deref(), env_chart.as_deref(), &cwd)?;
     let helm = persist::find_helm()?;
-    Ok((
-        helm,
-        persist::upgrade_args(&release, &chart, &req.kube, ns, &counts, false),
+    let scaled: Vec<Component> = counts.iter().map(|(c, _)| *c).collect();
+    let mut others = others_of_release(cluster, &release, &scaled).await?;
+    decide_others(&mut others, req, ui)?;
+    let mut args = persist::upgrade_args(&release, &chart, &req.kube, ns, &counts, false);
+    args.extend(persist::keep_args(&others));
+    Ok(PersistCall { helm, args, others })
+}
+
+/// The prepared `--persist` call.
+pub(super) struct PersistCall {
+    pub helm: std::path::PathBuf,
+    pub args: Vec<String>,
+    pub others: Vec<persist::OtherComponent>,
+}
+
+/// The release's other components whose live count differs from the release's record (one
+/// Deployment list by the release's labels, one read of the release).
+async fn others_of_release(
+    cluster: &Cluster,
+    release: &str,
+    scaled: &[Component],
+) -> Result<Vec<persist::OtherComponent>, ScaleError> {
+    if Component::ALL.iter().all(|c| scaled.contains(c)) {
+        return Ok(Vec::new());
+    }
+    let ns = cluster.namespace.as_str();
+    let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
+    let params = ListParams::default().labels(&chart::release_selector(release));
+    let action = Action::new("list", "deployments", Some(ns));
+    let list = retry(|| api.list(&params))
+        .await
+        .map_err(|e| cluster.error(&action, e))?;
+    let live: Vec<(Component, String, i32)> = list
+        .items
+        .iter()
+        .filter_map(|d| {
+            let c = target::label(d, chart::LABEL_COMPONENT).and_then(Component::from_name)?;
+            let n = crate::rollout::replicas(d).desired;
+            Some((c, d.metadata.name.clone().unwrap_or_default(), n))
+        })
+        .collect();
+    let record = crate::release::find(cluster, Some(release)).await?;
+    Ok(persist::others_drifted(
+        &live,
+        |c| persist::recorded_replicas(&record, c),
+        scaled,
     ))
 }
 
+/// Keep or reset each other component: `--reset-others` resets them all; on a terminal
+/// (without `--yes`) each is asked, keeping by default; otherwise they are kept. Each
+/// decision is shown.
+fn decide_others(
+    others: &mut [persist::OtherComponent],
+    req: &ScaleRequest,
+    ui: &dyn Ui,
+) -> Result<(), ScaleError> {
+    if others.is_empty() {
+        return Ok(());
+    }
+    ui.note(
+        "the helm upgrade re-renders every component; live counts that differ from the release:",
+    );
+    for o in others.iter_mut() {
+        o.kept = if req.reset_others {
+            false
+        } else if ui.can_prompt() && !req.assume_yes {
+            ui.confirm(
+                &format!(
+                    "Keep {} at its live {} replicas (no: the upgrade resets it to {})?",
+                    o.component, o.live, o.release
+                ),
+                true,
+            )?
+        } else {
+            true
+        };
+        ui.note(&format!("  {}", persist::other_line(o)));
+    }
+    Ok(())
+}
+
+/// Move the HPA's bounds (merge patch); nothing is sent with `--dry-run=client`.
 pub(super) async fn patch_hpa(
     cluster: &Cluster,
     after: &HpaBounds,
-    dry_run: bool,
+    dry_run: DryRun,
 ) -> Result<(), ScaleError> {
+    if dry_run == DryRun::Client {
+        return Ok(());
+    }
     let api: Api<HorizontalPodAutoscaler> =
         Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let mut params = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
-    params.dry_run = dry_run;
+    params.dry_run = dry_run == DryRun::Server;
     let patch = Patch::Merge(hpa::bounds_patch(after));
     let action = Action::new(
         "patch",
@@ -176,17 +261,18 @@ pub(super) async fn patch_hpa(
 
 /// GET the scale subresource, set `spec.replicas`, PUT it back with the resourceVersion
 /// read; a 409 Conflict means someone else wrote in between: re-read and retry, up to
-/// [`CONFLICT_ATTEMPTS`] times. Returns the count before and the conflicts retried.
+/// [`CONFLICT_ATTEMPTS`] times. Returns the count before and the conflicts retried. With
+/// `--dry-run=server` the PUT carries `dryRun=All`; with `client` only the GET is sent.
 pub(super) async fn apply_scale(
     cluster: &Cluster,
     api: &Api<Deployment>,
     name: &str,
     n: i32,
-    dry_run: bool,
+    dry_run: DryRun,
 ) -> Result<(i32, u32), ScaleError> {
     let ns = cluster.namespace.as_str();
     let params = PostParams {
-        dry_run,
+        dry_run: dry_run == DryRun::Server,
         field_manager: Some(FIELD_MANAGER.into()),
     };
     let mut conflicts = 0;
@@ -201,6 +287,9 @@ pub(super) async fn apply_scale(
             Err(e) => return Err(cluster.error(&get_action, e).into()),
         };
         let from = scale.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        if dry_run == DryRun::Client {
+            return Ok((from, conflicts));
+        }
         let mut desired = scale.clone();
         desired.spec.get_or_insert_with(Default::default).replicas = Some(n);
         desired.status = None;

@@ -58,6 +58,18 @@ pub enum ScaleError {
     /// TARGET is not `frontend`, `backend`, `all` or a Deployment name.
     #[error("invalid target {0:?}: expected frontend, backend, all or a Deployment name")]
     InvalidTarget(String),
+    /// TARGET names no component and no Deployment of the namespace.
+    #[error(
+        "{name:?} is neither frontend, backend, all nor a Deployment in namespace {namespace:?}"
+    )]
+    NoSuchTarget {
+        /// What was typed.
+        name: String,
+        /// The namespace.
+        namespace: String,
+        /// The component or Deployment name within two edits, for "did you mean".
+        suggestion: Option<String>,
+    },
     /// N is not a whole number from 0 up.
     #[error("invalid replica count: {0}")]
     InvalidReplicas(String),
@@ -153,6 +165,12 @@ impl UserError for ScaleError {
             ScaleError::InvalidReplicas(_) | ScaleError::MissingReplicas => {
                 "give the replica count as a whole number from 0 up: `kubectl todo scale backend 3` or `--replicas 3`".into()
             }
+            ScaleError::NoSuchTarget { suggestion: Some(s), .. } => {
+                format!("did you mean `kubectl todo scale {s} N`?")
+            }
+            ScaleError::NoSuchTarget { namespace, .. } => format!(
+                "scale frontend, backend or all, or list the Deployments with `kubectl get deployments -n {namespace}`"
+            ),
             ScaleError::ZeroNeedsYes { .. } => "add --yes if you mean it (scale back up later with `kubectl todo scale ... N`)".into(),
             ScaleError::Declined => return None,
             ScaleError::ComponentNotFound { namespace, .. } => {
@@ -195,10 +213,44 @@ pub struct ScaleRequest {
     pub wait: bool,
     /// End the wait as soon as a pod problem is permanent (`None` with `--no-fail-fast`).
     pub fail_fast: Option<crate::diagnose::FailFast>,
-    /// `--dry-run`: change nothing.
-    pub dry_run: bool,
+    /// `--dry-run=none|client|server`.
+    pub dry_run: DryRun,
+    /// `--reset-others`: let `--persist`'s upgrade reset the other components to the
+    /// release's counts instead of keeping their live counts.
+    pub reset_others: bool,
     /// The connection flags, passed on to helm.
     pub kube: KubeArgs,
+}
+
+/// `--dry-run=none|client|server`, kubectl's strategies: `client` sends no change at all,
+/// `server` sends the scale (and the HPA patch) with `dryRun=All` so that admission,
+/// quota and RBAC answer, and persists nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DryRun {
+    /// Change the cluster (the default).
+    #[default]
+    None,
+    /// Only read: print what would change, send nothing.
+    Client,
+    /// Send each change with `dryRun=All`: the API server checks it and stores nothing.
+    Server,
+}
+
+impl DryRun {
+    /// Whether nothing is to be changed (`client` or `server`).
+    pub fn is_dry(self) -> bool {
+        self != DryRun::None
+    }
+
+    /// The word in messages: `client dry run`, `server dry run` (empty for `none`).
+    pub fn label(self) -> &'static str {
+        match self {
+            DryRun::None => "",
+            DryRun::Client => "client dry run",
+            DryRun::Server => "server dry run",
+        }
+    }
 }
 
 /// How one Deployment's scale ended.
@@ -270,11 +322,17 @@ pub struct ScaleSummary {
     pub context: String,
     /// The todo-chatbot release, when the target belongs to one.
     pub release: Option<String>,
-    /// `--dry-run`.
+    /// Whether it was a dry run (`--dry-run=client|server`).
     pub dry_run: bool,
+    /// `--dry-run`'s strategy: `none`, `client` or `server`.
+    pub dry_run_strategy: DryRun,
     /// The helm command run for `--persist` (or that would run, with `--dry-run`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub persisted: Option<String>,
+    /// `--persist`: the other components whose live count differed from the release's, and
+    /// whether the upgrade kept them live.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub persist_others: Vec<persist::OtherComponent>,
     /// Warnings (zero replicas, capacity).
     pub warnings: Vec<String>,
     /// One entry per Deployment.
@@ -327,13 +385,13 @@ pub async fn run(
     let plan = decide(cluster, &resolved, req).await?;
     confirm(&plan, req.assume_yes, ui)?;
     let helm_call = if req.persist {
-        Some(prepare_persist(req, &resolved, ns)?)
+        Some(prepare_persist(cluster, req, &resolved, ui).await?)
     } else {
         None
     };
     let applied = apply_all(cluster, &deployments_api, req, &resolved, &plan, ui).await?;
     let persisted = match &helm_call {
-        Some((helm, args)) => Some(record(helm, args, req.dry_run, ui).await?),
+        Some(call) => Some(record(&call.helm, &call.args, req.dry_run.is_dry(), ui).await?),
         None => None,
     };
     let ends = wait_for(cluster, &deployments_api, req, &applied, ui).await?;
@@ -344,8 +402,10 @@ pub async fn run(
         namespace: ns.to_owned(),
         context: cluster.context.clone(),
         release,
-        dry_run: req.dry_run,
+        dry_run: req.dry_run.is_dry(),
+        dry_run_strategy: req.dry_run,
         persisted,
+        persist_others: helm_call.map(|c| c.others).unwrap_or_default(),
         warnings: plan.all_warnings(),
         targets,
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -466,8 +526,8 @@ async fn wait_for(
     applied: &[Applied<'_>],
     ui: &dyn Ui,
 ) -> Result<Vec<wait::WaitEnd>, ScaleError> {
-    if req.dry_run || !req.wait {
-        return Ok(plan::unwaited(applied, req.dry_run));
+    if req.dry_run.is_dry() || !req.wait {
+        return Ok(plan::unwaited(applied, req.dry_run.is_dry()));
     }
     let names: Vec<String> = applied.iter().map(|a| a.resolved.name.clone()).collect();
     let want = plan::wait_wants(applied, req.replicas);
@@ -502,6 +562,6 @@ fn describe_target(target: &Target) -> String {
     match target {
         Target::Component(c) => c.name().to_owned(),
         Target::All => "frontend and backend".to_owned(),
-        Target::Deployment(n) => format!("deployment/{n}"),
+        Target::Deployment(n) => format!("deployment.apps/{n}"),
     }
 }

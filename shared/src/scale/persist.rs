@@ -1,6 +1,11 @@
 //! `--persist`: record the new replica counts in the Helm release with
 //! `helm upgrade <release> <chart> -n <ns> --reuse-values --set <component>.replicaCount=N`,
 //! so the next `helm upgrade` does not silently undo the scale.
+//!
+//! The upgrade re-renders every component, so before it runs each other component's live
+//! count is compared with the count the release records ([`recorded_replicas`]); those that
+//! differ ([`others_drifted`]) are kept live with a `--set` of their own ([`keep_args`])
+//! unless `--reset-others` (or a "no" at the terminal) lets the upgrade reset them.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +14,100 @@ use crate::chart::Component;
 use crate::cluster::KubeArgs;
 
 use crate::chart::DEFAULT_CHART_DIR;
+use crate::release::Release;
+
+/// Another component of the release whose live replica count differs from the count the
+/// release records: the `--persist` upgrade would set it back, unless kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherComponent {
+    /// The component.
+    pub component: Component,
+    /// Its Deployment.
+    pub deployment: String,
+    /// `spec.replicas` live.
+    pub live: i32,
+    /// The count the release records (what the upgrade would set).
+    pub release: i32,
+    /// `true`: the upgrade sets the live count (`--set`); `false`: it resets to `release`.
+    pub kept: bool,
+}
+
+/// The replica count the release records for `component`: the user's
+/// `<component>.replicaCount`, else `spec.replicas` of the component's Deployment in the
+/// rendered manifest. `None` when neither says (an HPA-managed Deployment has no count).
+pub fn recorded_replicas(release: &Release, component: Component) -> Option<i32> {
+    if let Some(n) = release
+        .value(&component.replica_count_key())
+        .and_then(serde_json::Value::as_i64)
+    {
+        return i32::try_from(n).ok();
+    }
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&release.manifest)
+        .map_err(|e| tracing::debug!("cannot read the release manifest: {e}"))
+        .ok()?;
+    docs.iter()
+        .filter(|d| d["kind"] == "Deployment")
+        .find(|d| d["metadata"]["labels"][crate::chart::LABEL_COMPONENT] == component.name())
+        .and_then(|d| d["spec"]["replicas"].as_i64())
+        .and_then(|n| i32::try_from(n).ok())
+}
+
+/// The components not being scaled whose live count (`live`: component, Deployment, count)
+/// differs from what `recorded` says the release holds, each marked kept.
+pub fn others_drifted(
+    live: &[(Component, String, i32)],
+    recorded: impl Fn(Component) -> Option<i32>,
+    scaled: &[Component],
+) -> Vec<OtherComponent> {
+    live.iter()
+        .filter(|(c, _, _)| !scaled.contains(c))
+        .filter_map(|(c, name, n)| {
+            let release = recorded(*c)?;
+            (release != *n).then(|| OtherComponent {
+                component: *c,
+                deployment: name.clone(),
+                live: *n,
+                release,
+                kept: true,
+            })
+        })
+        .collect()
+}
+
+/// The `--set <component>.replicaCount=LIVE` arguments that keep the kept components live.
+pub fn keep_args(others: &[OtherComponent]) -> Vec<String> {
+    others
+        .iter()
+        .filter(|o| o.kept)
+        .flat_map(|o| {
+            [
+                "--set".to_owned(),
+                format!("{}={}", o.component.replica_count_key(), o.live),
+            ]
+        })
+        .collect()
+}
+
+/// The line for one other component: what the upgrade does to it.
+pub fn other_line(o: &OtherComponent) -> String {
+    if o.kept {
+        format!(
+            "{}: live {} replicas, the release records {}: kept at {} (--set {}={})",
+            o.component,
+            o.live,
+            o.release,
+            o.live,
+            o.component.replica_count_key(),
+            o.live
+        )
+    } else {
+        format!(
+            "{}: live {} replicas, the release records {}: the upgrade resets it to {}",
+            o.component, o.live, o.release, o.release
+        )
+    }
+}
 
 /// The helm binary: `$HELM_BIN` (set by Helm for its plugins, or by the user), else `helm`
 /// on PATH.
@@ -156,6 +255,59 @@ mod tests {
             chart_ref(None, None, dir.path()).unwrap(),
             DEFAULT_CHART_DIR
         );
+    }
+
+    #[test]
+    fn others_that_drifted_are_listed_and_kept_with_their_own_set() {
+        let live = vec![
+            (Component::Backend, "b".to_owned(), 2),
+            (Component::Frontend, "f".to_owned(), 3),
+        ];
+        let others = others_drifted(&live, |_| Some(1), &[Component::Backend]);
+        assert_eq!(
+            others,
+            vec![OtherComponent {
+                component: Component::Frontend,
+                deployment: "f".into(),
+                live: 3,
+                release: 1,
+                kept: true,
+            }]
+        );
+        assert_eq!(keep_args(&others), ["--set", "frontend.replicaCount=3"]);
+        assert!(other_line(&others[0]).contains("kept at 3"));
+        let reset = vec![OtherComponent {
+            kept: false,
+            ..others[0].clone()
+        }];
+        assert!(keep_args(&reset).is_empty());
+        assert!(other_line(&reset[0]).contains("resets it to 1"));
+        // In step with the release, or unknown (HPA): nothing to say.
+        assert!(others_drifted(&live, |_| Some(3), &[Component::Backend]).is_empty());
+        assert!(others_drifted(&live, |_| None, &[Component::Backend]).is_empty());
+        // Every component scaled: no others.
+        assert!(others_drifted(&live, |_| Some(1), &Component::ALL).is_empty());
+    }
+
+    #[test]
+    fn the_recorded_count_is_the_users_value_else_the_manifest() {
+        let manifest = "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: f\n  labels:\n    app.kubernetes.io/component: frontend\nspec:\n  replicas: 4\n";
+        let mut release = Release {
+            name: "todo".into(),
+            namespace: "todo".into(),
+            revision: 1,
+            status: "deployed".into(),
+            description: String::new(),
+            chart_name: "todo-chatbot".into(),
+            chart_version: "0.1.0".into(),
+            app_version: String::new(),
+            config: serde_json::json!({"backend": {"replicaCount": 2}}),
+            manifest: manifest.into(),
+        };
+        assert_eq!(recorded_replicas(&release, Component::Backend), Some(2));
+        assert_eq!(recorded_replicas(&release, Component::Frontend), Some(4));
+        release.manifest = "not: [yaml".into();
+        assert_eq!(recorded_replicas(&release, Component::Frontend), None);
     }
 
     #[test]

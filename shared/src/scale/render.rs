@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Outcome, ScaleSummary, TargetSummary};
+use super::{DryRun, Outcome, ScaleSummary, TargetSummary};
 use crate::diagnose::PodProblem;
 use crate::duration::format_duration as format_elapsed;
 
@@ -22,7 +22,7 @@ pub fn yaml(summary: &ScaleSummary) -> String {
 
 /// The note shown as a scale is applied: `deployment.apps/NAME scale FROM → TO`, with the
 /// conflicts retried and whether it was a dry run.
-pub fn applied_note(name: &str, from: i32, to: i32, conflicts: u32, dry_run: bool) -> String {
+pub fn applied_note(name: &str, from: i32, to: i32, conflicts: u32, dry_run: DryRun) -> String {
     format!(
         "deployment.apps/{name} scale {from} → {to}{}{}",
         if conflicts > 0 {
@@ -30,7 +30,11 @@ pub fn applied_note(name: &str, from: i32, to: i32, conflicts: u32, dry_run: boo
         } else {
             String::new()
         },
-        if dry_run { " (dry run)" } else { "" }
+        if dry_run.is_dry() {
+            format!(" ({})", dry_run.label())
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -53,6 +57,9 @@ pub fn text(summary: &ScaleSummary) -> String {
     }
     if let Some(cmd) = &summary.persisted {
         let _ = writeln!(out, "{}", persisted_line(summary, cmd));
+        for o in &summary.persist_others {
+            let _ = writeln!(out, "  {}", super::persist::other_line(o));
+        }
     }
     out
 }
@@ -179,7 +186,9 @@ mod tests {
             context: "dev".into(),
             release: Some("todo".into()),
             dry_run: false,
+            dry_run_strategy: DryRun::None,
             persisted: None,
+            persist_others: vec![],
             warnings: vec![],
             targets: vec![TargetSummary {
                 deployment: "todo-todo-chatbot-backend".into(),
@@ -275,12 +284,16 @@ mod tests {
     #[test]
     fn the_applied_note_says_conflicts_and_dry_run() {
         assert_eq!(
-            applied_note("web", 1, 3, 0, false),
+            applied_note("web", 1, 3, 0, DryRun::None),
             "deployment.apps/web scale 1 → 3"
         );
         assert_eq!(
-            applied_note("web", 3, 0, 2, true),
-            "deployment.apps/web scale 3 → 0 (after 2 conflict retries) (dry run)"
+            applied_note("web", 3, 0, 2, DryRun::Server),
+            "deployment.apps/web scale 3 → 0 (after 2 conflict retries) (server dry run)"
+        );
+        assert_eq!(
+            applied_note("web", 1, 2, 0, DryRun::Client),
+            "deployment.apps/web scale 1 → 2 (client dry run)"
         );
     }
 }

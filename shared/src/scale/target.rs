@@ -123,10 +123,33 @@ pub fn label<'a>(d: &'a Deployment, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// For a TARGET that names nothing: the component word (`frontend`, `backend`, `all`) or
+/// Deployment name of the namespace within two edits of it, the closest first.
+pub fn suggest(typed: &str, deployments: &[Deployment]) -> Option<String> {
+    let words = ["frontend", "backend", "all"].into_iter().chain(
+        deployments
+            .iter()
+            .filter_map(|d| d.metadata.name.as_deref()),
+    );
+    crate::complete::closest(typed, words).map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    #[test]
+    fn a_mistyped_target_gets_the_closest_component_or_deployment() {
+        let listed = [
+            deployment("todo-todo-chatbot-backend", &[]),
+            deployment("redis", &[]),
+        ];
+        assert_eq!(suggest("backnd", &listed).as_deref(), Some("backend"));
+        assert_eq!(suggest("frotnend", &listed).as_deref(), Some("frontend"));
+        assert_eq!(suggest("rediss", &listed).as_deref(), Some("redis"));
+        assert_eq!(suggest("postgres", &listed), None);
+    }
 
     fn deployment(name: &str, labels: &[(&str, &str)]) -> Deployment {
         Deployment {

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write as _};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use dialoguer::console::Term;
 use dialoguer::{Confirm, Password, Select};
@@ -26,7 +26,75 @@ pub struct ConsoleUi {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
     last: Mutex<HashMap<String, String>>,
-    status_shown: Mutex<bool>,
+    status: Arc<Mutex<Status>>,
+}
+
+/// The redrawn status line of `verify --wait` on a terminal.
+#[derive(Debug, Default)]
+struct Status {
+    /// The line as last reported, and when it was.
+    line: Option<(String, Instant)>,
+    /// Whether it is on screen now (cleared before any other output).
+    shown: bool,
+    /// Whether the thread that redraws it every second runs.
+    ticking: bool,
+}
+
+impl Status {
+    /// Draw the line over the current row: its timer moved on by the time since it was
+    /// reported, cut to the terminal's width so that it never wraps (a wrapped row would
+    /// not be cleared by the next redraw).
+    fn draw(&mut self) {
+        let Some((line, at)) = &self.line else {
+            return;
+        };
+        let columns = Term::stderr()
+            .size_checked()
+            .map_or(80, |(_, c)| usize::from(c));
+        let text = fit(&retime(line, at.elapsed()), columns);
+        err_text(&format!("\r\x1b[2K{text}"));
+        self.shown = true;
+    }
+}
+
+/// `line` cut to fit in `columns` without touching the last column (where terminals wrap),
+/// with `…` where it was cut.
+fn fit(line: &str, columns: usize) -> String {
+    let room = columns.saturating_sub(1).max(1);
+    if line.chars().count() <= room {
+        return line.to_owned();
+    }
+    let mut cut: String = line.chars().take(room - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The `[ Ns/Ts]` timer of a progress line, moved on by `extra`; other text is unchanged.
+fn retime(line: &str, extra: Duration) -> String {
+    let Some((start, end, secs, total)) = timer(line) else {
+        return line.to_owned();
+    };
+    let now = secs + extra.as_secs();
+    format!("{}[{now:>3}s/{total}s]{}", &line[..start], &line[end..])
+}
+
+/// The line without its timer: what tells one report from the next when piped.
+fn untimed(line: &str) -> String {
+    match timer(line) {
+        Some((start, end, ..)) => format!("{}{}", &line[..start], &line[end..]),
+        None => line.to_owned(),
+    }
+}
+
+/// Where the first `[ Ns/Ts]` is (byte range) and its two numbers.
+fn timer(line: &str) -> Option<(usize, usize, u64, u64)> {
+    static TIMER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\[\s*(\d+)s/(\d+)s\]").ok());
+    let caps = TIMER.as_ref()?.captures(line)?;
+    let whole = caps.get(0)?;
+    let secs = caps.get(1)?.as_str().parse().ok()?;
+    let total = caps.get(2)?.as_str().parse().ok()?;
+    Some((whole.start(), whole.end(), secs, total))
 }
 
 impl std::fmt::Debug for ConsoleUi {
@@ -60,7 +128,7 @@ impl ConsoleUi {
             multi: MultiProgress::with_draw_target(target),
             bars: Mutex::new(HashMap::new()),
             last: Mutex::new(HashMap::new()),
-            status_shown: Mutex::new(false),
+            status: Arc::new(Mutex::new(Status::default())),
         }
     }
 
@@ -75,10 +143,10 @@ impl ConsoleUi {
     }
 
     fn clear_status(&self) {
-        let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
-        if *shown {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if status.shown {
             err_text("\r\x1b[2K");
-            *shown = false;
+            status.shown = false;
         }
     }
 
@@ -87,6 +155,8 @@ impl ConsoleUi {
             RolloutState::Complete => "rolled out".to_owned(),
             RolloutState::Waiting(m) | RolloutState::Failed(m) => m.clone(),
         };
+        // Scaling down, old pods stay ready while they terminate: never `3/2 ready`.
+        let ready = replicas.ready.min(replicas.desired).max(0);
         if self.terminal {
             let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
             let bar = bars.entry(deployment.to_owned()).or_insert_with(|| {
@@ -99,21 +169,17 @@ impl ConsoleUi {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
                 bar.set_style(style);
-                bar.set_prefix(format!("deployment/{deployment}"));
+                bar.set_prefix(format!("deployment.apps/{deployment}"));
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));
                 bar
             });
             bar.set_length(replicas.desired.max(0) as u64);
-            bar.set_position(replicas.ready.max(0) as u64);
+            bar.set_position(ready as u64);
             bar.set_message(status);
         } else {
             let text = format!(
-                "deployment/{deployment}: {}/{} ready, {} available, {} updated, {} total: {status}",
-                replicas.ready,
-                replicas.desired,
-                replicas.available,
-                replicas.updated,
-                replicas.current
+                "deployment.apps/{deployment}: {}/{} ready, {} available, {} updated, {} total: {status}",
+                ready, replicas.desired, replicas.available, replicas.updated, replicas.current
             );
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.get(deployment) != Some(&text) {
@@ -126,14 +192,39 @@ impl ConsoleUi {
         }
     }
 
+    /// On a terminal: redraw the status line now and every second after (the timer ticks
+    /// between reports). Piped: print the line only when more than its timer changed.
     fn checks(&self, line: &str) {
-        if self.terminal {
-            let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
-            err_text(&format!("\r\x1b[2K{line}"));
-            *shown = true;
-        } else {
-            err_line(line);
+        if !self.terminal {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let key = untimed(line);
+            if last.get("\0checks") != Some(&key) {
+                err_line(line);
+                last.insert("\0checks".to_owned(), key);
+            }
+            return;
         }
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.line = Some((line.to_owned(), Instant::now()));
+        status.draw();
+        if !status.ticking {
+            status.ticking = true;
+            let shared = Arc::clone(&self.status);
+            std::thread::spawn(move || tick(&shared));
+        }
+    }
+}
+
+/// Redraw the status line every second until [`Ui::finish`] stops it. A line cleared for
+/// other output comes back at the next tick.
+fn tick(status: &Mutex<Status>) {
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+        if !s.ticking {
+            return;
+        }
+        s.draw();
     }
 }
 
@@ -194,10 +285,12 @@ impl Ui for ConsoleUi {
         }
         let _ = self.multi.clear();
         drop(bars);
-        let mut shown = self.status_shown.lock().unwrap_or_else(|p| p.into_inner());
-        if *shown {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.ticking = false;
+        status.line = None;
+        if status.shown {
             err_line("");
-            *shown = false;
+            status.shown = false;
         }
     }
 
@@ -302,4 +395,40 @@ pub fn exit_interrupted(code: u8) -> ! {
     }
     err_line("interrupted: nothing was written");
     crate::cli::finish(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = "waiting for release todo [  2s/60s]: 3 of 9 checks not healthy (first: backend.pods: 0/1 ready)";
+
+    #[test]
+    fn the_status_line_fits_the_terminal_without_its_last_column() {
+        let at_80 = fit(LINE, 80);
+        assert_eq!(at_80.chars().count(), 79);
+        assert!(at_80.ends_with('…'));
+        assert_eq!(fit(LINE, 160), LINE);
+        assert_eq!(fit("abc", 1), "…");
+    }
+
+    #[test]
+    fn the_timer_ticks_between_reports() {
+        assert_eq!(
+            retime(LINE, Duration::from_millis(3400)),
+            LINE.replace("[  2s/60s]", "[  5s/60s]")
+        );
+        assert_eq!(
+            retime("no timer here", Duration::from_secs(9)),
+            "no timer here"
+        );
+    }
+
+    #[test]
+    fn piped_lines_differ_only_when_more_than_the_timer_changed() {
+        let later = LINE.replace("[  2s/60s]", "[  3s/60s]");
+        assert_eq!(untimed(LINE), untimed(&later));
+        let better = later.replace("3 of 9", "2 of 9");
+        assert_ne!(untimed(LINE), untimed(&better));
+    }
 }

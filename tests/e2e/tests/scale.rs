@@ -6,6 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "common/terminal.rs"]
+mod terminal;
 use todo_e2e::harness::{Run, TestEnv, run};
 use todo_sandbox::Faults;
 use todo_sandbox::scenario::ErrorFault;
@@ -78,6 +81,46 @@ fn scale_text_output_names_the_deployment_and_elapsed_time() {
     // Not a terminal: plain progress lines on stderr, no bar escapes.
     assert!(r.stderr.contains("ready"), "{}", r.stderr);
     assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
+}
+
+#[test]
+fn scale_all_times_each_deployment_and_says_nothing_changed_for_a_no_op() {
+    // New pods take 1.5 s to become ready: the backend's wait is long, the frontend's none.
+    let env = TestEnv::start("timings: {readyMs: 1500}\n");
+    env.install_chart(RELEASE, NS, "", Duration::from_secs(60))
+        .expect_code(0);
+    scale(&env, &["frontend", "2"]).expect_code(0);
+    let out = scale(&env, &["all", "2", "-o", "json"])
+        .expect_code(0)
+        .json();
+    let of = |name: &str| {
+        out["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["deployment"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (frontend, backend) = (of(FRONTEND), of(BACKEND));
+    assert_eq!(frontend["outcome"], "unchanged", "{out}");
+    assert_eq!(backend["outcome"], "complete", "{out}");
+    let (f_ms, b_ms) = (
+        frontend["elapsedMs"].as_u64().unwrap(),
+        backend["elapsedMs"].as_u64().unwrap(),
+    );
+    assert!(
+        b_ms >= 1000 && f_ms < b_ms / 2,
+        "frontend {f_ms} ms, backend {b_ms} ms"
+    );
+    let text = scale(&env, &["all", "2"]).expect_code(0);
+    assert_eq!(
+        text.stdout.matches("nothing changed").count(),
+        2,
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("2 → 2"), "{}", text.stdout);
 }
 
 #[test]
@@ -307,6 +350,46 @@ fn scale_to_zero_needs_yes_without_a_terminal() {
     assert_eq!(spec_replicas(&env, FRONTEND), 0);
 }
 
+/// `kubectl-todo-scale ARGS` on a pseudo-terminal, typing `key` once the question is up;
+/// `None` without util-linux `script`.
+fn scale_on_a_terminal(env: &TestEnv, args: &str, key: &[u8]) -> Option<(i32, String)> {
+    if !terminal::available() {
+        return None;
+    }
+    let bin = todo_e2e::harness::bin_dir().join("kubectl-todo-scale");
+    let line = format!("{} -n {NS} {args}", bin.display());
+    let (code, text) = terminal::run(env, &line, Duration::from_millis(2500), key);
+    Some((code, text.replace('\r', "")))
+}
+
+#[test]
+fn scale_to_zero_declined_at_the_terminal_is_not_an_error() {
+    let env = installed("", "");
+    let Some((code, text)) = scale_on_a_terminal(&env, "frontend 0", b"n") else {
+        return;
+    };
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("scale to 0 cancelled: nothing changed"),
+        "{text}"
+    );
+    assert!(!text.contains("error"), "{text}");
+    assert_eq!(
+        text.matches("to 0 replicas").count(),
+        1,
+        "warned once: {text}"
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 1);
+    let (code, text) = scale_on_a_terminal(&env, "frontend 0 --no-wait", b"y").unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        text.matches("to 0 replicas").count(),
+        1,
+        "warned once: {text}"
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 0);
+}
+
 #[test]
 fn scale_rejects_bad_counts_and_targets_as_usage_errors() {
     let env = TestEnv::start("");
@@ -330,6 +413,91 @@ fn scale_dry_run_changes_nothing() {
     assert_eq!(out["targets"][0]["outcome"], "dry-run");
     assert_eq!(out["dryRun"], true);
     assert_eq!(spec_replicas(&env, BACKEND), 1);
+}
+
+#[test]
+fn scale_dry_run_takes_kubectls_strategies() {
+    let env = installed("", "");
+    for (flag, strategy) in [
+        ("--dry-run=client", "client"),
+        ("--dry-run=server", "server"),
+        ("--dry-run", "server"),
+    ] {
+        let out = scale(&env, &["backend", "4", flag, "-o", "json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(out["targets"][0]["outcome"], "dry-run", "{flag}: {out}");
+        assert_eq!(out["dryRunStrategy"], strategy, "{flag}: {out}");
+        assert_eq!(out["dryRun"], true, "{flag}");
+    }
+    let none = scale(&env, &["backend", "1", "--dry-run=none", "-o", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(none["dryRun"], false, "{none}");
+    assert_eq!(spec_replicas(&env, BACKEND), 1);
+    let bad = scale(&env, &["backend", "4", "--dry-run=maybe"]).expect_code(2);
+    assert!(bad.stderr.contains("client"), "{}", bad.stderr);
+    if env.is_sandbox() {
+        // server sends the scale (dryRun=All): RBAC answers; client only reads.
+        let viewer = ["--context", "todo-sandbox-viewer"];
+        let r = scale(
+            &env,
+            &[&["backend", "4", "--dry-run=server"][..], &viewer].concat(),
+        )
+        .expect_code(2);
+        assert!(
+            r.stderr.to_lowercase().contains("forbidden"),
+            "{}",
+            r.stderr
+        );
+        scale(
+            &env,
+            &[&["backend", "4", "--dry-run=client"][..], &viewer].concat(),
+        )
+        .expect_code(0);
+    }
+}
+
+#[test]
+fn scale_persist_keeps_the_other_components_live_count_unless_reset_others() {
+    let env = installed("", "");
+    scale(&env, &["frontend", "3"]).expect_code(0);
+    let out = scale(&env, &["backend", "2", "--persist", "-o", "json"])
+        .expect_code(0)
+        .json();
+    let other = &out["persistOthers"][0];
+    assert_eq!(other["component"], "frontend", "{out}");
+    assert_eq!(other["live"], 3, "{out}");
+    assert_eq!(other["release"], 1, "{out}");
+    assert_eq!(other["kept"], true, "{out}");
+    assert!(
+        out["persisted"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--set frontend.replicaCount=3"),
+        "{out}"
+    );
+    assert_eq!(
+        spec_replicas(&env, FRONTEND),
+        3,
+        "the upgrade kept the live count"
+    );
+    assert_eq!(spec_replicas(&env, BACKEND), 2);
+    // The release now records 3: a live 2 is reset to it with --reset-others.
+    scale(&env, &["frontend", "2"]).expect_code(0);
+    let text = scale(&env, &["backend", "1", "--persist", "--reset-others"]).expect_code(0);
+    assert!(
+        text.stdout.contains("the upgrade resets it to 3"),
+        "{}\n{}",
+        text.stdout,
+        text.stderr
+    );
+    assert_eq!(spec_replicas(&env, FRONTEND), 3);
+    // In step with the release: nothing listed.
+    let same = scale(&env, &["backend", "2", "--persist", "-o", "json"])
+        .expect_code(0)
+        .json();
+    assert!(same.get("persistOthers").is_none(), "{same}");
 }
 
 #[test]
@@ -428,8 +596,44 @@ fn scale_ctrl_c_stops_waiting_and_says_where_the_rollout_stands() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("stopped waiting"), "{stdout}");
+    assert_eq!(stdout.matches("stopped waiting").count(), 1, "{stdout}");
     assert!(stdout.contains("kubectl rollout status"), "{stdout}");
+}
+
+#[test]
+fn scale_ctrl_c_on_a_terminal_says_stopped_waiting_once() {
+    let env = TestEnv::start("timings: {readyMs: 60000}\n");
+    env.install_chart(RELEASE, NS, "", Duration::ZERO)
+        .expect_code(0);
+    let Some((code, text)) = scale_on_a_terminal(&env, "backend 2 --timeout 60s", b"\x03") else {
+        return;
+    };
+    assert_eq!(code, 130, "{text}");
+    assert_eq!(text.matches("stopped waiting").count(), 1, "{text}");
+    assert!(!text.contains("error"), "{text}");
+}
+
+#[test]
+fn scale_down_progress_never_reads_more_ready_than_desired() {
+    let env = installed("", "");
+    scale(&env, &["backend", "3"]).expect_code(0);
+    let r = scale(&env, &["backend", "1"]).expect_code(0);
+    let progress: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" ready, "))
+        .collect();
+    assert!(!progress.is_empty(), "{}", r.stderr);
+    for line in progress {
+        let counts = line.split(": ").nth(1).unwrap_or_default();
+        let (ready, rest) = counts.split_once('/').unwrap_or(("0", "0"));
+        let desired = rest.split(' ').next().unwrap_or("0");
+        assert!(
+            ready.parse::<i32>().unwrap() <= desired.parse::<i32>().unwrap(),
+            "{line}"
+        );
+    }
+    assert!(r.stdout.contains("scaled 3 → 1"), "{}", r.stdout);
 }
 
 #[test]
