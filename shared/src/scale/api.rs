@@ -316,7 +316,11 @@ pub(super) async fn apply_scale(
 
 /// Why the Deployment's pods are unhealthy, through the diagnosis verify gives, with the
 /// last (redacted) log lines of crashing containers.
-pub(super) async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Vec<PodProblem> {
+pub(super) async fn diagnose_deployment(
+    cluster: &Cluster,
+    d: &Deployment,
+    allocatable: &[crate::quantity::Resources],
+) -> Vec<PodProblem> {
     let Some(selector) = d
         .spec
         .as_ref()
@@ -338,7 +342,11 @@ pub(super) async fn diagnose_deployment(cluster: &Cluster, d: &Deployment) -> Ve
             return Vec::new();
         }
     };
-    let mut problems = diagnose::pod_problems_on(&list, &cluster.platform);
+    let ctx = diagnose::HintContext {
+        allocatable,
+        ..diagnose::HintContext::platform(&cluster.platform)
+    };
+    let mut problems = diagnose::pod_problems_in(&list, &ctx);
     for p in problems.iter_mut().filter(|p| p.wants_logs()) {
         let params = LogParams {
             container: Some(p.container.clone()),

@@ -394,8 +394,16 @@ pub async fn run(
         Some(call) => Some(record(&call.helm, &call.args, req.dry_run.is_dry(), ui).await?),
         None => None,
     };
-    let ends = wait_for(cluster, &deployments_api, req, &applied, ui).await?;
-    let problems = diagnose_ends(cluster, &applied, &ends).await;
+    let ends = wait_for(
+        cluster,
+        &deployments_api,
+        req,
+        &applied,
+        &plan.allocatable,
+        ui,
+    )
+    .await?;
+    let problems = diagnose_ends(cluster, &applied, &ends, &plan.allocatable).await;
     let targets = plan::summarize(&applied, ends, problems, req.replicas);
     let exit_code = ScaleSummary::compute_exit_code(&targets);
     Ok(ScaleSummary {
@@ -524,6 +532,7 @@ async fn wait_for(
     api: &Api<Deployment>,
     req: &ScaleRequest,
     applied: &[Applied<'_>],
+    allocatable: &[crate::quantity::Resources],
     ui: &dyn Ui,
 ) -> Result<Vec<wait::WaitEnd>, ScaleError> {
     if req.dry_run.is_dry() || !req.wait {
@@ -535,6 +544,7 @@ async fn wait_for(
         cluster,
         api,
         fail_fast: req.fail_fast,
+        allocatable,
         ui,
     };
     watch.wait_all(&names, &want, req.timeout).await
@@ -546,11 +556,12 @@ async fn diagnose_ends(
     cluster: &Cluster,
     applied: &[Applied<'_>],
     ends: &[wait::WaitEnd],
+    allocatable: &[crate::quantity::Resources],
 ) -> Vec<Vec<PodProblem>> {
     join_all(applied.iter().zip(ends).map(|(a, end)| async move {
         if plan::needs_diagnosis(end.outcome) {
             let seen = end.deployment.as_ref();
-            diagnose_deployment(cluster, seen.unwrap_or(&a.resolved.deployment)).await
+            diagnose_deployment(cluster, seen.unwrap_or(&a.resolved.deployment), allocatable).await
         } else {
             Vec::new()
         }

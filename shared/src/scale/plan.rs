@@ -41,7 +41,7 @@ pub struct Step {
 }
 
 /// The decisions of a scale.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// One step per resolved Deployment, in order.
     pub steps: Vec<Step>,
@@ -49,6 +49,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The warning that needs a confirmation (scaling to 0), when it applies.
     pub zero_warning: Option<String>,
+    /// Each schedulable node's allocatable CPU and memory (empty when capacity was not
+    /// read): the wait ends at a pod no node can ever hold.
+    pub allocatable: Vec<crate::quantity::Resources>,
 }
 
 /// Decide the scale of `resolved` to `replicas`. `hpas` is `Err(note)` when the HPAs could
@@ -113,6 +116,11 @@ pub fn plan(
         steps,
         warnings,
         zero_warning,
+        allocatable: rooms
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.allocatable)
+            .collect(),
     })
 }
 

@@ -46,6 +46,8 @@ pub struct Watch<'a> {
     pub api: &'a Api<Deployment>,
     /// End as soon as a pod problem is permanent (`None`: wait anyway).
     pub fail_fast: Option<FailFast>,
+    /// Each schedulable node's allocatable resources, to tell a pod no node can hold.
+    pub allocatable: &'a [crate::quantity::Resources],
     /// Progress goes here.
     pub ui: &'a dyn Ui,
 }
@@ -217,7 +219,7 @@ async fn wait_one(
                     None => { pod_stream = None; continue; }
                 }
                 if let Some(policy) = watch.fail_fast
-                    && let Some(problem) = permanent_problem(&pods, &watch.cluster.platform, &policy)
+                    && let Some(problem) = permanent_problem(&pods, &watch.cluster.platform, watch.allocatable, &policy)
                 {
                     end(Outcome::Failed, problem);
                     return Ok(());
@@ -269,12 +271,17 @@ pub fn selector_of(d: &Deployment) -> Option<String> {
 pub fn permanent_problem(
     pods: &BTreeMap<String, Pod>,
     platform: &crate::platform::Platform,
+    allocatable: &[crate::quantity::Resources],
     policy: &FailFast,
 ) -> Option<String> {
     let pods: Vec<Pod> = pods.values().cloned().collect();
-    diagnose::pod_problems_on(&pods, platform)
+    let ctx = diagnose::HintContext {
+        allocatable,
+        ..diagnose::HintContext::platform(platform)
+    };
+    diagnose::pod_problems_in(&pods, &ctx)
         .into_iter()
-        .find(|p| p.is_permanent(policy))
+        .find(|p| diagnose::cannot_heal(p, &pods, allocatable, policy))
         .map(|p| {
             let container = if p.container.is_empty() {
                 String::new()

@@ -653,3 +653,31 @@ fn scale_prints_yaml_and_takes_table_or_text() {
     assert!(table.stdout.contains("nothing changed"), "{}", table.stdout);
     assert!(text.stdout.contains("nothing changed"), "{}", text.stdout);
 }
+
+#[test]
+fn scale_fails_fast_when_no_node_can_ever_hold_the_pods() {
+    // 8 CPUs requested on a 2-CPU node: Unschedulable for good, so the wait ends with the
+    // diagnosis (`failed`, not `timed-out` at --timeout).
+    let env = TestEnv::start("");
+    env.install_chart(
+        RELEASE,
+        NS,
+        "backend:\n  resources:\n    requests:\n      cpu: \"8\"\n    limits:\n      cpu: \"8\"\n",
+        Duration::ZERO,
+    )
+    .expect_code(0);
+    let r = scale(
+        &env,
+        &["backend", "2", "--timeout", "60s", "--yes", "-o", "json"],
+    )
+    .expect_code(1);
+    let out = r.json();
+    let t = &out["targets"][0];
+    assert_eq!(t["outcome"], "failed", "{out}");
+    let problems = t["problems"].to_string();
+    assert!(problems.contains("Unschedulable"), "{out}");
+    assert!(
+        problems.contains("more than any node's allocatable"),
+        "{out}"
+    );
+}
