@@ -1,4 +1,4 @@
-//! Turning a verify [`Report`] into text: a grouped table with a one-line summary, JSON with
+//! Turning verify's and preflight's [`Report`] into text: a grouped table with a one-line summary, JSON with
 //! a stable schema (documented in docs/verify.md), and JUnit XML for CI. Rendering decides
 //! nothing; the report already holds every verdict.
 

@@ -89,6 +89,8 @@ fn main() {
         PROGRAM,
         timeout + todo_kube::deadline::REPORT_SLACK,
         |deadline| async move {
+            // A mistyped check ID is a usage error before any kubeconfig is read.
+            verify::Selection::new(&cli.only, &cli.skip)?;
             deadline.doing(
                 "the kubeconfig's credentials (an exec credential plugin) or the API server",
             );

@@ -215,6 +215,12 @@ fn odd_input_is_a_usage_error_never_a_panic() {
             "server",
         ),
         (
+            "kubectl-todo-verify",
+            vec!["--only", "nope.check"],
+            &kc_no_scheme,
+            "unknown check",
+        ),
+        (
             "kubectl-todo-preflight",
             vec!["--timeout", "2s"],
             &kc_no_scheme,
