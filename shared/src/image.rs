@@ -300,4 +300,16 @@ mod tests {
             .other_tags(&names);
         assert_eq!(tags, vec!["todo-chatbot-backend:1.0.0".to_owned()]);
     }
+
+    proptest::proptest! {
+        /// Any text: a reference or a reason, never a panic; what parses spells back to
+        /// itself.
+        #[test]
+        fn any_text_parses_or_is_refused_and_round_trips(text in "\\PC{0,80}|[a-z0-9./:@_-]{0,60}") {
+            if let Ok(r) = ImageRef::parse(&text) {
+                let again = ImageRef::parse(&r.familiar());
+                proptest::prop_assert_eq!(again, Ok(r));
+            }
+        }
+    }
 }
