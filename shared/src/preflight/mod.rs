@@ -153,7 +153,7 @@ pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, P
         create_namespace: opts.create_namespace,
         values_file,
         chart_ref,
-        controller: opts.controller.describe(),
+        controller: opts.controller.clone(),
     };
     let results: Vec<CheckResult> = checks::evaluate(&ctx);
     let latest = obs.release.as_ref().ok().and_then(|s| s.latest.clone());

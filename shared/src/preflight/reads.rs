@@ -19,7 +19,7 @@ use kube::core::PartialObjectMeta;
 
 use super::plan::{Kind, Plan, SecretsPlan};
 use crate::cluster::{Action, Cluster, ClusterError, list_all, retry};
-use crate::secrets::controller::Controller;
+use crate::secrets::controller::{Controller, ControllerError};
 use crate::verify::collect::{SecretData, Unread, secret_data};
 
 /// A read's outcome for a check.
@@ -34,15 +34,26 @@ pub struct ReleaseState {
     pub deployed_chart: Option<String>,
 }
 
+/// What asking the controller for its certificate gave.
+#[derive(Debug)]
+pub enum CertificateRead {
+    /// The fingerprint of the certificate it serves (the one it seals with).
+    Served(String),
+    /// Its Service does not exist: the controller is not installed there.
+    NoService,
+    /// The API server refused or failed the read (a 403 on the Service or its proxy).
+    Unread(Unread),
+    /// The controller did not serve a usable certificate: why, on one line.
+    Failed(String),
+}
+
 /// What the sealed-secrets side looks like (sealed mode only).
 #[derive(Debug)]
 pub struct SealedSide {
     /// The API serves `sealedsecrets.bitnami.com` (the CRD is installed).
     pub api: Read<bool>,
-    /// The controller's Service (`None`: not found).
-    pub service: Read<Option<Service>>,
-    /// The fingerprint of the controller's current certificate, or why it could not be read.
-    pub fingerprint: Result<String, String>,
+    /// The controller's certificate (reading it reads its Service first, for the port).
+    pub certificate: CertificateRead,
 }
 
 /// One SelfSubjectAccessReview.
@@ -138,24 +149,20 @@ async fn release_state(cluster: &Cluster, release: &str) -> Read<ReleaseState> {
 }
 
 async fn sealed_side(cluster: &Cluster, controller: &Controller) -> SealedSide {
-    let services: Api<Service> = Api::namespaced(cluster.client.clone(), &controller.namespace);
-    let (api, service, pem) = futures::join!(
+    let (api, pem) = futures::join!(
         serves(cluster, "bitnami.com/v1alpha1", "sealedsecrets"),
-        retry(|| services.get_opt(&controller.name)),
         controller.certificate_pem(cluster)
     );
-    let service =
-        service.map_err(|e| unread(cluster, "get", "services", Some(&controller.namespace), e));
-    let fingerprint = pem.map_err(|e| e.to_string()).and_then(|pem| {
-        crate::seal::Certificate::from_pem(pem.as_bytes())
-            .map(|c| c.fingerprint())
-            .map_err(|e| format!("the controller's certificate is unusable: {e}"))
-    });
-    SealedSide {
-        api,
-        service,
-        fingerprint,
-    }
+    let certificate = match pem {
+        Ok(pem) => match crate::seal::Certificate::from_pem(pem.as_bytes()) {
+            Ok(c) => CertificateRead::Served(c.fingerprint()),
+            Err(e) => CertificateRead::Failed(format!("its certificate is unusable: {e}")),
+        },
+        Err(ControllerError::ServiceNotFound { .. }) => CertificateRead::NoService,
+        Err(ControllerError::Cluster(e)) => CertificateRead::Unread(Unread::from(e)),
+        Err(e) => CertificateRead::Failed(e.to_string()),
+    };
+    SealedSide { api, certificate }
 }
 
 async fn existing_secret(cluster: &Cluster, name: &str) -> Read<Option<SecretData>> {

@@ -171,6 +171,10 @@ impl UserError for ControllerError {
     }
 }
 
+/// How to install the controller so that the plugins (and kubeseal) find it under its
+/// default name, `kube-system/sealed-secrets-controller`.
+pub const INSTALL_HINT: &str = "install the sealed-secrets controller: `helm repo add sealed-secrets https://bitnami-labs.github.io/sealed-secrets && helm install sealed-secrets sealed-secrets/sealed-secrets -n kube-system --set-string fullnameOverride=sealed-secrets-controller`";
+
 /// Which controller to ask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Controller {

@@ -50,8 +50,8 @@ pub struct Context<'a> {
     pub values_file: String,
     /// The chart as a hint should name it.
     pub chart_ref: String,
-    /// The sealed-secrets controller, `namespace/name`.
-    pub controller: String,
+    /// The sealed-secrets controller asked.
+    pub controller: crate::secrets::controller::Controller,
 }
 
 impl Context<'_> {

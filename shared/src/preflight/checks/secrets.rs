@@ -5,8 +5,10 @@ use secrecy::ExposeSecret;
 
 use super::{Context, unread_result};
 use crate::preflight::plan::{SealedPlan, SecretsPlan};
+use crate::preflight::reads::CertificateRead;
 use crate::redact::printable;
 use crate::secret_rules::{database_url_problem, is_placeholder};
+use crate::secrets::controller::INSTALL_HINT;
 use crate::verify::CheckResult;
 
 pub(super) fn controller(ctx: &Context<'_>) -> CheckResult {
@@ -14,56 +16,46 @@ pub(super) fn controller(ctx: &Context<'_>) -> CheckResult {
     let Some(side) = &ctx.obs.sealed else {
         return CheckResult::skip(id, "secrets.mode is not sealed: no controller needed");
     };
-    let install = "install the controller: `helm repo add sealed-secrets https://bitnami-labs.github.io/sealed-secrets && helm install sealed-secrets sealed-secrets/sealed-secrets -n kube-system --set-string fullnameOverride=sealed-secrets-controller`";
     match &side.api {
         Ok(false) => {
             return CheckResult::fail(
                 id,
                 "the API does not serve sealedsecrets.bitnami.com: the sealed-secrets CRD is not installed, and helm would refuse the SealedSecret",
-                install,
+                INSTALL_HINT,
             );
         }
         Err(u) => return unread_result(id, "ask the API for sealedsecrets.bitnami.com", u),
         Ok(true) => {}
     }
-    match &side.service {
-        Ok(None) => {
-            return CheckResult::fail(
-                id,
-                format!(
-                    "no Service {}: the controller that unseals the values is not installed there",
-                    ctx.controller
-                ),
-                format!("{install} (or pass --controller-name/--controller-namespace)"),
-            );
-        }
-        Err(u) => return unread_result(id, "read the controller's Service", u),
-        Ok(Some(_)) => {}
-    }
-    match &side.fingerprint {
-        Ok(fp) => CheckResult::pass(
+    let c = &ctx.controller;
+    match &side.certificate {
+        CertificateRead::Served(fp) => CheckResult::pass(
             id,
             format!(
                 "controller {} serves certificate {}",
-                ctx.controller,
+                c.describe(),
                 crate::seal::short(fp)
             ),
         ),
-        Err(e) => CheckResult::fail(
+        CertificateRead::NoService => CheckResult::fail(
+            id,
+            format!(
+                "no Service {}: the controller that unseals the values is not installed there",
+                c.describe()
+            ),
+            format!("{INSTALL_HINT} (or pass --controller-name/--controller-namespace)"),
+        ),
+        CertificateRead::Unread(u) => unread_result(id, "read the controller's certificate", u),
+        CertificateRead::Failed(why) => CheckResult::fail(
             id,
             format!(
                 "the controller {} does not serve its certificate: {}",
-                ctx.controller,
-                printable(e)
+                c.describe(),
+                printable(why)
             ),
             format!(
                 "see `kubectl logs -n {} deploy/{}{}`",
-                ctx.controller.split('/').next().unwrap_or("kube-system"),
-                ctx.controller
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("sealed-secrets-controller"),
-                ctx.kubectl_flags
+                c.namespace, c.name, ctx.kubectl_flags
             ),
         ),
     }
@@ -191,16 +183,13 @@ fn sealed_certificate(ctx: &Context<'_>, sealed: &SealedPlan, init: &str) -> Che
     let Some(side) = &ctx.obs.sealed else {
         return CheckResult::skip(id, "the controller was not asked");
     };
-    let current = match &side.fingerprint {
-        Ok(fp) => fp,
-        Err(_) => {
-            return CheckResult::fail(
-                id,
-                "cannot tell whether the controller can unseal the values",
-                "see config.controller",
-            )
-            .caused_by(&["config.controller"]);
-        }
+    let CertificateRead::Served(current) = &side.certificate else {
+        return CheckResult::fail(
+            id,
+            "cannot tell whether the controller can unseal the values",
+            "see config.controller",
+        )
+        .caused_by(&["config.controller"]);
     };
     if fingerprint.is_empty() {
         return CheckResult::warn(
@@ -220,7 +209,7 @@ fn sealed_certificate(ctx: &Context<'_>, sealed: &SealedPlan, init: &str) -> Che
             format!(
                 "the values were sealed with certificate {}, but controller {} serves {}: sealed for another controller (or a key it no longer holds), they would not unseal",
                 crate::seal::short(fingerprint),
-                ctx.controller,
+                ctx.controller.describe(),
                 crate::seal::short(current)
             ),
             format!(

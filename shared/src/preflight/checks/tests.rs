@@ -13,7 +13,7 @@ use serde_json::json;
 use super::workload::tolerated;
 use super::*;
 use crate::preflight::plan::{Kind, Plan};
-use crate::preflight::reads::{Access, SealedSide, verbs};
+use crate::preflight::reads::{Access, CertificateRead, SealedSide, verbs};
 use crate::preflight::values::ChartMeta;
 use crate::verify::Status;
 use crate::verify::collect::{SecretData, Unread};
@@ -112,8 +112,7 @@ fn observed(plan: &Plan) -> Observed {
         services: Ok(Vec::new()),
         sealed: Some(SealedSide {
             api: Ok(true),
-            service: Ok(Some(Service::default())),
-            fingerprint: Ok(FP.into()),
+            certificate: CertificateRead::Served(FP.into()),
         }),
         existing: None,
         metrics_api: None,
@@ -136,7 +135,7 @@ fn run(plan: &Plan, obs: &Observed) -> Vec<CheckResult> {
         create_namespace: false,
         values_file: "todo-secrets.sealed.yaml".into(),
         chart_ref: "charts/todo-chatbot".into(),
-        controller: "kube-system/sealed-secrets-controller".into(),
+        controller: crate::secrets::controller::Controller::default(),
     };
     evaluate(&ctx)
 }
@@ -538,15 +537,31 @@ fn sealed_values_must_fit_the_controller_the_scope_and_the_keys() {
     let p = plan(json!({}));
     let mut obs = observed(&p);
     obs.sealed = Some(SealedSide {
-        api: Ok(false),
-        service: Ok(None),
-        fingerprint: Err("no".into()),
+        api: Ok(true),
+        certificate: CertificateRead::NoService,
     });
     let results = run(&p, &obs);
     assert_eq!(get(&results, "config.controller").status, Status::Fail);
     assert_eq!(
         get(&results, "config.secrets").blocked_by,
         Some("config.controller")
+    );
+    assert!(
+        get(&results, "config.controller")
+            .message
+            .contains("no Service kube-system/sealed-secrets-controller")
+    );
+    // No CRD: helm would refuse the SealedSecret itself.
+    obs.sealed = Some(SealedSide {
+        api: Ok(false),
+        certificate: CertificateRead::NoService,
+    });
+    let r = get(&run(&p, &obs), "config.controller").clone();
+    assert!(r.message.contains("CRD is not installed"), "{}", r.message);
+    assert!(
+        r.hint
+            .unwrap()
+            .contains("fullnameOverride=sealed-secrets-controller")
     );
 }
 

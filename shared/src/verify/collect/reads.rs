@@ -260,7 +260,7 @@ async fn sealed(
         Ok(s) => Ok(s),
         Err(kube::Error::Api(s)) if s.code == 404 => Err(Unread {
             message: "the SealedSecret resource type (bitnami.com/v1alpha1 sealedsecrets) is not installed".into(),
-            hint: Some("install the sealed-secrets controller: `helm install sealed-secrets sealed-secrets/sealed-secrets -n kube-system`".into()),
+            hint: Some(crate::secrets::controller::INSTALL_HINT.into()),
             forbidden: false,
         }),
         Err(e) => Err(Unread::from(cluster.error(
