@@ -40,6 +40,7 @@ pub async fn find(cluster: &Cluster, name: Option<&str>) -> Result<Release, Rele
             name: wanted,
             candidates,
             helm_flags: cluster.helm_flags(),
+            kubectl_flags: cluster.context_flags(),
         }),
         other => other,
     }

@@ -132,6 +132,8 @@ pub enum ReleaseError {
         /// The user's `--kubeconfig`/`--kube-context`, repeated in the hint's Helm commands
         /// (empty or starting with a space; filled in where the cluster is known).
         helm_flags: String,
+        /// The same flags as kubectl spells them (`--context`), for the hint's kubectl command.
+        kubectl_flags: String,
     },
     /// Several todo-chatbot releases and no `--release`.
     #[error("{} releases of chart todo-chatbot in namespace {namespace:?}: {}", .candidates.len(), .candidates.join(", "))]
@@ -209,11 +211,12 @@ impl UserError for ReleaseError {
             ReleaseError::NotFound {
                 namespace,
                 helm_flags,
+                kubectl_flags,
                 ..
             } => {
                 let ns = crate::cluster::shell_word(namespace);
                 format!(
-                    "check the namespace (`-n`) and the name (`helm list -n {ns}{helm_flags}`), or check first and install it: `kubectl todo preflight -n {ns}` then `helm install todo {} -n {ns}{helm_flags}`",
+                    "check the namespace (`-n`) and the name (`helm list -n {ns}{helm_flags}`), or check first and install it: `kubectl todo preflight -n {ns}{kubectl_flags}` then `helm install todo {} -n {ns}{helm_flags}`",
                     chart::DEFAULT_CHART_DIR
                 )
             }
@@ -378,6 +381,7 @@ pub fn pick(
                 candidates: latest.keys().map(|k| k.to_string()).collect(),
                 elsewhere: Vec::new(),
                 helm_flags: String::new(),
+                kubectl_flags: String::new(),
             }),
         };
     }
@@ -397,6 +401,7 @@ pub fn pick(
             candidates: others,
             elsewhere: Vec::new(),
             helm_flags: String::new(),
+            kubectl_flags: String::new(),
         }),
         1 => Ok(ours.remove(0)),
         _ => Err(ReleaseError::Ambiguous {
@@ -459,6 +464,7 @@ pub fn choose(
             candidates: Vec::new(),
             elsewhere: Vec::new(),
             helm_flags: String::new(),
+            kubectl_flags: String::new(),
         }),
         (None, many) => Err(ReleaseError::Ambiguous {
             namespace: namespace.to_owned(),

@@ -90,6 +90,7 @@ fn releases_elsewhere_are_todo_chatbot_ones_outside_the_namespace() {
         candidates: Vec::new(),
         elsewhere: releases_elsewhere(&deployments, "default", None),
         helm_flags: String::new(),
+        kubectl_flags: String::new(),
     };
     let hint = err.hint().unwrap();
     assert!(
@@ -110,13 +111,17 @@ fn not_found_hints_run_as_given_on_the_user_s_cluster() {
         candidates: Vec::new(),
         elsewhere: Vec::new(),
         helm_flags: " --kube-context dev".into(),
+        kubectl_flags: " --context dev".into(),
     };
     let hint = err.hint().unwrap();
     assert!(
         hint.contains("`helm list -n 'my ns' --kube-context dev`"),
         "{hint}"
     );
-    assert!(hint.contains("kubectl todo preflight -n 'my ns'"), "{hint}");
+    assert!(
+        hint.contains("kubectl todo preflight -n 'my ns' --context dev"),
+        "{hint}"
+    );
     assert!(
         hint.contains("helm install todo charts/todo-chatbot -n 'my ns' --kube-context dev"),
         "{hint}"

@@ -148,10 +148,11 @@ pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
     let wanted = match demand(ctx, nodes, &rooms) {
         Ok(w) => w,
         Err(never) => {
+            // Nodes of the same size would not help: the fix verify gives for the same pod.
             return CheckResult::fail(
                 id,
                 format!("pods that can never be scheduled: {}", never.join("; ")),
-                key_hint,
+                "lower <component>.resources.requests to fit a node (or fix its nodeSelector and tolerations), or add a larger node",
             );
         }
     };

@@ -335,6 +335,11 @@ fn a_pod_larger_than_any_node_can_never_be_scheduled() {
         "{}",
         r.message
     );
+    assert!(
+        r.hint.as_deref().unwrap().contains("add a larger node"),
+        "{:?}",
+        r.hint
+    );
 }
 
 #[test]
