@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
 use kube::api::ListParams;
 
-use super::{Release, ReleaseError, pick, releases_elsewhere};
+use super::{HintFlags, Release, ReleaseError, pick, releases_elsewhere};
 use crate::chart;
 use crate::cluster::{Action, Cluster, list_slim, retry};
 
@@ -39,8 +39,10 @@ pub async fn find(cluster: &Cluster, name: Option<&str>) -> Result<Release, Rele
             namespace,
             name: wanted,
             candidates,
-            helm_flags: cluster.helm_flags(),
-            kubectl_flags: cluster.context_flags(),
+            flags: Box::new(HintFlags {
+                helm: cluster.helm_flags(),
+                kubectl: cluster.context_flags(),
+            }),
         }),
         other => other,
     }

@@ -114,6 +114,16 @@ impl Release {
     }
 }
 
+/// The user's connection flags, as each tool spells them, repeated in a hint's commands
+/// (each empty or starting with a space).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HintFlags {
+    /// `--kubeconfig`/`--kube-context` for Helm.
+    pub helm: String,
+    /// `--kubeconfig`/`--context` for kubectl.
+    pub kubectl: String,
+}
+
 /// Why no single release could be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -129,11 +139,9 @@ pub enum ReleaseError {
         /// todo-chatbot releases (of that name, when one was asked for) in namespaces the
         /// user may read, as (namespace, release).
         elsewhere: Vec<(String, String)>,
-        /// The user's `--kubeconfig`/`--kube-context`, repeated in the hint's Helm commands
-        /// (empty or starting with a space; filled in where the cluster is known).
-        helm_flags: String,
-        /// The same flags as kubectl spells them (`--context`), for the hint's kubectl command.
-        kubectl_flags: String,
+        /// The user's connection flags for the hint's commands (empty where the cluster is
+        /// not known; boxed: the variant stays small).
+        flags: Box<HintFlags>,
     },
     /// Several todo-chatbot releases and no `--release`.
     #[error("{} releases of chart todo-chatbot in namespace {namespace:?}: {}", .candidates.len(), .candidates.join(", "))]
@@ -209,11 +217,9 @@ impl UserError for ReleaseError {
                 )
             }
             ReleaseError::NotFound {
-                namespace,
-                helm_flags,
-                kubectl_flags,
-                ..
+                namespace, flags, ..
             } => {
+                let (helm_flags, kubectl_flags) = (&flags.helm, &flags.kubectl);
                 let ns = crate::cluster::shell_word(namespace);
                 format!(
                     "check the namespace (`-n`) and the name (`helm list -n {ns}{helm_flags}`), or check first and install it: `kubectl todo preflight -n {ns}{kubectl_flags}` then `helm install todo {} -n {ns}{helm_flags}`",
@@ -380,8 +386,7 @@ pub fn pick(
                 name: Some(wanted.to_owned()),
                 candidates: latest.keys().map(|k| k.to_string()).collect(),
                 elsewhere: Vec::new(),
-                helm_flags: String::new(),
-                kubectl_flags: String::new(),
+                flags: Box::default(),
             }),
         };
     }
@@ -400,8 +405,7 @@ pub fn pick(
             name: None,
             candidates: others,
             elsewhere: Vec::new(),
-            helm_flags: String::new(),
-            kubectl_flags: String::new(),
+            flags: Box::default(),
         }),
         1 => Ok(ours.remove(0)),
         _ => Err(ReleaseError::Ambiguous {
@@ -463,8 +467,7 @@ pub fn choose(
             name: None,
             candidates: Vec::new(),
             elsewhere: Vec::new(),
-            helm_flags: String::new(),
-            kubectl_flags: String::new(),
+            flags: Box::default(),
         }),
         (None, many) => Err(ReleaseError::Ambiguous {
             namespace: namespace.to_owned(),

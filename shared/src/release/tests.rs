@@ -89,8 +89,7 @@ fn releases_elsewhere_are_todo_chatbot_ones_outside_the_namespace() {
         name: None,
         candidates: Vec::new(),
         elsewhere: releases_elsewhere(&deployments, "default", None),
-        helm_flags: String::new(),
-        kubectl_flags: String::new(),
+        flags: Box::default(),
     };
     let hint = err.hint().unwrap();
     assert!(
@@ -110,8 +109,10 @@ fn not_found_hints_run_as_given_on_the_user_s_cluster() {
         name: None,
         candidates: Vec::new(),
         elsewhere: Vec::new(),
-        helm_flags: " --kube-context dev".into(),
-        kubectl_flags: " --context dev".into(),
+        flags: Box::new(HintFlags {
+            helm: " --kube-context dev".into(),
+            kubectl: " --context dev".into(),
+        }),
     };
     let hint = err.hint().unwrap();
     assert!(
