@@ -222,17 +222,24 @@ fn missing_secret_is_named() {
     );
 }
 
-#[test]
-fn unschedulable_pod_is_reported() {
+/// A pod the scheduler could not place, with its message.
+fn unschedulable(message: &str) -> Pod {
     let mut pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
-    pod.status.as_mut().unwrap().container_statuses = None;
-    pod.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
+    let status = pod.status.as_mut().unwrap();
+    status.container_statuses = None;
+    status.conditions = Some(vec![PodCondition {
         type_: "PodScheduled".into(),
         status: "False".into(),
         reason: Some("Unschedulable".into()),
-        message: Some("0/1 nodes are available: 1 Insufficient memory.".into()),
+        message: Some(message.into()),
         ..Default::default()
     }]);
+    pod
+}
+
+#[test]
+fn unschedulable_pod_is_reported() {
+    let pod = unschedulable("0/1 nodes are available: 1 Insufficient memory.");
     let p = &pod_problems(&[pod])[0];
     assert_eq!(
         (p.reason.as_str(), p.container.as_str()),
@@ -244,15 +251,7 @@ fn unschedulable_pod_is_reported() {
 #[test]
 fn a_pod_larger_than_every_node_cannot_heal_one_that_waits_for_room_can() {
     use crate::quantity::Resources;
-    let mut pod = pod_with("b-1", waiting("ContainerCreating", ""), None);
-    pod.status.as_mut().unwrap().container_statuses = None;
-    pod.status.as_mut().unwrap().conditions = Some(vec![PodCondition {
-        type_: "PodScheduled".into(),
-        status: "False".into(),
-        reason: Some("Unschedulable".into()),
-        message: Some("0/2 nodes are available: 2 Insufficient cpu.".into()),
-        ..Default::default()
-    }]);
+    let mut pod = unschedulable("0/2 nodes are available: 2 Insufficient cpu.");
     let c = &mut pod.spec.as_mut().unwrap().containers[0];
     c.resources = Some(k8s_openapi::api::core::v1::ResourceRequirements {
         requests: Some(

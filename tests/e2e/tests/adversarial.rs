@@ -5,7 +5,6 @@
 //! command's `--timeout` plus the watchdog's second, plus process start.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -309,7 +308,6 @@ fn a_failed_write_to_stdout_is_an_error_never_exit_0() {
         assert!(!err.contains("panicked"), "{bin} closed pipe: {err}");
         assert_ne!(status.code(), Some(101), "{bin} closed pipe");
     }
-    let _ = std::io::stderr().flush();
 }
 
 /// On the sandbox: a report that cannot be written is exit 2, not 0 with the report lost; a

@@ -50,6 +50,14 @@ fn sealed_file(env: &TestEnv, ns: &str) -> PathBuf {
     out
 }
 
+/// Preflight with one values file, `--create-namespace`, in [`NS`].
+fn with_file(env: &TestEnv, file: &std::path::Path) -> Run {
+    preflight(
+        env,
+        &["-n", NS, "--create-namespace", "-f", file.to_str().unwrap()],
+    )
+}
+
 /// Preflight with the sealed file and `extra` values (YAML) in a fresh namespace.
 fn with_values(env: &TestEnv, extra: &str, args: &[&str]) -> Run {
     let sealed = sealed_file(env, NS);
@@ -78,17 +86,7 @@ fn failing(r: Run, id: &str) -> Value {
 fn preflight_passes_and_the_install_it_approves_becomes_healthy() {
     let env = TestEnv::start("");
     let sealed = sealed_file(&env, NS);
-    let r = preflight(
-        &env,
-        &[
-            "-n",
-            NS,
-            "--create-namespace",
-            "-f",
-            sealed.to_str().unwrap(),
-        ],
-    )
-    .expect_code(0);
+    let r = with_file(&env, &sealed).expect_code(0);
     let v = r.json();
     assert_eq!(v["kind"], "PreflightReport");
     assert_eq!(v["ready"], true);
@@ -235,19 +233,7 @@ fn a_node_port_taken_by_another_service_is_named() {
 fn values_sealed_for_another_namespace_fail_with_the_fix() {
     let env = TestEnv::start("");
     let sealed = sealed_file(&env, "elsewhere");
-    let v = failing(
-        preflight(
-            &env,
-            &[
-                "-n",
-                NS,
-                "--create-namespace",
-                "-f",
-                sealed.to_str().unwrap(),
-            ],
-        ),
-        "config.secrets",
-    );
+    let v = failing(with_file(&env, &sealed), "config.secrets");
     let t = text(check(&v, "config.secrets"));
     assert!(t.contains("sealed for namespace \\\"elsewhere\\\""), "{t}");
     assert!(t.contains("helm todo-secrets init -n todo"), "{t}");
@@ -261,13 +247,7 @@ fn values_sealed_with_another_certificate_fail() {
         "ab".repeat(32)
     );
     let f = env.write("foreign.yaml", &values);
-    let v = failing(
-        preflight(
-            &env,
-            &["-n", NS, "--create-namespace", "-f", f.to_str().unwrap()],
-        ),
-        "config.secrets",
-    );
+    let v = failing(with_file(&env, &f), "config.secrets");
     assert!(
         text(check(&v, "config.secrets")).contains("sealed with certificate abababababababab"),
         "{v:#}"
@@ -292,19 +272,7 @@ fn a_missing_controller_is_the_root_cause() {
         "sealed.yaml",
         "secrets:\n  sealed:\n    encryptedData:\n      DATABASE_URL: AgBy\n      BETTER_AUTH_SECRET: AgBy\n      OPENAI_API_KEY: AgBy\n",
     );
-    let v = failing(
-        preflight(
-            &env,
-            &[
-                "-n",
-                NS,
-                "--create-namespace",
-                "-f",
-                sealed.to_str().unwrap(),
-            ],
-        ),
-        "config.controller",
-    );
+    let v = failing(with_file(&env, &sealed), "config.controller");
     assert!(text(check(&v, "config.controller")).contains("helm install sealed-secrets"));
     assert_eq!(
         check(&v, "config.secrets")["blockedBy"],
@@ -345,17 +313,7 @@ fn inline_secrets_warn_that_they_are_for_development() {
         "inline.yaml",
         &format!("secrets:\n  mode: inline\n  inline:\n    DATABASE_URL: {DEMO_DATABASE_URL}\n    BETTER_AUTH_SECRET: {DEMO_AUTH_SECRET}\n    OPENAI_API_KEY: {DEMO_OPENAI_KEY}\n"),
     );
-    let r = preflight(
-        &env,
-        &[
-            "-n",
-            NS,
-            "--create-namespace",
-            "-f",
-            values.to_str().unwrap(),
-        ],
-    )
-    .expect_code(0);
+    let r = with_file(&env, &values).expect_code(0);
     assert!(!r.stdout.contains(DEMO_AUTH_SECRET));
     let v = r.json();
     assert_eq!(check(&v, "config.secrets")["status"], "warn");
