@@ -38,6 +38,10 @@ pub struct PodProblem {
     /// `Init:REASON`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub init: bool,
+    /// Unschedulable because no node could ever hold the pod (its requests exceed every
+    /// node's allocatable, see [`too_large`]), not for want of room others may free.
+    #[serde(skip)]
+    pub never_fits: bool,
 }
 
 /// When a wait stops waiting for a failure that cannot heal (`scale`, `verify --wait`).
@@ -101,7 +105,8 @@ impl PodProblem {
     /// Whether waiting longer cannot fix this problem: an image the node will never get
     /// (`ErrImageNeverPull`, `InvalidImageName`, a pull the registry refused as not found or
     /// denied), a Secret, ConfigMap or key that does not exist, a crash loop that reached
-    /// `policy.max_restarts`, an OOM kill repeated `policy.max_oom_kills` times. A pull in
+    /// `policy.max_restarts`, an OOM kill repeated `policy.max_oom_kills` times, a pod no node
+    /// can ever hold. A pull in
     /// progress, a registry timeout or a probe failing during start are transient.
     pub fn is_permanent(&self, policy: &FailFast) -> bool {
         let message = self.message.to_ascii_lowercase();
@@ -113,6 +118,7 @@ impl PodProblem {
             }
             "CrashLoopBackOff" | "Error" => self.restarts >= policy.max_restarts,
             "OOMKilled" => self.restarts >= policy.max_oom_kills,
+            "Unschedulable" => self.never_fits,
             _ => false,
         }
     }
@@ -209,22 +215,6 @@ pub fn too_large(pod: &Pod, allocatable: &[Resources]) -> Option<String> {
     ))
 }
 
-/// Whether waiting cannot fix `problem` of `pod`: [`PodProblem::is_permanent`], or a pod no
-/// node can ever hold ([`too_large`]).
-pub fn cannot_heal(
-    problem: &PodProblem,
-    pods: &[Pod],
-    allocatable: &[Resources],
-    policy: &FailFast,
-) -> bool {
-    problem.is_permanent(policy)
-        || (problem.reason == "Unschedulable"
-            && pods
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(problem.pod.as_str()))
-                .is_some_and(|p| too_large(p, allocatable).is_some()))
-}
-
 /// The problems of these pods, with hints for `platform`.
 pub fn pod_problems_on(pods: &[Pod], platform: &Platform) -> Vec<PodProblem> {
     pod_problems_in(pods, &HintContext::platform(platform))
@@ -241,7 +231,9 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
                 && c.status == "False"
                 && c.reason.as_deref() == Some("Unschedulable")
         }) {
-            let (message, hint) = match too_large(pod, ctx.allocatable) {
+            let too_large = too_large(pod, ctx.allocatable);
+            let never_fits = too_large.is_some();
+            let (message, hint) = match too_large {
                 Some(why) => (
                     format!(
                         "{why}: no node can ever run it (scheduler: {})",
@@ -263,6 +255,7 @@ pub fn pod_problems_in(pods: &[Pod], ctx: &HintContext<'_>) -> Vec<PodProblem> {
                 log_tail: Vec::new(),
                 restarts: 0,
                 init: false,
+                never_fits,
             });
         }
         let statuses = status
@@ -351,6 +344,7 @@ impl<'a> Subject<'a> {
             log_tail: Vec::new(),
             restarts: self.cs.restart_count,
             init: false,
+            never_fits: false,
         }
     }
 

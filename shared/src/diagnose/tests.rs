@@ -288,15 +288,19 @@ fn a_pod_larger_than_every_node_cannot_heal_one_that_waits_for_room_can() {
     );
     assert!(p.hint.contains("add a larger node"), "{}", p.hint);
     let policy = FailFast::default();
-    assert!(cannot_heal(p, &pods, &small, &policy));
+    assert!(p.is_permanent(&policy));
     // A node that could hold it: the pod waits for room, which can free up.
     let big = [Resources {
         cpu: 4.0,
         memory: 8e9,
     }];
-    assert!(!cannot_heal(p, &pods, &big, &policy));
+    let roomy = HintContext {
+        allocatable: &big,
+        ..HintContext::platform(&platform)
+    };
+    assert!(!pod_problems_in(&pods, &roomy)[0].is_permanent(&policy));
     // Nodes unknown: never called permanent.
-    assert!(!cannot_heal(p, &pods, &[], &policy));
+    assert!(!pod_problems_in(&pods, &HintContext::platform(&platform))[0].is_permanent(&policy));
 }
 
 fn problem(reason: &str, message: &str, restarts: i32) -> PodProblem {
@@ -309,6 +313,7 @@ fn problem(reason: &str, message: &str, restarts: i32) -> PodProblem {
         log_tail: Vec::new(),
         restarts,
         init: false,
+        never_fits: false,
     }
 }
 

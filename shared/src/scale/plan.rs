@@ -443,6 +443,7 @@ mod tests {
             log_tail: Vec::new(),
             restarts: 3,
             init: false,
+            never_fits: false,
         };
         let t = summarize(&a, ends, vec![Vec::new(), vec![problem]], 2);
         assert_eq!(t.len(), 2);

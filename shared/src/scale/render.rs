@@ -234,6 +234,7 @@ mod tests {
             hint: "minikube image load x".into(),
             log_tail: vec![],
             init: false,
+            never_fits: false,
         });
         let out = text(&s);
         assert!(out.contains("did not finish"), "{out}");

@@ -281,7 +281,7 @@ pub fn permanent_problem(
     };
     diagnose::pod_problems_in(&pods, &ctx)
         .into_iter()
-        .find(|p| diagnose::cannot_heal(p, &pods, allocatable, policy))
+        .find(|p| p.is_permanent(policy))
         .map(|p| {
             let container = if p.container.is_empty() {
                 String::new()

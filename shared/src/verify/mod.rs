@@ -406,9 +406,13 @@ async fn evaluate(
 /// The first of the release's pod problems that waiting cannot fix, as `POD/CONTAINER:
 /// REASON` (see [`diagnose::PodProblem::who`]).
 fn permanent_problem(snap: &collect::Snapshot, policy: &FailFast) -> Option<String> {
-    diagnose::pod_problems(&snap.pods)
+    let ctx = diagnose::HintContext {
+        allocatable: &snap.allocatable,
+        ..diagnose::HintContext::platform(&snap.platform)
+    };
+    diagnose::pod_problems_in(&snap.pods, &ctx)
         .into_iter()
-        .find(|p| diagnose::cannot_heal(p, &snap.pods, &snap.allocatable, policy))
+        .find(|p| p.is_permanent(policy))
         .map(|p| crate::redact::printable(&format!("{}: {}", p.who(), p.shown_reason())))
 }
 
