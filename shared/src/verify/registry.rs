@@ -220,13 +220,23 @@ pub fn help_text() -> String {
 /// chain in [`CheckResult::blocked_by`], and its own hint, which would name a wrong or second
 /// fix, is dropped. A root is a failing check that nothing failing blocks.
 pub fn attribute_root_causes(results: &mut [CheckResult]) {
+    attribute_root_causes_by(results, &|id| get(id).map(|d| d.blocked_by).unwrap_or(&[]));
+}
+
+/// [`attribute_root_causes`] for any list of checks: `statics` gives a check's fixed
+/// blockers by ID (verify's come from [`REGISTRY`]; a command whose checks only name the
+/// causes they found passes `|_| &[]`).
+pub fn attribute_root_causes_by(
+    results: &mut [CheckResult],
+    statics: &dyn Fn(&str) -> &'static [&'static str],
+) {
     let roots: Vec<Option<&'static str>> = (0..results.len())
         .map(|i| {
             let r = &results[i];
             if !matches!(r.status, Status::Fail | Status::Warn) {
                 return None;
             }
-            root_of(results, r.id, &mut Vec::new()).filter(|root| *root != r.id)
+            root_of(results, r.id, statics, &mut Vec::new()).filter(|root| *root != r.id)
         })
         .collect();
     for (r, root) in results.iter_mut().zip(roots) {
@@ -244,6 +254,7 @@ pub fn attribute_root_causes(results: &mut [CheckResult]) {
 fn root_of(
     results: &[CheckResult],
     id: &'static str,
+    statics: &dyn Fn(&str) -> &'static [&'static str],
     seen: &mut Vec<&'static str>,
 ) -> Option<&'static str> {
     if seen.contains(&id) {
@@ -251,12 +262,11 @@ fn root_of(
     }
     seen.push(id);
     let r = results.iter().find(|r| r.id == id)?;
-    let statics = get(id).map(|d| d.blocked_by).unwrap_or(&[]);
-    for blocker in statics.iter().chain(r.causes.iter()) {
+    for blocker in statics(id).iter().chain(r.causes.iter()) {
         let fails = results
             .iter()
             .any(|b| b.id == *blocker && b.status == Status::Fail);
-        if fails && let Some(root) = root_of(results, blocker, seen) {
+        if fails && let Some(root) = root_of(results, blocker, statics, seen) {
             return Some(root);
         }
     }

@@ -159,7 +159,9 @@ pub static PREFLIGHT: &[PreflightCheck] = &[
 /// Run every check, then attribute root causes.
 pub fn evaluate(ctx: &Context<'_>) -> Vec<CheckResult> {
     let mut results: Vec<CheckResult> = PREFLIGHT.iter().map(|c| (c.run)(ctx)).collect();
-    crate::verify::registry::attribute_root_causes(&mut results);
+    // Preflight's checks name the causes they found; none has fixed blockers (verify's
+    // registry, with IDs in common, is not theirs).
+    crate::verify::registry::attribute_root_causes_by(&mut results, &|_| &[]);
     results
 }
 
