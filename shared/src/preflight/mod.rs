@@ -96,6 +96,36 @@ pub struct PreflightOptions {
     pub controller: Controller,
 }
 
+/// Refuse a `--set`/`--set-string` that puts a plaintext secret (`secrets.inline.*`) on the
+/// command line, where `ps` and shell history see it; sealed ciphertext and key names are
+/// fine. The message names the flag's position, never its value.
+fn no_secret_in_argv(values: &values::ValuesInput) -> Result<(), crate::error::UsageError> {
+    let flags = values
+        .set
+        .iter()
+        .map(|s| ("--set", s))
+        .chain(values.set_string.iter().map(|s| ("--set-string", s)));
+    for (i, (flag, text)) in flags.enumerate() {
+        let Ok(tree) = strvals::parse(text, false) else {
+            continue; // a malformed --set is values' error to report
+        };
+        let inline = tree
+            .get("secrets")
+            .and_then(|s| s.get("inline"))
+            .and_then(serde_json::Value::as_object);
+        if inline.is_some_and(|m| !m.is_empty()) {
+            return Err(crate::error::UsageError::new(
+                format!(
+                    "{flag} argument {} sets secrets.inline: a secret on the command line is seen by `ps` and kept in shell history",
+                    i + 1
+                ),
+                "put inline values in a -f file (mode 0600, gitignored), or seal them: `helm todo-secrets init`",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an error of the version read is the stale-kubeconfig kind (refused, unreachable,
 /// TLS mismatch) and the platform has a command that refreshes it.
 fn stale(source: ClusterError, platform: &Platform) -> PreflightError {
@@ -113,6 +143,7 @@ fn stale(source: ClusterError, platform: &Platform) -> PreflightError {
 pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, PreflightError> {
     let started = Instant::now();
     crate::names::check_target(&cluster.namespace, opts.release.as_deref())?;
+    no_secret_in_argv(&opts.values)?;
     let computed = values::compute(&opts.values)?;
     let release = opts
         .release
@@ -178,4 +209,40 @@ pub async fn run(cluster: &Cluster, opts: &PreflightOptions) -> Result<Report, P
         permanent: None,
         plan: Some(plan.summary()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn input(set: &[&str], set_string: &[&str]) -> values::ValuesInput {
+        values::ValuesInput {
+            chart: values::ChartSource::Embedded,
+            files: Vec::new(),
+            set: set.iter().map(|s| (*s).to_owned()).collect(),
+            set_string: set_string.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_plaintext_secret_in_argv_is_refused_without_being_echoed() {
+        let err = no_secret_in_argv(&input(
+            &["backend.replicaCount=2"],
+            &["secrets.inline.DATABASE_URL=postgresql://u:SNTL@h/db"],
+        ))
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("--set-string argument 2 sets secrets.inline"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("SNTL"));
+        // Sealed ciphertext, the mode and other values are fine.
+        no_secret_in_argv(&input(
+            &["secrets.mode=inline,secrets.sealed.encryptedData.DATABASE_URL=AgBy"],
+            &[],
+        ))
+        .unwrap();
+    }
 }
