@@ -519,6 +519,14 @@ impl Controller {
     }
 }
 
+/// Puts the key whose certificate the controller serves (`current`, a fingerprint) first,
+/// keeping the others' order. The served key is the newest by definition; the Secrets'
+/// timestamps have second resolution and tie when a key is renewed in the second it was
+/// made, so their order alone cannot say which one is current.
+pub fn current_first(keys: &mut [KeyCertificate], current: &str) {
+    keys.sort_by_cached_key(|k| k.certificate.fingerprint() != current);
+}
+
 /// What the key Secrets list is called in errors.
 const KEYS_ENDPOINT: &str = "Secrets";
 
@@ -633,6 +641,30 @@ mod tests {
             key_certificates(b"not json"),
             Err(ControllerError::BadAnswer { .. })
         ));
+    }
+
+    #[test]
+    fn the_served_key_comes_first_when_timestamps_tie() {
+        use base64::Engine as _;
+        let b64 = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+        let item = |name: &str, pem: &str| {
+            serde_json::json!({"metadata": {"name": name, "creationTimestamp": "2025-01-01T00:00:00Z"},
+                "data": {"tls.crt": b64(pem)}})
+        };
+        let a = include_str!("testdata/TEST-ONLY-cert.pem");
+        let b = include_str!("testdata/TEST-ONLY-expired-cert.pem");
+        let body = serde_json::json!({"items": [item("a", a), item("b", b)]});
+        let keys = key_certificates(body.to_string().as_bytes()).unwrap();
+        for served in &keys {
+            let mut ordered = keys.clone();
+            current_first(&mut ordered, &served.certificate.fingerprint());
+            assert_eq!(ordered[0].secret, served.secret);
+            assert_eq!(ordered.len(), 2);
+        }
+        let mut ordered = keys.clone();
+        current_first(&mut ordered, "not-served");
+        let names = |k: &[KeyCertificate]| k.iter().map(|k| k.secret.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&ordered), names(&keys));
     }
 
     #[test]

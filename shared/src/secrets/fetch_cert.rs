@@ -5,7 +5,7 @@
 use super::SecretsError;
 use super::args::{CertFormat, FetchCertArgs};
 use super::cert::{self, CertSource};
-use super::controller::Controller;
+use super::controller::{Controller, current_first};
 use super::{Session, connect_controller};
 use crate::seal::Certificate;
 
@@ -70,7 +70,7 @@ pub struct FetchCertOutcome {
     /// How to render this on stdout.
     #[serde(skip)]
     pub output: CertFormat,
-    /// The certificates, newest first.
+    /// The certificates: the one the controller serves first, then the others newest first.
     pub certificates: Vec<CertInfo>,
 }
 
@@ -95,8 +95,9 @@ pub async fn fetch_cert(
     let (current, pem) = cert::load(&source, cluster.as_ref()).await?;
     let certificates = match (&cluster, args.all) {
         (Some(cluster), true) => {
-            let keys = controller.active_certificates(cluster).await?;
+            let mut keys = controller.active_certificates(cluster).await?;
             let now = current.fingerprint();
+            current_first(&mut keys, &now);
             if !keys.iter().any(|k| k.certificate.fingerprint() == now) {
                 s.ui.warn("the controller's current certificate is not among its key Secrets (restart it after restoring keys)");
             }
