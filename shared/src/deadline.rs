@@ -35,6 +35,8 @@ struct Inner {
     started: Instant,
     total: Duration,
     activity: Mutex<String>,
+    /// The user's connection flags, for the hint's `kubectl cluster-info`.
+    connection_flags: Mutex<String>,
     pauses: Mutex<Pauses>,
 }
 
@@ -89,14 +91,17 @@ pub struct Expired {
     pub what: String,
     /// The command's whole deadline.
     pub after: Duration,
+    /// The user's `--kubeconfig`/`--context` (empty or starting with a space), so that the
+    /// hint's `kubectl cluster-info` asks the same cluster as the user.
+    pub connection_flags: String,
 }
 
 impl UserError for Expired {
     fn hint(&self) -> Option<String> {
-        Some(
-            "check that the cluster answers (`kubectl cluster-info`), or give the command more time with --timeout"
-                .into(),
-        )
+        Some(format!(
+            "check that the cluster answers (`kubectl cluster-info{}`), or give the command more time with --timeout",
+            self.connection_flags
+        ))
     }
 }
 
@@ -123,6 +128,7 @@ impl Deadline {
                 started: Instant::now(),
                 total,
                 activity: Mutex::new("the command".into()),
+                connection_flags: Mutex::new(String::new()),
                 pauses: Mutex::new(Pauses::default()),
             }),
         }
@@ -180,6 +186,16 @@ impl Deadline {
             .unwrap_or_else(|p| p.into_inner()) = what.into();
     }
 
+    /// The user's connection flags as typed (`--kubeconfig F --context C`, empty or starting
+    /// with a space), for the hint of [`Deadline::expired`].
+    pub fn connecting_with(&self, flags: impl Into<String>) {
+        *self
+            .inner
+            .connection_flags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = flags.into();
+    }
+
     /// What the run is waiting for.
     pub fn activity(&self) -> String {
         self.inner
@@ -194,6 +210,12 @@ impl Deadline {
         Expired {
             what: self.activity(),
             after: self.inner.total,
+            connection_flags: self
+                .inner
+                .connection_flags
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 

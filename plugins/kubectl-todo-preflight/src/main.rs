@@ -100,13 +100,9 @@ fn main() {
                     hint: e.hint(),
                 })
             })?;
-            deadline.doing(
-                "the kubeconfig's credentials (an exec credential plugin) or the API server",
-            );
-            let cluster = Cluster::connect(&cli.kube)
+            let cluster = Cluster::connect_within(&cli.kube, &deadline)
                 .await
                 .map_err(PreflightError::from)?;
-            deadline.doing(format!("the API server at {}", cluster.server));
             let opts = PreflightOptions {
                 release: cli.release,
                 values: ValuesInput {

@@ -138,9 +138,7 @@ async fn run(cli: Cli, deadline: Deadline) -> Result<cli::Output, ScaleError> {
         reset_others: cli.reset_others,
         kube: cli.kube.clone(),
     };
-    deadline.doing("the kubeconfig's credentials (an exec credential plugin) or the API server");
-    let cluster = Cluster::connect(&cli.kube).await?;
-    deadline.doing(format!("the API server at {}", cluster.server));
+    let cluster = Cluster::connect_within(&cli.kube, &deadline).await?;
     let ui = ConsoleUi::new();
     let summary = match scale::run(&cluster, &request, &ui).await {
         // A "no" at the scale-to-0 question is an answer, not an error.

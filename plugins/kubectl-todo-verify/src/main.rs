@@ -91,13 +91,9 @@ fn main() {
         |deadline| async move {
             // A mistyped check ID is a usage error before any kubeconfig is read.
             verify::Selection::new(&cli.only, &cli.skip)?;
-            deadline.doing(
-                "the kubeconfig's credentials (an exec credential plugin) or the API server",
-            );
-            let cluster = Cluster::connect(&cli.kube)
+            let cluster = Cluster::connect_within(&cli.kube, &deadline)
                 .await
                 .map_err(VerifyError::from)?;
-            deadline.doing(format!("the API server at {}", cluster.server));
             let opts = VerifyOptions {
                 release: cli.release,
                 only: cli.only,

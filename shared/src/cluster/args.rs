@@ -70,6 +70,12 @@ impl KubeArgs {
         self.connection_flags("--kube-context")
     }
 
+    /// `--kubeconfig` and `--context` for a kubectl command line, without `-n` (empty or
+    /// starting with a space).
+    pub fn as_connection_flags(&self) -> String {
+        self.connection_flags("--context")
+    }
+
     /// `--kubeconfig F` and the context under the flag name the tool gives it.
     fn connection_flags(&self, context_flag: &str) -> String {
         let mut out = String::new();

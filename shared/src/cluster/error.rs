@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use kube::client::AuthError;
 
+use crate::cluster::KubeArgs;
 use crate::error::UserError;
 
 /// Why the cluster could not be used. Display is the one-line cause; [`UserError::hint`] says
@@ -23,18 +24,30 @@ pub enum ClusterError {
     Kubeconfig {
         /// What is wrong, naming the file (and line) but never quoting it.
         detail: String,
+        /// The user's `--kubeconfig` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// The loader's error.
         #[source]
         source: Option<Box<dyn StdError + Send + Sync>>,
     },
     /// The requested context is not in the kubeconfig.
-    #[error("context {0:?} not found in kubeconfig")]
-    ContextNotFound(String),
+    #[error("context {context:?} not found in kubeconfig")]
+    ContextNotFound {
+        /// The context asked for.
+        context: String,
+        /// The user's `--kubeconfig` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
+    },
     /// Nothing listens at the API server's address.
     #[error("cannot reach the API server at {server}: connection refused")]
     Refused {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// The transport error.
         #[source]
         source: Box<kube::Error>,
@@ -44,6 +57,9 @@ pub enum ClusterError {
     Unreachable {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// What the transport said.
         detail: String,
         /// The transport error.
@@ -55,6 +71,9 @@ pub enum ClusterError {
     Tls {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// What the TLS layer said.
         detail: String,
         /// The transport error.
@@ -66,6 +85,9 @@ pub enum ClusterError {
     Credentials {
         /// What failed, in our words (never the plugin's environment or output).
         detail: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// The auth error.
         #[source]
         source: Box<kube::Error>,
@@ -75,6 +97,9 @@ pub enum ClusterError {
     Unauthorized {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// 403: the user may not do this.
     #[error(
@@ -84,6 +109,9 @@ pub enum ClusterError {
     Forbidden {
         /// The verb refused (get, list, patch, ...).
         verb: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// The resource refused (deployments/scale, secrets, ...).
         resource: String,
         /// The namespace, when namespaced.
@@ -96,6 +124,9 @@ pub enum ClusterError {
     NotFound {
         /// The resource kind.
         resource: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// The object name.
         name: String,
         /// The namespace, when namespaced.
@@ -106,6 +137,9 @@ pub enum ClusterError {
     Timeout {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// What was being done (`to list pods in "todo"`).
         what: String,
         /// The limit that was hit, when known.
@@ -119,6 +153,9 @@ pub enum ClusterError {
     Protocol {
         /// The API server URL.
         server: String,
+        /// The user's `--kubeconfig`/`--context` as typed, for the hint's commands (set by
+        /// [`ClusterError::for_user`]; empty, or starting with a space).
+        flags: String,
         /// What was wrong.
         detail: String,
         /// The transport or decoding error.
@@ -155,6 +192,34 @@ fn within(after: &Option<Duration>) -> String {
 }
 
 impl ClusterError {
+    /// The same error, its hint's commands carrying the user's connection flags
+    /// (`--kubeconfig`, `--context` as typed), so that they act on the same cluster and user
+    /// as the command that failed. The kubeconfig errors take `--kubeconfig` alone: the
+    /// context may be what is wrong.
+    pub fn for_user(mut self, args: &KubeArgs) -> Self {
+        let connection = args.as_connection_flags();
+        let file = KubeArgs {
+            kubeconfig: args.kubeconfig.clone(),
+            ..KubeArgs::default()
+        }
+        .as_flags(None);
+        match &mut self {
+            ClusterError::Kubeconfig { flags, .. }
+            | ClusterError::ContextNotFound { flags, .. } => *flags = file,
+            ClusterError::Refused { flags, .. }
+            | ClusterError::Unreachable { flags, .. }
+            | ClusterError::Credentials { flags, .. }
+            | ClusterError::Unauthorized { flags, .. }
+            | ClusterError::Forbidden { flags, .. }
+            | ClusterError::NotFound { flags, .. }
+            | ClusterError::Protocol { flags, .. }
+            | ClusterError::Tls { flags, .. }
+            | ClusterError::Timeout { flags, .. } => *flags = connection,
+            ClusterError::Api { .. } => {}
+        }
+        self
+    }
+
     /// Whether the API server refused the request as not permitted (403).
     pub fn is_forbidden(&self) -> bool {
         matches!(self, ClusterError::Forbidden { .. })
@@ -174,26 +239,66 @@ impl ClusterError {
 impl UserError for ClusterError {
     fn hint(&self) -> Option<String> {
         Some(match self {
-            ClusterError::Kubeconfig { .. } => "check $KUBECONFIG or --kubeconfig; `kubectl config view` shows what kubectl sees (on minikube: `minikube update-context`)".into(),
-            ClusterError::ContextNotFound(_) => "list contexts with `kubectl config get-contexts`".into(),
-            ClusterError::Refused { .. } | ClusterError::Unreachable { .. } => "is the cluster running? `minikube status` / `minikube start`; `kubectl cluster-info` checks the same connection".into(),
-            ClusterError::Tls { .. } => "the kubeconfig's certificate authority does not match the server; refresh it (`minikube update-context`) or check the context".into(),
-            ClusterError::Credentials { .. } => "run the kubeconfig's credential command by hand to see why it fails (`kubectl config view --minify` shows which one)".into(),
-            ClusterError::Unauthorized { .. } => "the token or client certificate is invalid or expired; refresh the credentials in your kubeconfig (`kubectl config view --minify`)".into(),
-            ClusterError::Forbidden { verb, resource, namespace, .. } => format!(
-                "ask for RBAC permission; check with `kubectl auth can-i {verb} {resource}{}`",
-                namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default()
+            ClusterError::Kubeconfig { flags, .. } => format!(
+                "check $KUBECONFIG or --kubeconfig; `kubectl config view{flags}` shows what kubectl sees (on minikube: `minikube update-context`)"
             ),
-            ClusterError::NotFound { resource, namespace, .. } => format!(
-                "list what exists with `kubectl get {resource}{}`",
-                namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default()
+            ClusterError::ContextNotFound { flags, .. } => {
+                format!("list contexts with `kubectl config get-contexts{flags}`")
+            }
+            ClusterError::Refused { flags, .. } | ClusterError::Unreachable { flags, .. } => {
+                format!(
+                    "is the cluster running? `minikube status` / `minikube start`; `kubectl cluster-info{flags}` checks the same connection"
+                )
+            }
+            ClusterError::Tls { flags, .. } => format!(
+                "the kubeconfig's certificate authority does not match the server; refresh it (on minikube: `minikube update-context`) or check the context (`kubectl config view --minify{flags}`)"
             ),
-            ClusterError::Timeout { .. } => "the API server is slow or overloaded; retry, or raise --request-timeout / --timeout".into(),
-            ClusterError::Protocol { .. } => "is the kubeconfig's server URL really a Kubernetes API server (scheme, host and port)? `kubectl cluster-info` checks the same URL".into(),
-            ClusterError::Api { code: 429, .. } | ClusterError::Api { code: 500..=599, .. } => "the API server is overloaded or failing; retry in a moment".into(),
+            ClusterError::Credentials { flags, .. } => format!(
+                "run the kubeconfig's credential command by hand to see why it fails (`kubectl config view --minify{flags}` shows which one)"
+            ),
+            ClusterError::Unauthorized { flags, .. } => format!(
+                "the token or client certificate is invalid or expired; refresh the credentials in your kubeconfig (`kubectl config view --minify{flags}`)"
+            ),
+            ClusterError::Forbidden {
+                verb,
+                resource,
+                namespace,
+                flags,
+                ..
+            } => format!(
+                "ask for RBAC permission; check with `kubectl auth can-i {verb} {resource}{flags}{}`",
+                in_namespace_flag(namespace)
+            ),
+            ClusterError::NotFound {
+                resource,
+                namespace,
+                flags,
+                ..
+            } => format!(
+                "list what exists with `kubectl get {resource}{flags}{}`",
+                in_namespace_flag(namespace)
+            ),
+            ClusterError::Timeout { flags, .. } => format!(
+                "the API server is slow, overloaded or not answering (`kubectl cluster-info{flags}` checks it); retry, or raise --request-timeout / --timeout"
+            ),
+            ClusterError::Protocol { flags, .. } => format!(
+                "is the kubeconfig's server URL really a Kubernetes API server (scheme, host and port)? `kubectl cluster-info{flags}` checks the same URL"
+            ),
+            ClusterError::Api { code: 429, .. }
+            | ClusterError::Api {
+                code: 500..=599, ..
+            } => "the API server is overloaded or failing; retry in a moment".into(),
             ClusterError::Api { .. } => return None,
         })
     }
+}
+
+/// ` -n NS` as a shell reads it back, or nothing.
+fn in_namespace_flag(namespace: &Option<String>) -> String {
+    namespace
+        .as_ref()
+        .map(|ns| format!(" -n {}", crate::cluster::shell_word(ns)))
+        .unwrap_or_default()
 }
 
 /// What a request was trying to do, for error messages (`list pods in todo`).
@@ -249,17 +354,20 @@ pub fn classify(server: &str, action: &Action<'_>, err: kube::Error) -> ClusterE
     match status.code {
         401 => ClusterError::Unauthorized {
             server: server.to_owned(),
+            flags: String::new(),
         },
         403 => ClusterError::Forbidden {
             verb: action.verb.to_owned(),
             resource: action.resource.to_owned(),
             namespace,
             message: status.message.clone(),
+            flags: String::new(),
         },
         404 if action.name.is_some() => ClusterError::NotFound {
             resource: action.resource.to_owned(),
             name: action.name.unwrap_or_default().to_owned(),
             namespace,
+            flags: String::new(),
         },
         code => ClusterError::Api {
             code,
@@ -296,31 +404,37 @@ pub fn classify_transport(
         Transport::Refused => ClusterError::Refused {
             server,
             source: err,
+            flags: String::new(),
         },
         Transport::TimedOut => ClusterError::Timeout {
             server,
             what: action.map(Action::describe).unwrap_or_default(),
             after: None,
             source: Some(err),
+            flags: String::new(),
         },
         Transport::Tls(detail) => ClusterError::Tls {
             server,
             detail,
             source: err,
+            flags: String::new(),
         },
         Transport::Credentials(detail) => ClusterError::Credentials {
             detail,
             source: err,
+            flags: String::new(),
         },
         Transport::Protocol(detail) => ClusterError::Protocol {
             server,
             detail,
             source: err,
+            flags: String::new(),
         },
         Transport::Unreachable(detail) => ClusterError::Unreachable {
             server,
             detail,
             source: err,
+            flags: String::new(),
         },
     }
 }
@@ -492,6 +606,88 @@ mod tests {
 
     fn service_error(e: impl StdError + Send + Sync + 'static) -> kube::Error {
         kube::Error::Service(Box::new(e))
+    }
+
+    fn user(kubeconfig: Option<&str>, context: Option<&str>) -> KubeArgs {
+        KubeArgs {
+            kubeconfig: kubeconfig.map(Into::into),
+            context: context.map(Into::into),
+            namespace: Some("ignored-here".into()),
+            ..KubeArgs::default()
+        }
+    }
+
+    #[test]
+    fn hints_carry_the_users_connection_flags() {
+        let who = user(Some("/tmp/my config"), Some("dev"));
+        let a = Action::new("list", "pods", Some("todo"));
+        let hint = classify("s", &a, api(403)).for_user(&who).hint().unwrap();
+        assert!(
+            hint.contains(
+                "`kubectl auth can-i list pods --kubeconfig '/tmp/my config' --context dev -n todo`"
+            ),
+            "{hint}"
+        );
+        let hint = classify("s", &a.clone().named("p"), api(404))
+            .for_user(&who)
+            .hint()
+            .unwrap();
+        assert!(
+            hint.contains("`kubectl get pods --kubeconfig '/tmp/my config' --context dev -n todo`"),
+            "{hint}"
+        );
+        let hint = classify("s", &a, api(401)).for_user(&who).hint().unwrap();
+        assert!(
+            hint.contains(
+                "`kubectl config view --minify --kubeconfig '/tmp/my config' --context dev`"
+            ),
+            "{hint}"
+        );
+        let refused = service_error(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let hint = classify("s", &a, refused).for_user(&who).hint().unwrap();
+        assert!(
+            hint.contains("`kubectl cluster-info --kubeconfig '/tmp/my config' --context dev`"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn kubeconfig_hints_carry_the_file_but_not_the_context_that_may_be_wrong() {
+        let who = user(Some("/k"), Some("gone"));
+        let missing = ClusterError::ContextNotFound {
+            context: "gone".into(),
+            flags: String::new(),
+        }
+        .for_user(&who);
+        assert_eq!(
+            missing.hint().unwrap(),
+            "list contexts with `kubectl config get-contexts --kubeconfig /k`"
+        );
+        let broken = ClusterError::Kubeconfig {
+            detail: "d".into(),
+            flags: String::new(),
+            source: None,
+        }
+        .for_user(&who);
+        let hint = broken.hint().unwrap();
+        assert!(
+            hint.contains("`kubectl config view --kubeconfig /k`"),
+            "{hint}"
+        );
+        assert!(!hint.contains("gone"), "{hint}");
+    }
+
+    #[test]
+    fn without_flags_the_hints_are_the_plain_commands() {
+        let a = Action::new("list", "pods", Some("todo"));
+        let hint = classify("s", &a, api(403))
+            .for_user(&KubeArgs::default())
+            .hint()
+            .unwrap();
+        assert!(
+            hint.ends_with("`kubectl auth can-i list pods -n todo`"),
+            "{hint}"
+        );
     }
 
     #[test]

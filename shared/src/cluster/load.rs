@@ -76,6 +76,7 @@ fn check_size(file: &Path) -> Result<(), ClusterError> {
                 MAX_KUBECONFIG_BYTES / (1024 * 1024)
             ),
             source: None,
+            flags: String::new(),
         }),
         _ => Ok(()),
     }
@@ -103,6 +104,7 @@ pub fn check_cluster(kubeconfig: &Kubeconfig, context: &str) -> Result<(), Clust
         Err(ClusterError::Kubeconfig {
             detail,
             source: None,
+            flags: String::new(),
         })
     };
     if cluster.insecure_skip_tls_verify == Some(true)

@@ -23,6 +23,7 @@ pub use error::{Action, ClusterError, classify, classify_transport, is_transient
 pub use list::{list_all, list_slim};
 pub use retry::{RETRY_DELAYS, retry};
 
+use crate::deadline::Deadline;
 use crate::platform::{KubeconfigFacts, MINIKUBE_PROVIDER, Platform};
 
 /// A connected cluster: the client plus what the commands need to know about the context.
@@ -60,7 +61,12 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// Resolve the flags like kubectl does and build a client. Does not contact the server.
+    /// An error's hint carries the user's connection flags.
     pub async fn connect(args: &KubeArgs) -> Result<Self, ClusterError> {
+        Self::build(args).await.map_err(|e| e.for_user(args))
+    }
+
+    async fn build(args: &KubeArgs) -> Result<Self, ClusterError> {
         let kubeconfig = load::read(args.kubeconfig.as_deref())?;
         let context_name = args
             .context
@@ -69,12 +75,16 @@ impl Cluster {
             .ok_or_else(|| ClusterError::Kubeconfig {
                 detail: "no current-context is set and --context was not given".into(),
                 source: None,
+                flags: String::new(),
             })?;
         let named = kubeconfig
             .contexts
             .iter()
             .find(|c| c.name == context_name)
-            .ok_or_else(|| ClusterError::ContextNotFound(context_name.clone()))?;
+            .ok_or_else(|| ClusterError::ContextNotFound {
+                context: context_name.clone(),
+                flags: String::new(),
+            })?;
         load::check_cluster(&kubeconfig, &context_name)?;
         let facts = KubeconfigFacts {
             context: context_name.clone(),
@@ -125,9 +135,31 @@ impl Cluster {
         })
     }
 
+    /// [`Cluster::connect`] within the run's deadline: the deadline's message names what is
+    /// being waited for (the credential plugin, then the API server) and its hint carries the
+    /// user's connection flags.
+    pub async fn connect_within(
+        args: &KubeArgs,
+        deadline: &Deadline,
+    ) -> Result<Self, ClusterError> {
+        deadline.connecting_with(args.as_connection_flags());
+        // Loading the kubeconfig may run its credential plugin, which may hang.
+        deadline
+            .doing("the kubeconfig's credentials (an exec credential plugin) or the API server");
+        let cluster = Self::connect(args).await?;
+        deadline.doing(format!("the API server at {}", cluster.server));
+        Ok(cluster)
+    }
+
+    /// Classify an error that came with no API `Status` (the transport, TLS, credentials)
+    /// from a request made through this cluster.
+    pub fn transport_error(&self, action: Option<&Action<'_>>, err: kube::Error) -> ClusterError {
+        classify_transport(&self.server, action, err).for_user(&self.args)
+    }
+
     /// Classify an error from a request made through this cluster.
     pub fn error(&self, action: &Action<'_>, err: kube::Error) -> ClusterError {
-        classify(&self.server, action, err)
+        classify(&self.server, action, err).for_user(&self.args)
     }
 
     /// The user's connection flags as they would type them again, with `-n` for this
@@ -212,6 +244,7 @@ pub(crate) fn kubeconfig_error(
     ClusterError::Kubeconfig {
         detail,
         source: Some(source),
+        flags: String::new(),
     }
 }
 

@@ -70,7 +70,10 @@ pub async fn load(
                     "pass --cert FILE to seal offline",
                 )
             })?;
-            controller.certificate_pem(cluster).await?
+            controller
+                .certificate_pem(cluster)
+                .await
+                .map_err(|e| SecretsError::controller(e, controller, cluster))?
         }
     };
     let cert = parse_checked(&pem, source)?;

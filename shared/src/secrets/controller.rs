@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::SecretsError;
 use super::args::ControllerArgs;
-use crate::cluster::{Action, Cluster, ClusterError};
+use crate::cluster::{Action, Cluster, ClusterError, shell_word};
 use crate::error::UserError;
 use crate::names::{self, NameKind};
 use crate::seal::{CertError, Certificate};
@@ -152,23 +152,47 @@ fn with_message(message: &str) -> String {
     }
 }
 
-impl UserError for ControllerError {
-    fn hint(&self) -> Option<String> {
+impl ControllerError {
+    /// The hint: the next command for this controller (its namespace and name) and this user
+    /// (the connection flags they gave).
+    pub fn hint_at(&self, at: &ControllerPlace) -> Option<String> {
+        let ControllerPlace {
+            name,
+            namespace,
+            flags,
+        } = at;
+        let (name, namespace) = (shell_word(name), shell_word(namespace));
         Some(match self {
             ControllerError::Cluster(e) => return e.hint(),
             ControllerError::Unsupported { .. } => {
                 "upgrade the sealed-secrets controller (kubeseal --validate and --re-encrypt need the same endpoints)".into()
             }
             ControllerError::RateLimited { .. } => "retry in a few seconds".into(),
-            ControllerError::Failed { .. } => {
-                "`helm todo-secrets status --validate` names the values the controller cannot decrypt; `kubectl -n kube-system logs -l name=sealed-secrets-controller` says why".into()
-            }
+            ControllerError::Failed { .. } => format!(
+                "`helm todo-secrets status --validate` names the values the controller cannot decrypt; `kubectl logs service/{name} -n {namespace}{flags}` says why"
+            ),
             ControllerError::NoKeys { .. } | ControllerError::BadKeySecret { .. } => {
                 "is --controller-namespace right? the controller creates its key on start".into()
             }
-            _ => "is the sealed-secrets controller installed and ready? check `kubectl -n kube-system get svc,pods -l name=sealed-secrets-controller`, set --controller-name/--controller-namespace, or seal offline with --cert FILE".into(),
+            ControllerError::ServiceNotFound { .. } => format!(
+                "is the sealed-secrets controller installed? `kubectl get services -A{flags} | grep sealed-secrets` finds it (then pass --controller-name/--controller-namespace), or seal offline with --cert FILE"
+            ),
+            _ => format!(
+                "is the sealed-secrets controller ready? `kubectl describe service {name} -n {namespace}{flags}` shows its endpoints and `kubectl logs service/{name} -n {namespace}{flags}` its log; or seal offline with --cert FILE"
+            ),
         })
     }
+}
+
+/// Which controller was asked, by whom: what a hint needs to name the next command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControllerPlace {
+    /// The controller's Service name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The user's `--kubeconfig`/`--context` (empty or starting with a space).
+    pub flags: String,
 }
 
 /// How to install the controller so that the plugins (and kubeseal) find it under its
@@ -228,6 +252,15 @@ impl Controller {
             name: args.controller_name.clone(),
             namespace: args.controller_namespace.clone(),
         })
+    }
+
+    /// This controller, as the user of `cluster` asks it, for hints.
+    pub fn place(&self, cluster: &Cluster) -> ControllerPlace {
+        ControllerPlace {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            flags: cluster.args.as_connection_flags(),
+        }
     }
 
     /// `kube-system/sealed-secrets-controller`.
@@ -679,6 +712,50 @@ mod tests {
             e.to_string(),
             "the controller did not serve its certificate (503 ServiceUnavailable): no endpoints available for service \"sealed-secrets-controller\""
         );
-        assert!(e.hint().unwrap().contains("--cert FILE"));
+        assert!(
+            e.hint_at(&ControllerPlace::default())
+                .unwrap()
+                .contains("--cert FILE")
+        );
+    }
+
+    #[test]
+    fn hints_name_the_controller_asked_and_carry_the_users_flags() {
+        let at = ControllerPlace {
+            name: "sealer".into(),
+            namespace: "ops".into(),
+            flags: " --context dev".into(),
+        };
+        let slow = ControllerError::Slow {
+            endpoint: "/v1/cert.pem",
+            after: Duration::from_secs(3),
+        };
+        let hint = slow.hint_at(&at).unwrap();
+        assert!(
+            hint.contains("`kubectl describe service sealer -n ops --context dev`"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("`kubectl logs service/sealer -n ops --context dev`"),
+            "{hint}"
+        );
+        assert!(!hint.contains("kube-system"), "{hint}");
+        let failed = ControllerError::Failed {
+            endpoint: "/v1/rotate",
+        };
+        let hint = failed.hint_at(&at).unwrap();
+        assert!(
+            hint.contains("`kubectl logs service/sealer -n ops --context dev`"),
+            "{hint}"
+        );
+        let missing = ControllerError::ServiceNotFound {
+            name: "sealer".into(),
+            namespace: "ops".into(),
+        };
+        let hint = missing.hint_at(&at).unwrap();
+        assert!(
+            hint.contains("`kubectl get services -A --context dev | grep sealed-secrets`"),
+            "{hint}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::names::NameError;
 use crate::seal::{self, CertError, Scope};
 use crate::ui::PromptError;
 
-use super::controller::ControllerError;
+use super::controller::{Controller, ControllerError, ControllerPlace};
 use super::input::InputError;
 
 /// How a sealed file disagrees with what the command was asked to do.
@@ -116,9 +116,16 @@ pub enum SecretsError {
         #[source]
         source: CertError,
     },
-    /// The sealed-secrets controller did not do what was asked.
-    #[error(transparent)]
-    Controller(#[from] ControllerError),
+    /// The sealed-secrets controller did not do what was asked (built by
+    /// [`SecretsError::controller`], which places it for the hint).
+    #[error("{source}")]
+    Controller {
+        /// What went wrong.
+        #[source]
+        source: Box<ControllerError>,
+        /// The controller asked, and the user's connection flags, for the hint's commands.
+        at: Box<ControllerPlace>,
+    },
     /// Talking to the cluster failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -204,6 +211,18 @@ impl SecretsError {
         }
     }
 
+    /// The controller's error, placed (which controller, which user) for its hint.
+    pub fn controller(
+        source: ControllerError,
+        controller: &Controller,
+        cluster: &crate::cluster::Cluster,
+    ) -> Self {
+        SecretsError::Controller {
+            source: Box::new(source),
+            at: Box::new(controller.place(cluster)),
+        }
+    }
+
     /// A failed write of `path`.
     pub fn write(path: &Path, source: std::io::Error) -> Self {
         SecretsError::Write {
@@ -258,7 +277,7 @@ impl UserError for SecretsError {
             SecretsError::Input(e) => return input_hint(e),
             SecretsError::NoFile(_) => "create it with `helm todo-secrets init`, or pass -f FILE".into(),
             SecretsError::Cluster(e) => return e.hint(),
-            SecretsError::Controller(e) => return e.hint(),
+            SecretsError::Controller { source, at } => return source.hint_at(at),
             SecretsError::Cert { source: CertError::Expired(_) | CertError::NotYetValid(_), .. } => {
                 "fetch the controller's current certificate (`helm todo-secrets fetch-cert`), or check the clock".into()
             }

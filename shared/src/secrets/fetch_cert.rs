@@ -95,7 +95,10 @@ pub async fn fetch_cert(
     let (current, pem) = cert::load(&source, cluster.as_ref()).await?;
     let certificates = match (&cluster, args.all) {
         (Some(cluster), true) => {
-            let mut keys = controller.active_certificates(cluster).await?;
+            let mut keys = controller
+                .active_certificates(cluster)
+                .await
+                .map_err(|e| SecretsError::controller(e, &controller, cluster))?;
             let now = current.fingerprint();
             current_first(&mut keys, &now);
             if !keys.iter().any(|k| k.certificate.fingerprint() == now) {

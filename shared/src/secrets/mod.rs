@@ -104,11 +104,7 @@ pub async fn connect(
     deadline: &Deadline,
 ) -> Result<Cluster, SecretsError> {
     let args: KubeArgs = cluster.kube_args(namespace);
-    // Loading the kubeconfig may run its credential plugin, which may hang.
-    deadline.doing("the kubeconfig's credentials (an exec credential plugin) or the API server");
-    let cluster = Cluster::connect(&args).await?;
-    deadline.doing(format!("the API server at {}", cluster.server));
-    Ok(cluster)
+    Ok(Cluster::connect_within(&args, deadline).await?)
 }
 
 /// Connect for talking to `controller`: the deadline's message names it.

@@ -188,15 +188,18 @@ async fn reencrypt(
             Err(ControllerError::Failed { .. }) => {
                 return Err(undecryptable(controller, cluster, target, old, path).await);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(SecretsError::controller(e, controller, cluster)),
         };
-        let bad = || ControllerError::BadAnswer {
-            endpoint: "/v1/rotate",
-            expected: "the same keys, re-encrypted",
+        let bad = || {
+            let e = ControllerError::BadAnswer {
+                endpoint: "/v1/rotate",
+                expected: "the same keys, re-encrypted",
+            };
+            SecretsError::controller(e, controller, cluster)
         };
         data = encrypted_data(&rotated).ok_or_else(bad)?;
         if data.keys().ne(old.encrypted.keys()) {
-            return Err(bad().into());
+            return Err(bad());
         }
         let (after, _) = cert::load(&source, Some(cluster)).await?;
         if after.fingerprint() == before.fingerprint() {
@@ -223,11 +226,14 @@ async fn undecryptable(
             path: path.to_path_buf(),
             keys: v.failing,
         },
-        Ok(_) => ControllerError::Failed {
-            endpoint: "/v1/rotate",
-        }
-        .into(),
-        Err(e) => e.into(),
+        Ok(_) => SecretsError::controller(
+            ControllerError::Failed {
+                endpoint: "/v1/rotate",
+            },
+            controller,
+            cluster,
+        ),
+        Err(e) => SecretsError::controller(e, controller, cluster),
     }
 }
 

@@ -260,7 +260,7 @@ async fn check(
         match validate(&controller, &cluster, &target, file).await {
             Ok(v) => Some(v),
             Err(ControllerError::Unsupported { .. }) if !args.validate => None,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(SecretsError::controller(e, &controller, &cluster)),
         }
     } else {
         None

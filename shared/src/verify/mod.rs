@@ -434,12 +434,16 @@ pub async fn run(cluster: &Cluster, opts: &VerifyOptions, ui: &dyn Ui) -> Result
     )
     .await
     .map_err(|_| {
-        VerifyError::from(ClusterError::Timeout {
-            server: cluster.server.clone(),
-            what: "all of verify's requests".into(),
-            after: Some(opts.timeout),
-            source: None,
-        })
+        VerifyError::from(
+            ClusterError::Timeout {
+                server: cluster.server.clone(),
+                what: "all of verify's requests".into(),
+                after: Some(opts.timeout),
+                source: None,
+                flags: String::new(),
+            }
+            .for_user(&cluster.args),
+        )
     })??;
     if !opts.wait || is_final(&first) {
         return Ok(first);

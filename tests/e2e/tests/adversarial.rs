@@ -136,6 +136,48 @@ fn a_hanging_exec_credential_plugin_ends_every_command_by_its_deadline() {
     );
 }
 
+/// Hints name the next command for the cluster and user the command was given: the
+/// `--kubeconfig` and `--context` typed, whichever path ended the run (the watchdog behind a
+/// hung credential plugin, the deadline on a silent server, a refused connection).
+#[test]
+fn hints_carry_the_connection_flags_the_user_gave() {
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let hung_plugin = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sleep\n      args: ['3600']\n      interactiveMode: Never\n";
+    let cases = [
+        ("a hung credential plugin", hung_plugin, silent_server()),
+        ("a silent server", "    token: t\n", silent_server()),
+        ("a refused connection", "    token: t\n", refused),
+    ];
+    for (what, user, server) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let kc = kubeconfig(dir.path(), &server, user);
+        // KUBECONFIG names another file: only the flag leads to this one.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "apiVersion: v1\nkind: Config\n").unwrap();
+        let want = format!(
+            "`kubectl cluster-info --kubeconfig {} --context c`",
+            kc.display()
+        );
+        for (bin, args) in COMMANDS {
+            let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            all.extend(["--timeout", "2s", "--context", "c", "--kubeconfig"].map(String::from));
+            all.push(kc.display().to_string());
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            let o = run(bin, &all, &elsewhere, dir.path());
+            clean(&o, bin);
+            assert_eq!(o.code, 2, "{what}: {bin}: {}", o.out);
+            assert!(
+                o.out.contains(&want),
+                "{what}: {bin}: want {want}\n{}",
+                o.out
+            );
+        }
+    }
+}
+
 #[test]
 fn a_failing_exec_plugin_never_shows_its_env_or_stdout() {
     let dir = tempfile::tempdir().unwrap();

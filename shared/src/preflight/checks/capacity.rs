@@ -140,8 +140,8 @@ pub(super) fn capacity(ctx: &Context<'_>) -> CheckResult {
     let id = "capacity.requests";
     let (nodes, pods) = match (&ctx.obs.nodes, &ctx.obs.pods) {
         (Ok(n), Ok(p)) => (n, p),
-        (Err(u), _) => return unread_result(id, "read the nodes", u),
-        (_, Err(u)) => return unread_result(id, "list the cluster's pods", u),
+        (Err(u), _) => return unread_result(ctx, id, "read the nodes", u),
+        (_, Err(u)) => return unread_result(ctx, id, "list the cluster's pods", u),
     };
     let rooms: Vec<NodeRoom> = quantity::node_rooms(nodes, &not_replaced(ctx, pods));
     let key_hint = "lower <component>.resources.requests or replicaCount, or add nodes";

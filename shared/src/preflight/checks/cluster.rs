@@ -62,7 +62,7 @@ pub(super) fn release_name(ctx: &Context<'_>) -> CheckResult {
     }
     let state = match &ctx.obs.release {
         Ok(s) => s,
-        Err(u) => return unread_result(id, "read Helm's release records", u),
+        Err(u) => return unread_result(ctx, id, "read Helm's release records", u),
     };
     let Some((rev, status)) = &state.latest else {
         return CheckResult::pass(
@@ -132,7 +132,7 @@ pub(super) fn release_namespace(ctx: &Context<'_>) -> CheckResult {
     let id = "release.namespace";
     let ns = ctx.ns();
     match &ctx.obs.namespace {
-        Err(u) => unread_result(id, "read the namespace", u),
+        Err(u) => unread_result(ctx, id, "read the namespace", u),
         Ok(None) if ctx.create_namespace => CheckResult::pass(
             id,
             format!("namespace {ns} does not exist yet: --create-namespace creates it"),

@@ -166,13 +166,16 @@ pub fn evaluate(ctx: &Context<'_>) -> Vec<CheckResult> {
 }
 
 pub(super) fn unread_result(
+    ctx: &Context<'_>,
     id: &'static str,
     what: &str,
     u: &crate::verify::collect::Unread,
 ) -> CheckResult {
-    let hint = u
-        .hint
-        .clone()
-        .unwrap_or_else(|| "check your access with `kubectl auth can-i --list`".into());
+    let hint = u.hint.clone().unwrap_or_else(|| {
+        format!(
+            "check your access with `kubectl auth can-i --list{}`",
+            ctx.kubectl_flags
+        )
+    });
     CheckResult::warn(id, format!("could not {what}: {}", u.message), hint)
 }

@@ -24,7 +24,7 @@ pub(super) fn controller(ctx: &Context<'_>) -> CheckResult {
                 INSTALL_HINT,
             );
         }
-        Err(u) => return unread_result(id, "ask the API for sealedsecrets.bitnami.com", u),
+        Err(u) => return unread_result(ctx, id, "ask the API for sealedsecrets.bitnami.com", u),
         Ok(true) => {}
     }
     let c = &ctx.controller;
@@ -45,7 +45,9 @@ pub(super) fn controller(ctx: &Context<'_>) -> CheckResult {
             ),
             format!("{INSTALL_HINT} (or pass --controller-name/--controller-namespace)"),
         ),
-        CertificateRead::Unread(u) => unread_result(id, "read the controller's certificate", u),
+        CertificateRead::Unread(u) => {
+            unread_result(ctx, id, "read the controller's certificate", u)
+        }
         CertificateRead::Failed(why) => CheckResult::fail(
             id,
             format!(
@@ -248,7 +250,7 @@ fn existing(ctx: &Context<'_>, name: &str, required: &[&'static str]) -> CheckRe
                 create,
             );
         }
-        Some(Err(u)) => return unread_result(id, &format!("read Secret {name}"), u),
+        Some(Err(u)) => return unread_result(ctx, id, &format!("read Secret {name}"), u),
         None => return CheckResult::skip(id, "the Secret was not read"),
     };
     let mut problems = Vec::new();

@@ -92,7 +92,7 @@ pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {
     let policy = c.pull_policy.as_str();
     let nodes = match &ctx.obs.nodes {
         Ok(n) => n,
-        Err(u) => return unread_result(id, "read the nodes' images", u),
+        Err(u) => return unread_result(ctx, id, "read the nodes' images", u),
     };
     if !ctx.platform.is_local() || !matches!(policy, "Never" | "IfNotPresent") {
         return pulled(ctx, id, &reference, nodes, &key, policy);
@@ -263,7 +263,7 @@ pub(super) fn node_port(ctx: &Context<'_>, comp: Component) -> CheckResult {
     }
     let services = match &ctx.obs.services {
         Ok(s) => s,
-        Err(u) => return unread_result(id, "list the cluster's Services", u),
+        Err(u) => return unread_result(ctx, id, "list the cluster's Services", u),
     };
     let own = c.deployment.as_str();
     let taken = services.iter().find(|s| {

@@ -63,14 +63,16 @@ pub(super) async fn probe(
     let uri = format!("/api/v1/namespaces/{ns}/services/{service}:http/proxy{path}");
     let outcome = probe_uri(&cluster.client, &uri, budget).await;
     let outcome = match outcome {
-        ProbeRaw::Status { code: 403, message } => {
-            HealthOutcome::Unread(Unread::from(ClusterError::Forbidden {
+        ProbeRaw::Status { code: 403, message } => HealthOutcome::Unread(Unread::from(
+            ClusterError::Forbidden {
                 verb: "get".into(),
                 resource: "services/proxy".into(),
                 namespace: Some(ns.to_owned()),
                 message,
-            }))
-        }
+                flags: String::new(),
+            }
+            .for_user(&cluster.args),
+        )),
         ProbeRaw::Status { code: 404, message } => HealthOutcome::NotFound(message),
         ProbeRaw::Status { code: 503, message } if message.contains("no endpoints available") => {
             HealthOutcome::NoEndpoints(message)
@@ -92,9 +94,9 @@ pub(super) async fn probe(
             body,
         },
         ProbeRaw::TimedOut => HealthOutcome::TimedOut(budget),
-        ProbeRaw::Failed(e) => HealthOutcome::Unread(Unread::from(
-            crate::cluster::classify_transport(&cluster.server, None, e),
-        )),
+        ProbeRaw::Failed(e) => {
+            HealthOutcome::Unread(Unread::from(cluster.transport_error(None, e)))
+        }
     };
     HealthProbe {
         component,
