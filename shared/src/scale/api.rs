@@ -34,6 +34,7 @@ pub(super) async fn resolve(
                     name: name.clone(),
                     namespace: ns.to_owned(),
                     suggestion: target::suggest(name, &deployments),
+                    flags: String::new(),
                 })?;
             Ok(vec![of(d)])
         }
@@ -74,6 +75,7 @@ pub(super) async fn resolve(
                     release: release.clone(),
                     component: c.name(),
                     namespace: ns.to_owned(),
+                    flags: String::new(),
                 })?;
                 let mut r = of(d);
                 r.component = Some(c);
@@ -306,6 +308,7 @@ pub(super) async fn apply_scale(
                     return Err(ScaleError::Conflict {
                         deployment: name.to_owned(),
                         attempts: conflicts,
+                        flags: String::new(),
                     });
                 }
             }

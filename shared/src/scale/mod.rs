@@ -69,6 +69,9 @@ pub enum ScaleError {
         namespace: String,
         /// The component or Deployment name within two edits, for "did you mean".
         suggestion: Option<String>,
+        /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the hint's command (set by
+        /// [`ScaleError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// N is not a whole number from 0 up.
     #[error("invalid replica count: {0}")]
@@ -97,6 +100,9 @@ pub enum ScaleError {
         component: &'static str,
         /// The namespace.
         namespace: String,
+        /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the hint's command (set by
+        /// [`ScaleError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// An HPA manages the Deployment's replica count.
     #[error("deployment {deployment:?} is managed by HorizontalPodAutoscaler {:?} (min {}, max {}): a scale would be undone by the autoscaler at its next sync", hpa.name, hpa.min_replicas, hpa.max_replicas)]
@@ -105,6 +111,9 @@ pub enum ScaleError {
         deployment: String,
         /// The HPA's bounds.
         hpa: HpaBounds,
+        /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the hint's command (set by
+        /// [`ScaleError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// `--hpa` with N = 0 (an HPA's minReplicas is at least 1).
     #[error(
@@ -115,6 +124,9 @@ pub enum ScaleError {
         deployment: String,
         /// The HPA's name.
         hpa: String,
+        /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the hint's command (set by
+        /// [`ScaleError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// The scale kept conflicting with other writers.
     #[error(
@@ -125,6 +137,9 @@ pub enum ScaleError {
         deployment: String,
         /// Attempts made.
         attempts: u32,
+        /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the hint's command (set by
+        /// [`ScaleError::for_user`]; empty, or starting with a space).
+        flags: String,
     },
     /// `--persist` on a Deployment that does not belong to a todo-chatbot release.
     #[error(
@@ -155,6 +170,23 @@ pub enum ScaleError {
     },
 }
 
+impl ScaleError {
+    /// The same error, its hint's command carrying `flags`: the user's `--kubeconfig`,
+    /// `--context` and the namespace ([`Cluster::flags`]), so that it acts where the scale
+    /// did.
+    pub fn for_user(mut self, flags: &str) -> Self {
+        match &mut self {
+            ScaleError::NoSuchTarget { flags: f, .. }
+            | ScaleError::ComponentNotFound { flags: f, .. }
+            | ScaleError::HpaManaged { flags: f, .. }
+            | ScaleError::HpaZero { flags: f, .. }
+            | ScaleError::Conflict { flags: f, .. } => *f = flags.to_owned(),
+            _ => {}
+        }
+        self
+    }
+}
+
 impl UserError for ScaleError {
     fn hint(&self) -> Option<String> {
         Some(match self {
@@ -168,20 +200,20 @@ impl UserError for ScaleError {
             ScaleError::NoSuchTarget { suggestion: Some(s), .. } => {
                 format!("did you mean `kubectl todo scale {s} N`?")
             }
-            ScaleError::NoSuchTarget { namespace, .. } => format!(
-                "scale frontend, backend or all, or list the Deployments with `kubectl get deployments -n {namespace}`"
+            ScaleError::NoSuchTarget { flags, .. } => format!(
+                "scale frontend, backend or all, or list the Deployments with `kubectl get deployments{flags}`"
             ),
             ScaleError::ZeroNeedsYes { .. } => "add --yes if you mean it (scale back up later with `kubectl todo scale ... N`)".into(),
             ScaleError::Declined => return None,
-            ScaleError::ComponentNotFound { namespace, .. } => {
-                format!("list the Deployments with `kubectl get deployments -n {namespace} -l {}={}`", chart::LABEL_NAME, chart::CHART_NAME)
+            ScaleError::ComponentNotFound { flags, .. } => {
+                format!("list the Deployments with `kubectl get deployments -l {}={}{flags}`", chart::LABEL_NAME, chart::CHART_NAME)
             }
-            ScaleError::HpaManaged { hpa, .. } => format!(
-                "rerun with --hpa to set the autoscaler's minReplicas to N (and maxReplicas to at least N) instead, or change it yourself: `kubectl edit hpa {}`",
+            ScaleError::HpaManaged { hpa, flags, .. } => format!(
+                "rerun with --hpa to set the autoscaler's minReplicas to N (and maxReplicas to at least N) instead, or change it yourself: `kubectl edit hpa {}{flags}`",
                 hpa.name
             ),
-            ScaleError::HpaZero { hpa, .. } => format!("delete the autoscaler first if you want zero replicas: `kubectl delete hpa {hpa}`"),
-            ScaleError::Conflict { .. } => "another controller or user is updating the Deployment; try again, or check who with `kubectl get deployment -o yaml --show-managed-fields`".into(),
+            ScaleError::HpaZero { hpa, flags, .. } => format!("delete the autoscaler first if you want zero replicas: `kubectl delete hpa {hpa}{flags}`"),
+            ScaleError::Conflict { deployment, flags, .. } => format!("another controller or user is updating the Deployment; try again, or check who with `kubectl get deployment.apps/{deployment} -o yaml --show-managed-fields{flags}`"),
             ScaleError::PersistNeedsComponent { .. } => "scale `frontend`, `backend` or `all` of a release to use --persist".into(),
             ScaleError::HelmNotFound { .. } => "install helm (https://helm.sh/docs/intro/install/) or set HELM_BIN to its path".into(),
             ScaleError::NoChart => "pass the chart with --chart (a path, repo/chart or oci:// reference) or set TODO_CHART".into(),
@@ -320,6 +352,10 @@ pub struct ScaleSummary {
     pub namespace: String,
     /// The kubeconfig context.
     pub context: String,
+    /// `--kubeconfig`/`--context`/`-n` as the user gave them, for the commands the text
+    /// suggests (empty, or starting with a space).
+    #[serde(skip)]
+    pub kubectl_flags: String,
     /// The todo-chatbot release, when the target belongs to one.
     pub release: Option<String>,
     /// Whether it was a dry run (`--dry-run=client|server`).
@@ -372,6 +408,16 @@ pub async fn run(
     req: &ScaleRequest,
     ui: &dyn Ui,
 ) -> Result<ScaleSummary, ScaleError> {
+    scale(cluster, req, ui)
+        .await
+        .map_err(|e| e.for_user(&cluster.flags()))
+}
+
+async fn scale(
+    cluster: &Cluster,
+    req: &ScaleRequest,
+    ui: &dyn Ui,
+) -> Result<ScaleSummary, ScaleError> {
     let started = Instant::now();
     let ns = cluster.namespace.as_str();
     if req.replicas == 0 && !req.assume_yes && !ui.can_prompt() {
@@ -409,6 +455,7 @@ pub async fn run(
     Ok(ScaleSummary {
         namespace: ns.to_owned(),
         context: cluster.context.clone(),
+        kubectl_flags: cluster.flags(),
         release,
         dry_run: req.dry_run.is_dry(),
         dry_run_strategy: req.dry_run,

@@ -77,12 +77,14 @@ pub fn plan(
                 return Err(ScaleError::HpaManaged {
                     deployment: r.name.clone(),
                     hpa: bounds.clone(),
+                    flags: String::new(),
                 });
             }
             HpaDecision::Patch { before, .. } if replicas == 0 => {
                 return Err(ScaleError::HpaZero {
                     deployment: r.name.clone(),
                     hpa: before.name.clone(),
+                    flags: String::new(),
                 });
             }
             _ => {}
@@ -341,6 +343,26 @@ mod tests {
             plan(&rs, Ok(&hpas), None, 0, true),
             Err(ScaleError::HpaZero { .. })
         ));
+    }
+
+    #[test]
+    fn the_hpa_refusals_hint_at_the_autoscaler_where_the_user_scaled() {
+        use crate::error::UserError as _;
+        let rs = [resolved("web", 1, "100m")];
+        let hpas = [hpa_for("web")];
+        let flags = " --kubeconfig /k --context dev -n shop";
+        let managed = plan(&rs, Ok(&hpas), None, 3, false).unwrap_err();
+        let hint = managed.for_user(flags).hint().unwrap();
+        assert!(
+            hint.ends_with(&format!("`kubectl edit hpa web-hpa{flags}`")),
+            "{hint}"
+        );
+        let zero = plan(&rs, Ok(&hpas), None, 0, true).unwrap_err();
+        let hint = zero.for_user(flags).hint().unwrap();
+        assert!(
+            hint.ends_with(&format!("`kubectl delete hpa web-hpa{flags}`")),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -41,17 +41,17 @@ pub fn applied_note(name: &str, from: i32, to: i32, conflicts: u32, dry_run: Dry
 /// The human summary: one line per Deployment, then the diagnosis of unhealthy pods.
 pub fn text(summary: &ScaleSummary) -> String {
     let mut out = String::new();
-    let ns = &summary.namespace;
+    let flags = &summary.kubectl_flags;
     for t in &summary.targets {
-        let _ = writeln!(out, "{}", target_line(t, ns));
+        let _ = writeln!(out, "{}", target_line(t, flags));
         for p in &t.problems {
             problem_lines(&mut out, p);
         }
         if matches!(t.outcome, Outcome::Failed | Outcome::TimedOut) && t.problems.is_empty() {
             let _ = writeln!(
                 out,
-                "  no pod reports a problem; look at `kubectl describe deployment.apps/{} -n {ns}` and its events",
-                t.deployment
+                "  no pod reports a problem; look at `kubectl describe deployment.apps/{}{}` and its events",
+                t.deployment, summary.kubectl_flags
             );
         }
     }
@@ -82,8 +82,9 @@ fn hpa_text(t: &TargetSummary) -> String {
         .unwrap_or_default()
 }
 
-/// One Deployment's line, by how its scale ended.
-fn target_line(t: &TargetSummary, ns: &str) -> String {
+/// One Deployment's line, by how its scale ended; `flags` (`--context …`, `-n …`) go into
+/// the commands it suggests.
+fn target_line(t: &TargetSummary, flags: &str) -> String {
     let took = format_elapsed(Duration::from_millis(t.elapsed_ms));
     let r = &t.replicas;
     let hpa = hpa_text(t);
@@ -108,7 +109,7 @@ fn target_line(t: &TargetSummary, ns: &str) -> String {
             t.from, t.to
         ),
         Outcome::NotWaited => format!(
-            "deployment.apps/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment.apps/{name} -n {ns}`)",
+            "deployment.apps/{name} scaled {} → {}{hpa}; not waiting (follow with `kubectl rollout status deployment.apps/{name}{flags}`)",
             t.from, t.to
         ),
         Outcome::Failed => format!(
@@ -123,7 +124,7 @@ fn target_line(t: &TargetSummary, ns: &str) -> String {
             r.available.min(r.desired)
         ),
         Outcome::Interrupted => format!(
-            "deployment.apps/{name}: stopped waiting after {took} with {ready}/{} replicas ready ({message}); the rollout goes on in the cluster: `kubectl rollout status deployment.apps/{name} -n {ns}`",
+            "deployment.apps/{name}: stopped waiting after {took} with {ready}/{} replicas ready ({message}); the rollout goes on in the cluster: `kubectl rollout status deployment.apps/{name}{flags}`",
             r.desired
         ),
     }
@@ -184,6 +185,7 @@ mod tests {
         ScaleSummary {
             namespace: "todo".into(),
             context: "dev".into(),
+            kubectl_flags: " --context dev -n todo".into(),
             release: Some("todo".into()),
             dry_run: false,
             dry_run_strategy: DryRun::None,
@@ -255,6 +257,25 @@ mod tests {
         assert!(out.contains("2/2 replicas ready"), "{out}");
         s.targets[0].outcome = Outcome::Unchanged;
         assert!(text(&s).contains("nothing changed"), "{}", text(&s));
+    }
+
+    #[test]
+    fn suggested_commands_carry_the_users_flags() {
+        let out = text(&summary(Outcome::NotWaited));
+        assert!(
+            out.contains("`kubectl rollout status deployment.apps/todo-todo-chatbot-backend --context dev -n todo`"),
+            "{out}"
+        );
+        let out = text(&summary(Outcome::TimedOut));
+        assert!(
+            out.contains(
+                "`kubectl describe deployment.apps/todo-todo-chatbot-backend --context dev -n todo`"
+            ),
+            "{out}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&summary(Outcome::Complete))).unwrap();
+        assert!(v.get("kubectlFlags").is_none(), "{v}");
     }
 
     #[test]
