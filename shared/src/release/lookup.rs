@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::Api;
 use kube::api::ListParams;
 
-use super::{HintFlags, Release, ReleaseError, pick, releases_elsewhere};
+use super::{Release, ReleaseError, pick, releases_elsewhere};
 use crate::chart;
 use crate::cluster::{Action, Cluster, list_slim, retry};
 
@@ -28,24 +28,23 @@ pub async fn find(cluster: &Cluster, name: Option<&str>) -> Result<Release, Rele
     let list = retry(|| api.list(&lp))
         .await
         .map_err(|e| cluster.error(&Action::new("list", "secrets", Some(ns)), e))?;
-    match pick(&list.items, ns, name) {
+    let picked = match pick(&list.items, ns, name) {
         Err(ReleaseError::NotFound {
             namespace,
             name: wanted,
             candidates,
+            flags,
             ..
         }) => Err(ReleaseError::NotFound {
             elsewhere: elsewhere(cluster, name).await,
             namespace,
             name: wanted,
             candidates,
-            flags: Box::new(HintFlags {
-                helm: cluster.helm_flags(),
-                kubectl: cluster.context_flags(),
-            }),
+            flags,
         }),
         other => other,
-    }
+    };
+    picked.map_err(|e| e.for_user(cluster))
 }
 
 /// todo-chatbot releases in the other namespaces the user may read, from their

@@ -124,6 +124,16 @@ pub struct HintFlags {
     pub kubectl: String,
 }
 
+impl HintFlags {
+    /// The flags of the user of `cluster`.
+    pub fn of(cluster: &crate::cluster::Cluster) -> Self {
+        HintFlags {
+            helm: cluster.helm_flags(),
+            kubectl: cluster.context_flags(),
+        }
+    }
+}
+
 /// Why no single release could be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -158,6 +168,11 @@ pub enum ReleaseError {
         name: String,
         /// Its chart.
         chart: String,
+        /// The namespace searched.
+        namespace: String,
+        /// The user's connection flags for the hint's commands (set by
+        /// [`ReleaseError::for_user`]).
+        flags: Box<HintFlags>,
     },
     /// The release Secret could not be decoded.
     #[error("cannot decode Helm release Secret {secret:?}: {detail}")]
@@ -166,6 +181,13 @@ pub enum ReleaseError {
         secret: String,
         /// What went wrong.
         detail: String,
+        /// The release the Secret records (its `name` label), when labelled.
+        release: Option<String>,
+        /// The Secret's namespace.
+        namespace: String,
+        /// The user's connection flags for the hint's commands (set by
+        /// [`ReleaseError::for_user`]).
+        flags: Box<HintFlags>,
     },
     /// Helm's release records (Secrets) may not be listed, and the release's Deployments did
     /// not name a single release either.
@@ -184,6 +206,21 @@ pub enum ReleaseError {
     /// The release Secrets could not be read.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+}
+
+impl ReleaseError {
+    /// The same error, its hint's commands carrying the connection flags of the user of
+    /// `cluster`.
+    pub fn for_user(mut self, cluster: &crate::cluster::Cluster) -> Self {
+        match &mut self {
+            ReleaseError::NotFound { flags, .. }
+            | ReleaseError::WrongChart { flags, .. }
+            | ReleaseError::Decode { flags, .. } => **flags = HintFlags::of(cluster),
+            ReleaseError::Unlisted { helm_flags, .. } => *helm_flags = cluster.helm_flags(),
+            ReleaseError::Ambiguous { .. } | ReleaseError::Cluster(_) => {}
+        }
+        self
+    }
 }
 
 fn not_found_message(namespace: &str, name: &Option<String>, candidates: &[String]) -> String {
@@ -205,8 +242,10 @@ impl UserError for ReleaseError {
             ReleaseError::NotFound { elsewhere, .. } if !elsewhere.is_empty() => {
                 let (ns, rel) = &elsewhere[0];
                 let others = if elsewhere.len() > 1 {
-                    let rest: Vec<String> =
-                        elsewhere[1..].iter().map(|(n, r)| format!("{r} in {n}")).collect();
+                    let rest: Vec<String> = elsewhere[1..]
+                        .iter()
+                        .map(|(n, r)| format!("{r} in {n}"))
+                        .collect();
                     format!(" (also: {})", rest.join(", "))
                 } else {
                     String::new()
@@ -240,8 +279,27 @@ impl UserError for ReleaseError {
                 "choose one with --release {}",
                 candidates.first().map(String::as_str).unwrap_or("NAME")
             ),
-            ReleaseError::WrongChart { .. } => "pass the name of a todo-chatbot release with --release (`helm list` shows the chart of each)".into(),
-            ReleaseError::Decode { .. } => "the Secret is not a Helm v3/v4 release record; `helm history` shows what Helm sees".into(),
+            ReleaseError::WrongChart {
+                namespace, flags, ..
+            } => format!(
+                "pass the name of a todo-chatbot release with --release (`helm list -n {}{}` shows the chart of each)",
+                crate::cluster::shell_word(namespace),
+                flags.helm
+            ),
+            ReleaseError::Decode {
+                release,
+                namespace,
+                flags,
+                ..
+            } => format!(
+                "the Secret is not a Helm v3/v4 release record; `helm history {} -n {}{}` shows what Helm sees",
+                release
+                    .as_deref()
+                    .map(crate::cluster::shell_word)
+                    .unwrap_or_else(|| "RELEASE".into()),
+                crate::cluster::shell_word(namespace),
+                flags.helm
+            ),
         })
     }
 }
@@ -293,6 +351,9 @@ pub fn decode(secret: &Secret) -> Result<Release, ReleaseError> {
     let err = |detail: String| ReleaseError::Decode {
         secret: secret_name.clone(),
         detail,
+        release: label(secret, "name").map(str::to_owned),
+        namespace: secret.metadata.namespace.clone().unwrap_or_default(),
+        flags: Box::default(),
     };
     let data = secret
         .data
@@ -377,6 +438,8 @@ pub fn pick(
                     return Err(ReleaseError::WrongChart {
                         name: release.name,
                         chart: release.chart_name,
+                        namespace: namespace.to_owned(),
+                        flags: Box::default(),
                     });
                 }
                 Ok(release)

@@ -319,3 +319,45 @@ mod props {
         }
     }
 }
+
+#[test]
+fn wrong_chart_and_undecodable_hints_name_the_release_namespace_and_flags() {
+    let flags = || {
+        Box::new(HintFlags {
+            helm: " --kube-context dev".into(),
+            kubectl: " --context dev".into(),
+        })
+    };
+    let secrets = vec![helm_secret(
+        "redis",
+        1,
+        "redis",
+        "deployed",
+        serde_json::json!({}),
+    )];
+    let mut err = pick(&secrets, "shop", Some("redis")).unwrap_err();
+    if let ReleaseError::WrongChart { flags: f, .. } = &mut err {
+        *f = flags();
+    }
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("`helm list -n shop --kube-context dev`"),
+        "{hint}"
+    );
+    let mut s = helm_secret("todo", 1, CHART_NAME, "deployed", serde_json::json!({}));
+    s.metadata.namespace = Some("shop".into());
+    s.data = Some(
+        [("release".to_owned(), ByteString(b"!!not base64".to_vec()))]
+            .into_iter()
+            .collect(),
+    );
+    let mut err = decode(&s).unwrap_err();
+    if let ReleaseError::Decode { flags: f, .. } = &mut err {
+        *f = flags();
+    }
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("`helm history todo -n shop --kube-context dev`"),
+        "{hint}"
+    );
+}

@@ -52,10 +52,13 @@ pub(super) async fn resolve(
                             helm_release = Some(rel);
                             name
                         }
-                        Err(_) => return Err(e.into()),
+                        // Helm's records say more (other releases here, the namespaces
+                        // where one is).
+                        Err(found @ ReleaseError::NotFound { .. }) => return Err(found.into()),
+                        Err(_) => return Err(e.for_user(cluster).into()),
                     }
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e.for_user(cluster).into()),
             };
             let mut out = Vec::new();
             for c in target.components() {
