@@ -4,6 +4,27 @@
 
 use super::*;
 
+/// The release a component target belongs to: `--release`, else the one the Deployments'
+/// labels name (no need to read Helm's Secrets), else Helm's own record (unlabelled
+/// objects, fullnameOverride), which is returned too when it was read.
+async fn release_of(
+    cluster: &Cluster,
+    flag: Option<&str>,
+    deployments: &[Deployment],
+) -> Result<(String, Option<crate::release::Release>), ScaleError> {
+    let releases = target::releases_of(deployments);
+    match crate::release::choose(flag, &releases, &cluster.namespace) {
+        Ok(r) => Ok((r, None)),
+        Err(e @ ReleaseError::NotFound { .. }) => match crate::release::find(cluster, None).await {
+            Ok(rel) => Ok((rel.name.clone(), Some(rel))),
+            // Helm's records say more (other releases here, the namespaces where one is).
+            Err(found @ ReleaseError::NotFound { .. }) => Err(found.into()),
+            Err(_) => Err(e.for_user(cluster).into()),
+        },
+        Err(e) => Err(e.for_user(cluster).into()),
+    }
+}
+
 /// Find the Deployments the target names (one list call).
 pub(super) async fn resolve(
     cluster: &Cluster,
@@ -39,27 +60,8 @@ pub(super) async fn resolve(
             Ok(vec![of(d)])
         }
         target => {
-            let releases = target::releases_of(&deployments);
-            // The Deployments' labels answer without reading Helm's Secrets; Helm's own
-            // record is the fallback (unlabelled objects, fullnameOverride).
-            let mut helm_release = None;
-            let release = match crate::release::choose(req.release.as_deref(), &releases, ns) {
-                Ok(r) => r,
-                Err(e @ ReleaseError::NotFound { .. }) => {
-                    match crate::release::find(cluster, None).await {
-                        Ok(rel) => {
-                            let name = rel.name.clone();
-                            helm_release = Some(rel);
-                            name
-                        }
-                        // Helm's records say more (other releases here, the namespaces
-                        // where one is).
-                        Err(found @ ReleaseError::NotFound { .. }) => return Err(found.into()),
-                        Err(_) => return Err(e.for_user(cluster).into()),
-                    }
-                }
-                Err(e) => return Err(e.for_user(cluster).into()),
-            };
+            let (release, mut helm_release) =
+                release_of(cluster, req.release.as_deref(), &deployments).await?;
             let mut out = Vec::new();
             for c in target.components() {
                 let mut found = target::find_component(&deployments, &release, c);
