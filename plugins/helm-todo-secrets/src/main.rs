@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::{CommandFactory as _, Parser, Subcommand};
 use todo_kube::cli;
 use todo_kube::complete::KubeValues;
-use todo_kube::secrets::{self, SecretsError};
+use todo_kube::secrets;
 use todo_kube::term::{self, ConsoleUi};
 
 const PROGRAM: &str = "helm todo-secrets";
@@ -63,12 +63,13 @@ fn main() {
     cli::run(PROGRAM, timeout, |deadline| async move {
         term::exit_on_signals();
         let ui = Arc::new(ConsoleUi::new());
-        match secrets::run(&command, ui, deadline).await {
+        let result = match secrets::run(&command, ui, deadline).await {
             Ok(outcome) => outcome.into_output(),
             Err(e) if e.is_interrupted() => {
                 term::exit_interrupted(todo_kube::error::EXIT_INTERRUPTED)
             }
-            Err(e) => Err::<cli::Output, SecretsError>(e),
-        }
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| e.for_user(command.cluster()))
     })
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cluster::ClusterError;
+use crate::cluster::{ClusterError, shell_word};
 use crate::deadline::Expired;
 use crate::error::{EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, UserError};
 use crate::names::NameError;
@@ -173,12 +173,17 @@ pub enum SecretsError {
         path: PathBuf,
         /// How it disagrees.
         what: FileMismatch,
+        /// The namespace the file is for (its recorded one, else the target's), for the
+        /// hint's commands.
+        namespace: String,
     },
     /// The controller cannot decrypt some values, so it cannot re-encrypt them.
     #[error("the controller cannot decrypt {} of {}: sealed for another namespace or name, or with a key it no longer has", .keys.join(", "), .path.display())]
     Undecryptable {
         /// The file.
         path: PathBuf,
+        /// The namespace the file is sealed for.
+        namespace: String,
         /// The keys that do not decrypt.
         keys: Vec<String>,
     },
@@ -237,20 +242,56 @@ impl SecretsError {
     }
 }
 
-fn mismatch_hint(what: &FileMismatch) -> String {
+/// A [`SecretsError`] as its user sees it (see [`SecretsError::for_user`]): the same cause
+/// and exit code, the hint's cluster commands carrying the user's connection flags.
+#[derive(Debug)]
+pub struct ForUser {
+    /// The error.
+    pub error: SecretsError,
+    /// `--kubeconfig`/`--kube-context` (empty, or starting with a space).
+    pub flags: String,
+}
+
+impl std::fmt::Display for ForUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ForUser {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
+impl UserError for ForUser {
+    fn hint(&self) -> Option<String> {
+        self.error.hint_for(&self.flags)
+    }
+
+    fn exit_code(&self) -> u8 {
+        self.error.exit_code()
+    }
+}
+
+fn mismatch_hint(what: &FileMismatch, path: &Path, namespace: &str, flags: &str) -> String {
+    let file = shell_word(&path.display().to_string());
+    let ns = shell_word(namespace);
     match what {
-        FileMismatch::Namespace { sealed, .. } => {
-            format!("pass -n {sealed}, or seal a new file for this namespace with `init -f OTHER`")
-        }
-        FileMismatch::SecretName { .. } => {
-            "pass the same --release/--secret-name, or seal a new file with `init -f OTHER`".into()
-        }
-        FileMismatch::Scope { .. } => {
-            "re-seal everything with `helm todo-secrets rotate --reenter --scope ...`, or write another file with -f".into()
-        }
-        FileMismatch::Certificate { .. } => {
-            "run `helm todo-secrets rotate` to re-encrypt every value with the current key first".into()
-        }
+        FileMismatch::Namespace { sealed, wanted } => format!(
+            "pass -n {}, or seal a new file for namespace {wanted}: `helm todo-secrets init -n {} -f OTHER{flags}`",
+            shell_word(sealed),
+            shell_word(wanted)
+        ),
+        FileMismatch::SecretName { .. } => format!(
+            "pass the same --release/--secret-name, or seal a new file: `helm todo-secrets init -f OTHER{flags}`"
+        ),
+        FileMismatch::Scope { wanted, .. } => format!(
+            "re-seal everything with `helm todo-secrets rotate --reenter --scope {wanted} -f {file} -n {ns}{flags}`, or write another file with -f"
+        ),
+        FileMismatch::Certificate { .. } => format!(
+            "run `helm todo-secrets rotate -f {file} -n {ns}{flags}` to re-encrypt every value with the current key first"
+        ),
     }
 }
 
@@ -271,17 +312,34 @@ impl UserError for SecretsError {
     }
 
     fn hint(&self) -> Option<String> {
+        self.hint_for("")
+    }
+}
+
+impl SecretsError {
+    /// The same error for the user of `cluster`: the `helm todo-secrets` commands of its hint
+    /// carry the `--kubeconfig`/`--kube-context` they gave (or Helm's environment did), so
+    /// they act on the same cluster.
+    pub fn for_user(self, cluster: &super::args::ClusterArgs) -> ForUser {
+        ForUser {
+            flags: cluster.kube_args(None).as_helm_flags(),
+            error: self,
+        }
+    }
+
+    /// The hint, its cluster commands carrying `flags` (empty, or starting with a space).
+    pub fn hint_for(&self, flags: &str) -> Option<String> {
         Some(match self {
             SecretsError::Usage { hint, .. } => hint.clone(),
             SecretsError::Name(_) => "Kubernetes names are lowercase letters, digits and '-' (e.g. todo-prod)".into(),
             SecretsError::Input(e) => return input_hint(e),
-            SecretsError::NoFile(_) => "create it with `helm todo-secrets init`, or pass -f FILE".into(),
+            SecretsError::NoFile(_) => format!("create it with `helm todo-secrets init{flags}`, or pass -f FILE"),
             SecretsError::Cluster(e) => return e.hint(),
             SecretsError::Controller { source, at } => return source.hint_at(at),
             SecretsError::Cert { source: CertError::Expired(_) | CertError::NotYetValid(_), .. } => {
-                "fetch the controller's current certificate (`helm todo-secrets fetch-cert`), or check the clock".into()
+                format!("fetch the controller's current certificate (`helm todo-secrets fetch-cert{flags}`), or check the clock")
             }
-            SecretsError::Cert { .. } => "pass the controller's PEM certificate (`helm todo-secrets fetch-cert > cert.pem`)".into(),
+            SecretsError::Cert { .. } => format!("pass the controller's PEM certificate (`helm todo-secrets fetch-cert{flags} > cert.pem`)"),
             SecretsError::Missing(names) => format!(
                 "provide them with --from-env (export {}=...) or --from-file FILE (dotenv), or run on a terminal to be prompted",
                 names.first().map(String::as_str).unwrap_or("KEY")
@@ -300,11 +358,15 @@ impl UserError for SecretsError {
                 file_name(path)
             ),
             SecretsError::GitUnknown { .. } => "install git, or pass --force to write the plaintext file anyway".into(),
-            SecretsError::Mismatch { what, .. } => mismatch_hint(what),
-            SecretsError::Undecryptable { keys, .. } => format!(
-                "re-enter them with `helm todo-secrets rotate --reenter` (or `seal {}`), or restore the controller's old key from a backup",
-                keys.first().map(String::as_str).unwrap_or("KEY")
-            ),
+            SecretsError::Mismatch { what, path, namespace } => mismatch_hint(what, path, namespace, flags),
+            SecretsError::Undecryptable { keys, path, namespace } => {
+                let file = shell_word(&path.display().to_string());
+                let ns = shell_word(namespace);
+                format!(
+                    "re-enter them with `helm todo-secrets rotate --reenter -f {file} -n {ns}{flags}` (or `helm todo-secrets seal {} -f {file} -n {ns}{flags}`), or restore the controller's old key from a backup",
+                    keys.first().map(|k| shell_word(k)).unwrap_or_else(|| "KEY".into())
+                )
+            }
             SecretsError::Schema { .. } => "fix the chart's values.schema.json or pass --chart DIR".into(),
             SecretsError::Expired(e) => return e.hint(),
             SecretsError::Write { .. }
@@ -332,4 +394,65 @@ fn input_hint(e: &InputError) -> Option<String> {
                 .into()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::args::ClusterArgs;
+
+    fn user() -> ClusterArgs {
+        ClusterArgs {
+            kubeconfig: Some("/k/config".into()),
+            context: Some("dev".into()),
+            request_timeout: None,
+            timeout: std::time::Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn cluster_commands_in_hints_carry_the_users_flags_file_and_namespace() {
+        let undecryptable = SecretsError::Undecryptable {
+            path: "my values.yaml".into(),
+            namespace: "shop".into(),
+            keys: vec!["OPENAI_API_KEY".into()],
+        }
+        .for_user(&user());
+        let hint = undecryptable.hint().unwrap();
+        assert!(
+            hint.contains("`helm todo-secrets rotate --reenter -f 'my values.yaml' -n shop --kubeconfig /k/config --kube-context dev`"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("`helm todo-secrets seal OPENAI_API_KEY -f 'my values.yaml' -n shop --kubeconfig /k/config --kube-context dev`"),
+            "{hint}"
+        );
+        assert_eq!(undecryptable.exit_code(), EXIT_UNHEALTHY);
+        assert_eq!(undecryptable.to_string(), undecryptable.error.to_string());
+        let stale = SecretsError::Mismatch {
+            path: "v.yaml".into(),
+            what: FileMismatch::Certificate {
+                sealed: "a".into(),
+                current: "b".into(),
+            },
+            namespace: "shop".into(),
+        }
+        .for_user(&user());
+        assert!(
+            stale.hint().unwrap().contains(
+                "`helm todo-secrets rotate -f v.yaml -n shop --kubeconfig /k/config --kube-context dev`"
+            ),
+            "{:?}",
+            stale.hint()
+        );
+    }
+
+    #[test]
+    fn without_flags_the_hint_is_the_plain_command() {
+        let missing = SecretsError::NoFile("v.yaml".into());
+        assert_eq!(
+            missing.hint().unwrap(),
+            "create it with `helm todo-secrets init`, or pass -f FILE"
+        );
+    }
 }

@@ -224,6 +224,7 @@ async fn undecryptable(
     match validate(controller, cluster, target, old).await {
         Ok(v) if !v.decrypts => SecretsError::Undecryptable {
             path: path.to_path_buf(),
+            namespace: target.namespace.clone(),
             keys: v.failing,
         },
         Ok(_) => SecretsError::controller(

@@ -122,6 +122,7 @@ pub async fn seal_one(args: &SealArgs, s: &Session) -> Result<SealOutcome, Secre
                 sealed: file.fingerprint.clone(),
                 current: cert.fingerprint(),
             },
+            namespace: target.namespace.clone(),
         });
     }
     let value = value(args, value_source(args, &spec, s)?, s).await?;

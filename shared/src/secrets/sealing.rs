@@ -63,6 +63,10 @@ pub fn check_mergeable(
     let refuse = |what| SecretsError::Mismatch {
         path: path.to_path_buf(),
         what,
+        namespace: old
+            .namespace
+            .clone()
+            .unwrap_or_else(|| target.namespace.clone()),
     };
     if old.scope != scope {
         return Err(refuse(FileMismatch::Scope {

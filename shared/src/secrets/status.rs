@@ -68,6 +68,10 @@ pub struct StatusReport {
     pub output: OutputFormat,
     /// The file.
     pub file: String,
+    /// `--kubeconfig`/`--kube-context` as the user gave them (or Helm's environment), for
+    /// the commands the text suggests (empty, or starting with a space).
+    #[serde(skip)]
+    pub helm_flags: String,
     /// The Secret name.
     pub secret_name: String,
     /// The namespace recorded in the file.
@@ -151,8 +155,9 @@ impl StatusReport {
 
     fn controller_line(&self) -> String {
         let rotate = format!(
-            "`helm todo-secrets rotate -f {}`",
-            crate::cluster::shell_word(&self.file)
+            "`helm todo-secrets rotate -f {}{}`",
+            crate::cluster::shell_word(&self.file),
+            self.helm_flags
         );
         match &self.controller {
             CertCheck::Matches => "sealed with the controller's current certificate".into(),
@@ -164,8 +169,10 @@ impl StatusReport {
                 "certificate CHANGED (now {current}); the values may still decrypt with an older key (--validate asks the controller); re-encrypt with {rotate}"
             ),
             CertCheck::UnknownKey { current } => format!(
-                "no key of the controller decrypts these values (current certificate {}); re-enter them with `helm todo-secrets rotate --reenter`, or restore the old key from a backup",
-                seal::short(current)
+                "no key of the controller decrypts these values (current certificate {}); re-enter them with `helm todo-secrets rotate --reenter -f {}{}`, or restore the old key from a backup",
+                seal::short(current),
+                crate::cluster::shell_word(&self.file),
+                self.helm_flags
             ),
             CertCheck::NotRecorded => {
                 "nothing compared (the file records no certificate); --validate asks the controller"
@@ -190,6 +197,7 @@ pub async fn status(args: &StatusArgs, s: &Session) -> Result<StatusReport, Secr
     Ok(StatusReport {
         output: args.file.output,
         file: args.file.file.display().to_string(),
+        helm_flags: args.file.common.cluster.kube_args(None).as_helm_flags(),
         secret_name: file.name.clone(),
         namespace: file.namespace.clone(),
         scope: file.scope,

@@ -82,6 +82,7 @@ impl Target {
                         sealed: ns.clone(),
                         wanted: target.namespace,
                     },
+                    namespace: ns.clone(),
                 });
             }
             names::check(NameKind::Namespace, ns)?;
@@ -100,6 +101,7 @@ impl Target {
                         sealed: file.name.clone(),
                         wanted: wanted.clone(),
                     },
+                    namespace: target.namespace.clone(),
                 });
             }
             names::check(NameKind::Secret, &file.name)?;
