@@ -164,6 +164,9 @@ pub struct HintContext<'a> {
     /// The connection flags the user gave (`--kubeconfig`, `--context`; empty or starting
     /// with a space), repeated in every kubectl command of a hint.
     pub kubectl_flags: &'a str,
+    /// The user's `--kubeconfig`/`--kube-context` (empty or starting with a space), repeated
+    /// in every helm command of a hint.
+    pub helm_flags: &'a str,
     /// The image references the nodes hold (`node.status.images[].names`), to tell a typo'd
     /// tag from an image that was never loaded.
     pub node_images: &'a [String],
@@ -180,6 +183,7 @@ impl<'a> HintContext<'a> {
         HintContext {
             platform,
             kubectl_flags: "",
+            helm_flags: "",
             node_images: &[],
             fullname: None,
             allocatable: &[],
@@ -348,11 +352,33 @@ impl<'a> Subject<'a> {
         }
     }
 
+    /// Raise the memory limit, through the release the pod belongs to (its instance label).
+    fn oom_hint(&self) -> String {
+        let container = &self.cs.name;
+        let meta = &self.pod.metadata;
+        let release = meta
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(crate::chart::LABEL_INSTANCE))
+            .map(|r| crate::cluster::shell_word(r))
+            .unwrap_or_else(|| "RELEASE".into());
+        let ns = meta
+            .namespace
+            .as_deref()
+            .map(|n| format!(" -n {}", crate::cluster::shell_word(n)))
+            .unwrap_or_default();
+        format!(
+            "raise {container}.resources.limits.memory (e.g. `helm upgrade {release} {}{ns}{} --reuse-values --set {container}.resources.limits.memory=1Gi`)",
+            crate::chart::DEFAULT_CHART_DIR,
+            self.ctx.helm_flags
+        )
+    }
+
     fn oom_killed(&self, exit_code: i32) -> PodProblem {
         self.problem(
             "OOMKilled",
             oom_message(exit_code, self.cs.restart_count),
-            oom_hint(&self.cs.name),
+            self.oom_hint(),
         )
     }
 
@@ -448,12 +474,6 @@ fn spec_image(pod: &Pod, container: &str) -> Option<String> {
 fn oom_message(exit_code: i32, restarts: i32) -> String {
     format!(
         "killed for using more memory than its limit (OOMKilled, exit code {exit_code}); restarted {restarts} times"
-    )
-}
-
-fn oom_hint(container: &str) -> String {
-    format!(
-        "raise {container}.resources.limits.memory (e.g. `helm upgrade <release> charts/todo-chatbot --reuse-values --set {container}.resources.limits.memory=1Gi`)"
     )
 }
 

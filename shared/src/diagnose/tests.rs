@@ -109,6 +109,7 @@ fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
     let ctx = HintContext {
         platform: &minikube,
         kubectl_flags: " --context dev",
+        helm_flags: " --kube-context dev",
         node_images: &images,
         fullname: Some("todo-todo-chatbot"),
         allocatable: &[],
@@ -177,10 +178,29 @@ fn oom_killed_says_raise_the_memory_limit() {
         waiting("CrashLoopBackOff", "back-off"),
         Some(terminated("OOMKilled", 137)),
     );
-    let p = &pod_problems(&[pod])[0];
+    let p = &pod_problems(std::slice::from_ref(&pod))[0];
     assert_eq!(p.reason, "OOMKilled");
     assert!(
         p.hint.contains("backend.resources.limits.memory"),
+        "{}",
+        p.hint
+    );
+    // The upgrade names the pod's release and namespace, and the user's Helm flags.
+    let mut pod = pod;
+    pod.metadata.namespace = Some("shop".into());
+    pod.metadata.labels = Some(
+        [(crate::chart::LABEL_INSTANCE.to_owned(), "todo".to_owned())]
+            .into_iter()
+            .collect(),
+    );
+    let platform = Platform::Other;
+    let ctx = HintContext {
+        helm_flags: " --kube-context dev",
+        ..HintContext::platform(&platform)
+    };
+    let p = &pod_problems_in(&[pod], &ctx)[0];
+    assert!(
+        p.hint.contains("`helm upgrade todo charts/todo-chatbot -n shop --kube-context dev --reuse-values --set backend.resources.limits.memory=1Gi`"),
         "{}",
         p.hint
     );

@@ -350,8 +350,12 @@ pub(super) async fn diagnose_deployment(
             return Vec::new();
         }
     };
+    // The hints' commands act where the scale did, as the user who ran it.
+    let (kubectl_flags, helm_flags) = (cluster.context_flags(), cluster.helm_flags());
     let ctx = diagnose::HintContext {
         allocatable,
+        kubectl_flags: &kubectl_flags,
+        helm_flags: &helm_flags,
         ..diagnose::HintContext::platform(&cluster.platform)
     };
     let mut problems = diagnose::pod_problems_in(&list, &ctx);

@@ -210,6 +210,12 @@ fn scale_refuses_a_deployment_managed_by_an_hpa() {
         r.stderr
     );
     assert!(r.stderr.contains("--hpa"), "{}", r.stderr);
+    // The autoscaler is edited where it is, not in the default namespace.
+    assert!(
+        r.stderr.contains("`kubectl edit hpa backend -n todo`"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(spec_replicas(&env, BACKEND), 1);
 }
 
@@ -329,6 +335,13 @@ fn scale_as_viewer_is_forbidden_with_a_hint() {
     let r = scale(&env, &["backend", "2", "--context", "todo-sandbox-viewer"]).expect_code(2);
     assert!(
         r.stderr.to_lowercase().contains("forbidden"),
+        "{}",
+        r.stderr
+    );
+    // The check runs as the viewer, in the namespace of the scale (without the context it
+    // would ask as the admin, and say yes).
+    assert!(
+        r.stderr.contains("--context todo-sandbox-viewer -n todo`"),
         "{}",
         r.stderr
     );

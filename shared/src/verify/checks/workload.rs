@@ -144,6 +144,7 @@ fn diagnosed(s: &Snapshot, pods: &[Pod]) -> Vec<PodProblem> {
     let ctx = HintContext {
         platform: &s.platform,
         kubectl_flags: &s.kubectl_flags,
+        helm_flags: &s.helm_flags,
         node_images: &s.node_images,
         fullname: Some(&s.fullname),
         allocatable: &s.allocatable,
