@@ -65,10 +65,10 @@ fn set_values_hint(s: &Snapshot, keys: &[String]) -> String {
             "fix Secret {} (`kubectl create secret generic {} -n {ns}{kf} --from-env-file=FILE --dry-run=client -o yaml | kubectl apply -f -`), then restart the pods",
             s.secret_name, s.secret_name
         ),
-        Some(SecretsMode::Inline) => {
-            "set secrets.inline.<KEY> and `helm upgrade` (inline mode is for development only)"
-                .into()
-        }
+        Some(SecretsMode::Inline) => format!(
+            "set secrets.inline.<KEY> in a values file (mode 0600, gitignored; never --set, which shows it in ps and shell history) and `{}` (inline mode is for development only)",
+            s.helm_upgrade(" -f VALUES")
+        ),
         _ => format!(
             "set the values with `helm todo-secrets init -n {ns}{hf}`, then `{}`",
             s.helm_upgrade(&format!(" -f {file}"))

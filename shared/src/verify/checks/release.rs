@@ -38,7 +38,8 @@ pub fn status(s: &Snapshot) -> CheckResult {
             ID,
             format!("{what} failed: {}", r.description),
             format!(
-                "`helm history {name} -n {ns}{hf}` shows what failed; fix it and `helm upgrade`, or go back with `helm rollback {name} -n {ns}{hf}`"
+                "`helm history {name} -n {ns}{hf}` shows what failed; fix it and `{}`, or go back with `helm rollback {name} -n {ns}{hf}`",
+                s.helm_upgrade("")
             ),
         ),
         pending if pending.starts_with("pending") => CheckResult::fail(
@@ -80,7 +81,17 @@ mod tests {
         s.release.as_mut().unwrap().status = "failed".into();
         let r = status(&s);
         assert_eq!(r.status, Status::Fail);
-        assert!(r.hint.unwrap().contains("helm rollback todo -n todo"));
+        let hint = r.hint.unwrap();
+        assert!(hint.contains("helm rollback todo -n todo"), "{hint}");
+        // The upgrade is a whole command, not a bare `helm upgrade`.
+        assert!(
+            hint.contains(&format!("`{}`", s.helm_upgrade(""))),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("`helm upgrade todo charts/todo-chatbot -n todo"),
+            "{hint}"
+        );
         s.release.as_mut().unwrap().status = "pending-upgrade".into();
         assert_eq!(status(&s).status, Status::Fail);
     }

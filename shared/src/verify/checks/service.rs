@@ -63,8 +63,8 @@ pub fn service(s: &Snapshot, c: Component) -> CheckResult {
     );
     if !problems.is_empty() {
         return CheckResult::fail(id, format!("{name}: {}", problems.join("; ")), format!(
-            "the chart renders matching ports and selectors; check overrides of {}.service / {}.containerPort in your values and `helm upgrade`",
-            c.name(), c.name()
+            "the chart renders matching ports and selectors; check overrides of {}.service / {}.containerPort in your values and upgrade with them: `{}`",
+            c.name(), c.name(), s.helm_upgrade(" -f VALUES")
         ))
         .with_details(vec![summary]);
     }

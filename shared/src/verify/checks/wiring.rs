@@ -34,8 +34,9 @@ pub fn backend_url(s: &Snapshot) -> CheckResult {
     };
     let shown = redact(&value);
     let fix = format!(
-        "BACKEND_URL is computed by the chart as http://{}-backend:<backend.service.port>; remove overrides (config.extra.BACKEND_URL, frontend.extraEnv) and `helm upgrade`",
-        s.fullname
+        "BACKEND_URL is computed by the chart as http://{}-backend:<backend.service.port>; remove the overrides (config.extra.BACKEND_URL, frontend.extraEnv) from your values and upgrade with them: `{}`",
+        s.fullname,
+        s.helm_upgrade(" -f VALUES")
     );
     let url = match url::Url::parse(&value) {
         Ok(u) => u,
