@@ -201,7 +201,8 @@ fn sealed_certificate(ctx: &Context<'_>, sealed: &SealedPlan, init: &str) -> Che
                 keys.len()
             ),
             format!(
-                "re-seal with `{init}` (it records the fingerprint), or check after install with `kubectl todo verify`"
+                "re-seal with `{init}` (it records the fingerprint), or check after install with `kubectl todo verify{}`",
+                ctx.kflags()
             ),
         );
     }

@@ -31,8 +31,10 @@ pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
     };
     let r = replicas(d);
     let pods_hint = format!(
-        "`{}.pods` says why pods are not ready; `kubectl todo verify --wait` waits for the rollout",
-        c.name()
+        "`{}.pods` says why pods are not ready; `kubectl todo verify --wait -n {}{}` waits for the rollout",
+        c.name(),
+        s.namespace,
+        s.kubectl_flags
     );
     match rollout_state(d) {
         RolloutState::Failed(msg) => CheckResult::fail(id, msg, pods_hint),
@@ -40,7 +42,12 @@ pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
         RolloutState::Complete if r.desired == 0 => CheckResult::warn(
             id,
             format!("{name} is scaled to 0 replicas"),
-            format!("`kubectl todo scale {} 1`", c.name()),
+            format!(
+                "`kubectl todo scale {} 1 -n {}{}`",
+                c.name(),
+                s.namespace,
+                s.kubectl_flags
+            ),
         ),
         RolloutState::Complete if r.ready < r.desired || r.available < r.desired => {
             CheckResult::fail(
@@ -124,7 +131,12 @@ fn no_pods(s: &Snapshot, c: Component, id: &'static str) -> CheckResult {
         return CheckResult::warn(
             id,
             format!("no {} pods: scaled to 0", c.name()),
-            format!("`kubectl todo scale {} 1`", c.name()),
+            format!(
+                "`kubectl todo scale {} 1 -n {}{}`",
+                c.name(),
+                s.namespace,
+                s.kubectl_flags
+            ),
         );
     }
     CheckResult::fail(
@@ -194,7 +206,7 @@ fn not_ready_result(
         )
     } else {
         format!(
-            "starting pods become ready by themselves (`kubectl todo verify --wait`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}{kf}`"
+            "starting pods become ready by themselves (`kubectl todo verify --wait -n {ns}{kf}`); otherwise the readiness probe fails: `kubectl describe pod {first} -n {ns}{kf}`"
         )
     };
     // A backend that is not ready usually cannot reach its database.
