@@ -236,6 +236,17 @@ impl ImageRef {
     }
 }
 
+/// Every image reference the nodes report holding (`node.status.images[].names`: tags and
+/// digests, as the runtime spells them).
+pub fn held_by(nodes: &[k8s_openapi::api::core::v1::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|n| n.status.as_ref()?.images.as_ref())
+        .flatten()
+        .flat_map(|i| i.names.iter().flatten().cloned())
+        .collect()
+}
+
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.familiar())

@@ -352,25 +352,12 @@ impl<'a> Subject<'a> {
         }
     }
 
-    /// Raise the memory limit, through the release the pod belongs to (its instance label).
+    /// Raise the memory limit, through the release the pod belongs to.
     fn oom_hint(&self) -> String {
-        let container = &self.cs.name;
-        let meta = &self.pod.metadata;
-        let release = meta
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(crate::chart::LABEL_INSTANCE))
-            .map(|r| crate::cluster::shell_word(r))
-            .unwrap_or_else(|| "RELEASE".into());
-        let ns = meta
-            .namespace
-            .as_deref()
-            .map(|n| format!(" -n {}", crate::cluster::shell_word(n)))
-            .unwrap_or_default();
+        let key = format!("{}.resources.limits.memory", self.cs.name);
         format!(
-            "raise {container}.resources.limits.memory (e.g. `helm upgrade {release} {}{ns}{} --reuse-values --set {container}.resources.limits.memory=1Gi`)",
-            crate::chart::DEFAULT_CHART_DIR,
-            self.ctx.helm_flags
+            "raise {key} (e.g. `{}`)",
+            release_upgrade(self.pod, self.ctx, &format!(" --set {key}=1Gi"))
         )
     }
 
@@ -471,6 +458,28 @@ fn spec_image(pod: &Pod, container: &str) -> Option<String> {
         .and_then(|c| c.image.clone())
 }
 
+/// The `helm upgrade` of the release `pod` belongs to (its instance label), in its
+/// namespace, with the user's Helm flags, keeping the release's values, plus `extra`.
+fn release_upgrade(pod: &Pod, ctx: &HintContext<'_>, extra: &str) -> String {
+    let meta = &pod.metadata;
+    let release = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(crate::chart::LABEL_INSTANCE))
+        .map(|r| crate::cluster::shell_word(r))
+        .unwrap_or_else(|| "RELEASE".into());
+    let ns = meta
+        .namespace
+        .as_deref()
+        .map(|n| format!(" -n {}", crate::cluster::shell_word(n)))
+        .unwrap_or_default();
+    format!(
+        "helm upgrade {release} {}{ns}{} --reuse-values{extra}",
+        crate::chart::DEFAULT_CHART_DIR,
+        ctx.helm_flags
+    )
+}
+
 fn oom_message(exit_code: i32, restarts: i32) -> String {
     format!(
         "killed for using more memory than its limit (OOMKilled, exit code {exit_code}); restarted {restarts} times"
@@ -496,9 +505,22 @@ fn image_problem_hint(pod: &Pod, image: &str, ctx: &HintContext<'_>, flags: &str
         _ => String::new(),
     };
     let key = component.map_or("<component>", |c| c.name());
+    let tag = others
+        .first()
+        .and_then(|o| ImageRef::parse(o).ok())
+        .and_then(|r| r.tag)
+        .unwrap_or_else(|| "TAG".into());
     format!(
-        "the node has no {image} and cannot pull it; it has {}: {undo}set {key}.image.tag to one of them and upgrade",
-        others.join(", ")
+        "the node has no {image} and cannot pull it; it has {}: {undo}set {key}.image.tag to one of them: `{}`",
+        others.join(", "),
+        release_upgrade(
+            pod,
+            ctx,
+            &format!(
+                " --set {key}.image.tag={}",
+                crate::cluster::shell_word(&tag)
+            )
+        )
     )
 }
 

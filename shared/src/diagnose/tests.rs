@@ -90,10 +90,13 @@ fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
     );
     pod.metadata.namespace = Some("todo".into());
     pod.metadata.labels = Some(
-        [(
-            "app.kubernetes.io/component".to_owned(),
-            "backend".to_owned(),
-        )]
+        [
+            (
+                "app.kubernetes.io/component".to_owned(),
+                "backend".to_owned(),
+            ),
+            ("app.kubernetes.io/instance".to_owned(), "todo".to_owned()),
+        ]
         .into_iter()
         .collect(),
     );
@@ -128,6 +131,12 @@ fn a_typod_tag_lists_the_tags_the_node_has_and_offers_undo() {
         p.hint
     );
     assert!(p.hint.contains("backend.image.tag"), "{}", p.hint);
+    // The values fix is the release's whole upgrade, with a tag the node has.
+    assert!(
+        p.hint.contains("`helm upgrade todo charts/todo-chatbot -n todo --kube-context dev --reuse-values --set backend.image.tag=1.0.0`"),
+        "{}",
+        p.hint
+    );
     assert!(!p.hint.contains("minikube image load"), "{}", p.hint);
     // Without another tag of the repository on the node, loading it is the fix.
     let ctx = HintContext {

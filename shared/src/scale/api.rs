@@ -111,8 +111,11 @@ pub(super) async fn list_hpas(cluster: &Cluster) -> Result<Vec<HorizontalPodAuto
     }
 }
 
-/// Nodes and every pod of the cluster, reduced to each node's free room.
-pub(super) async fn read_capacity(cluster: &Cluster) -> Result<Vec<quantity::NodeRoom>, String> {
+/// Nodes and every pod of the cluster, reduced to each node's free room, and the images the
+/// nodes hold.
+pub(super) async fn read_capacity(
+    cluster: &Cluster,
+) -> Result<(Vec<quantity::NodeRoom>, Vec<String>), String> {
     let nodes: Api<Node> = Api::all(cluster.client.clone());
     let pods: Api<Pod> = Api::all(cluster.client.clone());
     let running = ListParams::default().fields("status.phase!=Succeeded,status.phase!=Failed");
@@ -120,7 +123,10 @@ pub(super) async fn read_capacity(cluster: &Cluster) -> Result<Vec<quantity::Nod
     let (nodes, pods) = futures::join!(nodes.list(&all), pods.list(&running));
     let nodes = nodes.map_err(|e| format!("cannot list nodes: {e}"))?;
     let pods = pods.map_err(|e| format!("cannot list pods in all namespaces: {e}"))?;
-    Ok(quantity::node_rooms(&nodes.items, &pods.items))
+    Ok((
+        quantity::node_rooms(&nodes.items, &pods.items),
+        crate::image::held_by(&nodes.items),
+    ))
 }
 
 /// `--persist`, prepared before any change (so a missing helm or chart fails first): the
@@ -326,8 +332,9 @@ pub(super) async fn apply_scale(
 /// last (redacted) log lines of crashing containers.
 pub(super) async fn diagnose_deployment(
     cluster: &Cluster,
+    r: &Resolved,
     d: &Deployment,
-    allocatable: &[crate::quantity::Resources],
+    plan: &Plan,
 ) -> Vec<PodProblem> {
     let Some(selector) = d
         .spec
@@ -352,8 +359,14 @@ pub(super) async fn diagnose_deployment(
     };
     // The hints' commands act where the scale did, as the user who ran it.
     let (kubectl_flags, helm_flags) = (cluster.context_flags(), cluster.helm_flags());
+    // A component's Deployment is `<fullname>-<component>`: the undo of a bad image names it.
+    let fullname = r
+        .component
+        .and_then(|c| r.name.strip_suffix(&format!("-{}", c.name())));
     let ctx = diagnose::HintContext {
-        allocatable,
+        allocatable: &plan.allocatable,
+        node_images: &plan.node_images,
+        fullname,
         kubectl_flags: &kubectl_flags,
         helm_flags: &helm_flags,
         ..diagnose::HintContext::platform(&cluster.platform)

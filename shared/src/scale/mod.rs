@@ -449,7 +449,7 @@ async fn scale(
         ui,
     )
     .await?;
-    let problems = diagnose_ends(cluster, &applied, &ends, &plan.allocatable).await;
+    let problems = diagnose_ends(cluster, &applied, &ends, &plan).await;
     let targets = plan::summarize(&applied, ends, problems, req.replicas);
     let exit_code = ScaleSummary::compute_exit_code(&targets);
     Ok(ScaleSummary {
@@ -468,7 +468,7 @@ async fn scale(
     })
 }
 
-/// Read the HPAs and the nodes' free room (independent reads, done together) and decide
+/// Read the HPAs and the nodes' free room and images (independent reads, done together) and decide
 /// the scale with [`plan::plan`]. Capacity that cannot be read is not checked.
 async fn decide(
     cluster: &Cluster,
@@ -476,16 +476,22 @@ async fn decide(
     req: &ScaleRequest,
 ) -> Result<Plan, ScaleError> {
     let (hpas, capacity) = futures::join!(list_hpas(cluster), read_capacity(cluster));
-    let rooms = capacity
-        .map_err(|note| tracing::debug!("capacity not checked: {note}"))
-        .ok();
-    plan::plan(
+    let (rooms, node_images) = match capacity {
+        Ok((rooms, images)) => (Some(rooms), images),
+        Err(note) => {
+            tracing::debug!("capacity not checked: {note}");
+            (None, Vec::new())
+        }
+    };
+    let mut plan = plan::plan(
         resolved,
         hpas.as_deref().map_err(Clone::clone),
         rooms.as_deref(),
         req.replicas,
         req.allow_hpa,
-    )
+    )?;
+    plan.node_images = node_images;
+    Ok(plan)
 }
 
 /// Show the plan's warnings; the zero-replicas warning first, and without `--yes` ask to
@@ -603,12 +609,12 @@ async fn diagnose_ends(
     cluster: &Cluster,
     applied: &[Applied<'_>],
     ends: &[wait::WaitEnd],
-    allocatable: &[crate::quantity::Resources],
+    plan: &Plan,
 ) -> Vec<Vec<PodProblem>> {
     join_all(applied.iter().zip(ends).map(|(a, end)| async move {
         if plan::needs_diagnosis(end.outcome) {
-            let seen = end.deployment.as_ref();
-            diagnose_deployment(cluster, seen.unwrap_or(&a.resolved.deployment), allocatable).await
+            let seen = end.deployment.as_ref().unwrap_or(&a.resolved.deployment);
+            diagnose_deployment(cluster, a.resolved, seen, plan).await
         } else {
             Vec::new()
         }

@@ -52,6 +52,9 @@ pub struct Plan {
     /// Each schedulable node's allocatable CPU and memory (empty when capacity was not
     /// read): the wait ends at a pod no node can ever hold.
     pub allocatable: Vec<crate::quantity::Resources>,
+    /// The images the nodes hold (empty when the nodes were not read): the diagnosis tells
+    /// a typo'd tag from an image never loaded, as verify's does.
+    pub node_images: Vec<String>,
 }
 
 /// Decide the scale of `resolved` to `replicas`. `hpas` is `Err(note)` when the HPAs could
@@ -123,6 +126,7 @@ pub fn plan(
             .iter()
             .map(|r| r.allocatable)
             .collect(),
+        node_images: Vec::new(),
     })
 }
 

@@ -288,6 +288,18 @@ fn scale_fails_fast_with_a_diagnosis_when_the_image_cannot_be_pulled() {
     let r = scale(&env, &["backend", "2", "--timeout", "60s"]).expect_code(1);
     assert!(r.stdout.contains("failed after"), "{}", r.stdout);
     assert!(r.stdout.contains("hint:"), "{}", r.stdout);
+    // The fix is verify's: the node holds another tag of the repository, so the tag is the
+    // mistake (go back, or upgrade to a tag the node has), not a missing image load.
+    if env.is_sandbox() {
+        assert!(
+            r.stdout
+                .contains("`kubectl rollout undo deployment/todo-todo-chatbot-backend -n todo"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("--set backend.image.tag="), "{}", r.stdout);
+        assert!(!r.stdout.contains("image load"), "{}", r.stdout);
+    }
     // --no-fail-fast waits for --timeout anyway.
     let r = scale(
         &env,

@@ -63,13 +63,7 @@ pub(super) fn candidate_nodes<'a>(nodes: &'a [Node], c: &ComponentPlan) -> Vec<&
 }
 
 fn node_images(n: &Node) -> Vec<String> {
-    n.status
-        .as_ref()
-        .and_then(|s| s.images.as_ref())
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i.names.iter().flatten().cloned())
-        .collect()
+    crate::image::held_by(std::slice::from_ref(n))
 }
 
 pub(super) fn image(ctx: &Context<'_>, comp: Component) -> CheckResult {

@@ -221,13 +221,7 @@ pub async fn collect(cluster: &Cluster, opts: &VerifyOptions, sel: &Selection) -
             .into_iter()
             .map(|r| r.allocatable)
             .collect(),
-        node_images: optional
-            .nodes
-            .iter()
-            .filter_map(|n| n.status.as_ref()?.images.as_ref())
-            .flatten()
-            .flat_map(|i| i.names.iter().flatten().cloned())
-            .collect(),
+        node_images: crate::image::held_by(&optional.nodes),
         server_version: version.git_version,
         release_name: target.release_name,
         release,
