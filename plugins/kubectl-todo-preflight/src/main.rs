@@ -100,9 +100,6 @@ fn main() {
                     hint: e.hint(),
                 })
             })?;
-            let cluster = Cluster::connect_within(&cli.kube, &deadline)
-                .await
-                .map_err(PreflightError::from)?;
             let opts = PreflightOptions {
                 release: cli.release,
                 values: ValuesInput {
@@ -115,6 +112,11 @@ fn main() {
                 strict: cli.strict,
                 controller,
             };
+            // A secret in argv is a usage error before any kubeconfig is read.
+            preflight::no_secret_in_argv(&opts.values).map_err(PreflightError::Usage)?;
+            let cluster = Cluster::connect_within(&cli.kube, &deadline)
+                .await
+                .map_err(PreflightError::from)?;
             let r = preflight::run(&cluster, &opts).await?;
             let text = render::render(
                 &r,

@@ -99,7 +99,7 @@ pub struct PreflightOptions {
 /// Refuse a `--set`/`--set-string` that puts a plaintext secret (`secrets.inline.*`) on the
 /// command line, where `ps` and shell history see it; sealed ciphertext and key names are
 /// fine. The message names the flag's position, never its value.
-fn no_secret_in_argv(values: &values::ValuesInput) -> Result<(), crate::error::UsageError> {
+pub fn no_secret_in_argv(values: &values::ValuesInput) -> Result<(), crate::error::UsageError> {
     let flags = values
         .set
         .iter()

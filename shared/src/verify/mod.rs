@@ -214,10 +214,15 @@ impl Selection {
         };
         for pattern in only.iter().chain(skip) {
             if !REGISTRY.iter().any(|d| matches(pattern, d.id)) {
+                let groups = REGISTRY.iter().map(|d| group_of(d.id));
+                let names = REGISTRY.iter().map(|d| d.id).chain(groups);
+                let guess = crate::complete::closest(pattern.trim(), names)
+                    .map(|n| format!("did you mean {n}? "))
+                    .unwrap_or_default();
                 return Err(VerifyError::from(UsageError::new(
                     format!("unknown check {pattern:?}"),
                     format!(
-                        "use a check ID or group: {}",
+                        "{guess}use a check ID or group: {}",
                         REGISTRY.iter().map(|d| d.id).collect::<Vec<_>>().join(", ")
                     ),
                 )));
@@ -614,6 +619,21 @@ mod tests {
         let err = Selection::new(&["backend.podz".into()], &[]).unwrap_err();
         assert!(err.to_string().contains("backend.podz"));
         assert!(err.hint().unwrap().contains("backend.pods"));
+        assert!(
+            err.hint()
+                .unwrap()
+                .starts_with("did you mean backend.pods? "),
+            "{:?}",
+            err.hint()
+        );
+        let err = Selection::new(&[], &["secuirty".into()]).unwrap_err();
+        assert!(
+            err.hint().unwrap().starts_with("did you mean security? "),
+            "{:?}",
+            err.hint()
+        );
+        let err = Selection::new(&["nothing-like-it".into()], &[]).unwrap_err();
+        assert!(err.hint().unwrap().starts_with("use a check ID"));
     }
 
     #[test]

@@ -297,7 +297,11 @@ fn scale_fails_fast_with_a_diagnosis_when_the_image_cannot_be_pulled() {
             "{}",
             r.stdout
         );
-        assert!(r.stdout.contains("--set backend.image.tag="), "{}", r.stdout);
+        assert!(
+            r.stdout.contains("--set backend.image.tag="),
+            "{}",
+            r.stdout
+        );
         assert!(!r.stdout.contains("image load"), "{}", r.stdout);
     }
     // --no-fail-fast waits for --timeout anyway.

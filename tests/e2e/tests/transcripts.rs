@@ -1,7 +1,8 @@
 //! CLI transcripts (insta snapshots): every binary's `--help`, the usage errors (exit 2 with
-//! a `hint:` line) and each output format of `scale`, so wording changes are reviewed as
-//! diffs. The scale documents' times and context are redacted. `INSTA_UPDATE=always`
-//! rewrites the snapshots.
+//! a `hint:` line) and each output format of `scale`, `verify` and `preflight`, so wording
+//! changes are reviewed as diffs. What varies from run to run (times, the server's port, the
+//! context, the controller's fingerprint) is redacted. `INSTA_UPDATE=always` rewrites the
+//! snapshots.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed unwrap is a failed test
 
 use std::process::Command;
@@ -51,8 +52,13 @@ fn help_of_every_binary() {
         ("kubectl-todo", &["completion", "--help"]),
         ("kubectl-todo-scale", &["--help"]),
         ("kubectl-todo-verify", &["--help"]),
+        ("kubectl-todo-preflight", &["--help"]),
         ("helm-todo-secrets", &["--help"]),
         ("helm-todo-secrets", &["init", "--help"]),
+        ("helm-todo-secrets", &["seal", "--help"]),
+        ("helm-todo-secrets", &["status", "--help"]),
+        ("helm-todo-secrets", &["rotate", "--help"]),
+        ("helm-todo-secrets", &["fetch-cert", "--help"]),
     ] {
         let snapshot = format!("help {name} {}", args.join(" ")).replace(' ', "_");
         insta::assert_snapshot!(snapshot, transcript(binary(name).args(args)));
@@ -71,7 +77,14 @@ fn usage_errors_say_what_and_hint_how() {
         ("kubectl-todo-scale", &["backend", "2", "-o", "wide"]),
         ("kubectl-todo-scale", &["backend", "2", "--reset-others"]),
         ("kubectl-todo-verify", &["-o", "xml"]),
+        ("kubectl-todo-verify", &["--only", "backend.helth"]),
+        ("kubectl-todo-preflight", &["-o", "xml"]),
+        (
+            "kubectl-todo-preflight",
+            &["--set", "secrets.inline.OPENAI_API_KEY=sk-x"],
+        ),
         ("helm-todo-secrets", &["bogus"]),
+        ("helm-todo-secrets", &["init", "--format", "zip"]),
     ] {
         let snapshot = format!("usage {name} {}", args.join(" ")).replace(' ', "_");
         let text = transcript(binary(name).args(args));
@@ -100,4 +113,53 @@ fn scale_output_formats() {
         let text = redact(&r.stdout).replace(&context, "[context]");
         insta::assert_snapshot!(format!("scale_-o_{format}"), text);
     }
+}
+
+/// The parts of a report that differ from run to run: the server's port, the context,
+/// durations, pod name suffixes and the controller's certificate fingerprint (the sandbox's
+/// controller makes a new key each start).
+fn redact_report(env: &TestEnv, text: &str) -> String {
+    let server = env
+        .sandbox()
+        .map(|sb| sb.server_url().to_string())
+        .unwrap_or_default();
+    let context = env.context().unwrap_or_default();
+    let text = redact(text)
+        .replace(&server, "[server]")
+        .replace(&context, "[context]");
+    let pod =
+        regex::Regex::new(r"(todo-todo-chatbot-(backend|frontend))-[a-z0-9]{6,10}-[a-z0-9]{5}")
+            .unwrap();
+    let duration =
+        regex::Regex::new(r#""durationMs": \d+|durationMs: \d+|time="[0-9.]+"|\b\d+ ms\b"#)
+            .unwrap();
+    let fingerprint = regex::Regex::new(r"\b[0-9a-f]{16}\b").unwrap();
+    let text = pod.replace_all(&text, "$1-[pod]");
+    let text = duration.replace_all(&text, "[duration]");
+    fingerprint.replace_all(&text, "[fingerprint]").into_owned()
+}
+
+/// Each format of a report command's document, as a snapshot named `<command>_-o_<format>`.
+fn report_formats(env: &TestEnv, command: &str) {
+    for format in ["table", "json", "yaml", "junit"] {
+        let r = run(env
+            .plugin(&format!("kubectl-todo-{command}"))
+            .args(["-n", NS, "-o", format]));
+        let text = format!("exit {}\n{}", r.code, redact_report(env, &r.stdout));
+        insta::assert_snapshot!(format!("{command}_-o_{format}"), text);
+    }
+}
+
+#[test]
+fn verify_and_preflight_output_formats() {
+    let env = TestEnv::start("");
+    if !env.is_sandbox() {
+        return; // the documents name the sandbox's objects
+    }
+    // Before the install: preflight's verdict on the chart's defaults (no namespace yet, no
+    // sealed values), so it fails and says why.
+    report_formats(&env, "preflight");
+    env.install_chart("todo", NS, "", Duration::from_secs(60))
+        .expect_code(0);
+    report_formats(&env, "verify");
 }
