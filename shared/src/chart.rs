@@ -111,6 +111,17 @@ fn truncate(name: &str) -> String {
     cut.trim_end_matches('-').to_owned()
 }
 
+/// The `helm upgrade` a hint suggests for `release` in `namespace`: the chart's directory,
+/// the user's Helm flags (`--kubeconfig`/`--kube-context`, empty or starting with a space),
+/// the release's own values kept, plus `extra` arguments.
+pub fn upgrade_command(release: &str, namespace: &str, helm_flags: &str, extra: &str) -> String {
+    format!(
+        "helm upgrade {} {DEFAULT_CHART_DIR} -n {}{helm_flags} --reuse-values{extra}",
+        crate::cluster::shell_word(release),
+        crate::cluster::shell_word(namespace),
+    )
+}
+
 /// The names the chart gives a release's objects, from its full name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectNames {
@@ -134,6 +145,16 @@ impl ObjectNames {
     /// The Deployment (and Service) of a component: `<fullname>-<component>`.
     pub fn workload(&self, c: Component) -> String {
         format!("{}-{}", self.fullname, c.name())
+    }
+
+    /// The names of the release whose Deployment of component `c` is `workload` (the
+    /// inverse of [`ObjectNames::workload`]); `None` when the name does not end in `-<c>`.
+    pub fn of_workload(workload: &str, c: Component) -> Option<Self> {
+        workload
+            .strip_suffix(c.name())
+            .and_then(|w| w.strip_suffix('-'))
+            .filter(|f| !f.is_empty())
+            .map(Self::new)
     }
 
     /// The Secret the pods read unless `secrets.name`/`secrets.existingSecret` say otherwise.
@@ -280,6 +301,34 @@ pub fn required_secret_keys(provider: Provider) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workload_names_invert_to_the_full_name() {
+        let names = ObjectNames::new("todo-todo-chatbot");
+        for c in [Component::Frontend, Component::Backend] {
+            assert_eq!(
+                ObjectNames::of_workload(&names.workload(c), c),
+                Some(names.clone())
+            );
+        }
+        assert_eq!(ObjectNames::of_workload("web", Component::Backend), None);
+        assert_eq!(
+            ObjectNames::of_workload("xbackend", Component::Backend),
+            None
+        );
+        assert_eq!(
+            ObjectNames::of_workload("-backend", Component::Backend),
+            None
+        );
+    }
+
+    #[test]
+    fn the_upgrade_command_keeps_values_and_quotes_names() {
+        assert_eq!(
+            upgrade_command("todo", "my ns", " --kube-context dev", " --set a=b"),
+            "helm upgrade todo charts/todo-chatbot -n 'my ns' --kube-context dev --reuse-values --set a=b"
+        );
+    }
 
     #[test]
     fn fullname_follows_the_chart_rule() {

@@ -177,11 +177,7 @@ impl Cluster {
 
     /// [`Cluster::flags`] without `-n` (for cluster-scoped commands).
     pub fn context_flags(&self) -> String {
-        KubeArgs {
-            namespace: None,
-            ..self.args.clone()
-        }
-        .as_flags(None)
+        self.args.as_connection_flags()
     }
 }
 

@@ -466,18 +466,9 @@ fn release_upgrade(pod: &Pod, ctx: &HintContext<'_>, extra: &str) -> String {
         .labels
         .as_ref()
         .and_then(|l| l.get(crate::chart::LABEL_INSTANCE))
-        .map(|r| crate::cluster::shell_word(r))
-        .unwrap_or_else(|| "RELEASE".into());
-    let ns = meta
-        .namespace
-        .as_deref()
-        .map(|n| format!(" -n {}", crate::cluster::shell_word(n)))
-        .unwrap_or_default();
-    format!(
-        "helm upgrade {release} {}{ns}{} --reuse-values{extra}",
-        crate::chart::DEFAULT_CHART_DIR,
-        ctx.helm_flags
-    )
+        .map_or("RELEASE", String::as_str);
+    let ns = meta.namespace.as_deref().unwrap_or("NAMESPACE");
+    crate::chart::upgrade_command(release, ns, ctx.helm_flags, extra)
 }
 
 fn oom_message(exit_code: i32, restarts: i32) -> String {

@@ -359,14 +359,14 @@ pub(super) async fn diagnose_deployment(
     };
     // The hints' commands act where the scale did, as the user who ran it.
     let (kubectl_flags, helm_flags) = (cluster.context_flags(), cluster.helm_flags());
-    // A component's Deployment is `<fullname>-<component>`: the undo of a bad image names it.
-    let fullname = r
+    // The undo of a bad image names the component's Deployment by the release's full name.
+    let names = r
         .component
-        .and_then(|c| r.name.strip_suffix(&format!("-{}", c.name())));
+        .and_then(|c| chart::ObjectNames::of_workload(&r.name, c));
     let ctx = diagnose::HintContext {
         allocatable: &plan.allocatable,
         node_images: &plan.node_images,
-        fullname,
+        fullname: names.as_ref().map(|n| n.fullname.as_str()),
         kubectl_flags: &kubectl_flags,
         helm_flags: &helm_flags,
         ..diagnose::HintContext::platform(&cluster.platform)

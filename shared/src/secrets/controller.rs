@@ -259,7 +259,7 @@ impl Controller {
         ControllerPlace {
             name: self.name.clone(),
             namespace: self.namespace.clone(),
-            flags: cluster.args.as_connection_flags(),
+            flags: cluster.context_flags(),
         }
     }
 

@@ -443,6 +443,14 @@ fn verify_as_viewer_names_the_refused_verb_and_resource() {
             .contains("get services/proxy"),
         "{h}"
     );
+    // The check it suggests asks as the viewer, not as the admin.
+    assert!(
+        h["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`kubectl auth can-i get services/proxy --context todo-sandbox-viewer -n"),
+        "{h}"
+    );
     assert_eq!(check(&v, "config.secrets")["status"], "warn");
     assert_eq!(check(&v, "backend.pods")["status"], "pass");
     verify(

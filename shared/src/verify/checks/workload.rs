@@ -42,12 +42,7 @@ pub fn rollout(s: &Snapshot, c: Component) -> CheckResult {
         RolloutState::Complete if r.desired == 0 => CheckResult::warn(
             id,
             format!("{name} is scaled to 0 replicas"),
-            format!(
-                "`kubectl todo scale {} 1 -n {}{}`",
-                c.name(),
-                s.namespace,
-                s.kubectl_flags
-            ),
+            scale_up(s, c),
         ),
         RolloutState::Complete if r.ready < r.desired || r.available < r.desired => {
             CheckResult::fail(
@@ -124,6 +119,16 @@ pub fn pods(s: &Snapshot, c: Component) -> CheckResult {
     )
 }
 
+/// The fix for a component scaled to 0: scale it back to one replica, where verify looked.
+fn scale_up(s: &Snapshot, c: Component) -> String {
+    format!(
+        "`kubectl todo scale {} 1 -n {}{}`",
+        c.name(),
+        s.namespace,
+        s.kubectl_flags
+    )
+}
+
 /// No live pod: a warning when the Deployment is scaled to 0, else a failure.
 fn no_pods(s: &Snapshot, c: Component, id: &'static str) -> CheckResult {
     let (ns, kf) = (&s.namespace, &s.kubectl_flags);
@@ -131,12 +136,7 @@ fn no_pods(s: &Snapshot, c: Component, id: &'static str) -> CheckResult {
         return CheckResult::warn(
             id,
             format!("no {} pods: scaled to 0", c.name()),
-            format!(
-                "`kubectl todo scale {} 1 -n {}{}`",
-                c.name(),
-                s.namespace,
-                s.kubectl_flags
-            ),
+            scale_up(s, c),
         );
     }
     CheckResult::fail(

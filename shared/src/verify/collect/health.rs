@@ -7,7 +7,7 @@ use kube::Client;
 
 use super::Unread;
 use crate::chart::Component;
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Action, Cluster};
 use crate::redact::sanitize as redact;
 
 /// What a health request through the service proxy gave.
@@ -63,16 +63,18 @@ pub(super) async fn probe(
     let uri = format!("/api/v1/namespaces/{ns}/services/{service}:http/proxy{path}");
     let outcome = probe_uri(&cluster.client, &uri, budget).await;
     let outcome = match outcome {
-        ProbeRaw::Status { code: 403, message } => HealthOutcome::Unread(Unread::from(
-            ClusterError::Forbidden {
-                verb: "get".into(),
-                resource: "services/proxy".into(),
-                namespace: Some(ns.to_owned()),
+        // The API server's own refusal, classified as every other API answer is.
+        ProbeRaw::Status { code: 403, message } => {
+            let status = kube::core::Status {
+                code: 403,
                 message,
-                flags: String::new(),
-            }
-            .for_user(&cluster.args),
-        )),
+                ..Default::default()
+            };
+            let action = Action::new("get", "services/proxy", Some(ns));
+            HealthOutcome::Unread(Unread::from(
+                cluster.error(&action, kube::Error::Api(Box::new(status))),
+            ))
+        }
         ProbeRaw::Status { code: 404, message } => HealthOutcome::NotFound(message),
         ProbeRaw::Status { code: 503, message } if message.contains("no endpoints available") => {
             HealthOutcome::NoEndpoints(message)

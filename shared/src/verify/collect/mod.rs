@@ -167,13 +167,7 @@ impl Snapshot {
     /// The `helm upgrade` that re-renders the release with its own values (plus `extra`
     /// arguments), with the user's namespace and connection flags.
     pub fn helm_upgrade(&self, extra: &str) -> String {
-        format!(
-            "helm upgrade {} {} -n {}{} --reuse-values{extra}",
-            crate::cluster::shell_word(&self.release_name),
-            chart::DEFAULT_CHART_DIR,
-            crate::cluster::shell_word(&self.namespace),
-            self.helm_flags
-        )
+        chart::upgrade_command(&self.release_name, &self.namespace, &self.helm_flags, extra)
     }
 
     /// The pods of a component (by the component label).
