@@ -85,6 +85,20 @@ def test_offline_sealing_needs_no_cluster(run, certs, workdir, env):
     assert "next: helm upgrade --install todo charts/todo-chatbot -n todo" in res.stdout
 
 
+def test_the_next_command_carries_the_users_helm_flags(run, certs, workdir):
+    # Under `helm --kube-context dev todo-secrets init`, Helm hands the context over as
+    # HELM_KUBECONTEXT: the install it suggests must target the same cluster.
+    res = init_sealed(run, certs["current"].cert_path, "-f", "my values.yaml", "--kubeconfig", "/k/config")
+    assert res.code == 0, res.stderr
+    assert "next: helm upgrade --install todo charts/todo-chatbot -n todo -f 'my values.yaml' --kubeconfig /k/config\n" in res.stdout, res.stdout
+    res = run(
+        "init", "--from-env", "--cert", certs["current"].cert_path, "-f", "c.yaml",
+        extra_env={**VALUES, "HELM_NAMESPACE": "todo", "HELM_KUBECONTEXT": "dev"},
+    )
+    assert res.code == 0, res.stderr
+    assert "next: helm upgrade --install todo charts/todo-chatbot -n todo -f c.yaml --kube-context dev\n" in res.stdout, res.stdout
+
+
 def test_cert_from_stdin(run, certs, workdir):
     res = run("init", "--from-env", "--cert", "-", extra_env=VALUES, stdin=certs["current"].cert_path.read_text())
     assert res.code == 0, res.stderr

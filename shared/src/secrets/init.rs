@@ -22,7 +22,7 @@ use super::target::Target;
 use super::write::{GitStatus, Mode, git_status, write_atomic};
 use super::{SecretsError, Session, connect, join, load_keys, read_sealed};
 use crate::chart;
-use crate::cluster::{Action, Cluster};
+use crate::cluster::{Action, Cluster, shell_word};
 use crate::seal::{self, Scope};
 
 /// What `init` did. Never holds a value.
@@ -223,11 +223,12 @@ impl Prepared {
             written,
             kept,
             next: format!(
-                "helm upgrade --install {} {} -n {} -f {}",
-                self.target.release,
+                "helm upgrade --install {} {} -n {} -f {}{}",
+                shell_word(&self.target.release),
                 chart::DEFAULT_CHART_DIR,
-                self.target.namespace,
-                self.file.display()
+                shell_word(&self.target.namespace),
+                shell_word(&self.file.display().to_string()),
+                args.common.cluster.kube_args(None).as_helm_flags()
             ),
         }
     }

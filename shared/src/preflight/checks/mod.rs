@@ -174,7 +174,7 @@ pub(super) fn unread_result(
     let hint = u.hint.clone().unwrap_or_else(|| {
         format!(
             "check your access with `kubectl auth can-i --list{}`",
-            ctx.kubectl_flags
+            ctx.kflags()
         )
     });
     CheckResult::warn(id, format!("could not {what}: {}", u.message), hint)
